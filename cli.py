@@ -1,0 +1,326 @@
+"""The `zoo` command line: parses, calls the zoo API, prints. No ML logic lives here.
+
+User mistakes come back as ZooError: one line on stderr and exit status 2 (`--debug` shows
+the traceback). `--json` prints one JSON document on stdout and nothing else there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import traceback
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import zoo
+from zoo.errors import ZooError, did_you_mean
+
+COMMANDS = ("list", "info", "train", "evaluate", "predict", "export", "new")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        if "invalid choice" in message and "argument command" in message:
+            word = message.split("'")[1] if "'" in message else ""
+            hint = did_you_mean(word, COMMANDS) or f"commands: {', '.join(COMMANDS)}"
+            message = f"unknown command {word!r}; {hint}"
+        print(f"zoo: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        sys.exit(2)
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="zoo", description="Train, evaluate and ship zoo models from one command line.")
+    parser.add_argument("--version", action="version", version=f"zoo {zoo.__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors (any position)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+
+    listing = commands.add_parser("list", help="tasks and task/model names (shell wildcards)")
+    listing.add_argument("pattern", nargs="?", default="*", help="e.g. 'linear-regression/*' or '*/mlp'")
+    listing.add_argument("--json", action="store_true", help="print one JSON document")
+
+    info = commands.add_parser("info", help="a task or model: summary, parameters, default config")
+    info.add_argument("name", help="task or task/model")
+    info.add_argument("--json", action="store_true", help="print one JSON document")
+
+    train = commands.add_parser(
+        "train",
+        help="train a model and write a run folder",
+        description="Train NAME (a task, or task/model). key=value items override the config "
+        "(optim.lr=0.01 trainer.devices=2); tasks add their own flags (linear-regression: --target, --features).",
+    )
+    train.add_argument("items", nargs="*", metavar="[NAME] [key=value ...]", help="task or task/model, then overrides")
+    train.add_argument("--data", help="training data (file or folder); default: the task's demo data")
+    train.add_argument("--config", help="a YAML config file (a run's config.yaml reproduces it)")
+    train.add_argument("--max-epochs", type=int, help="shorthand for trainer.max_epochs=N")
+    train.add_argument("--output", help="where run folders go (default: runs)")
+    train.add_argument("--resume", metavar="RUN", help="continue a run folder from its last checkpoint")
+    train.add_argument("--seed", type=int, help="random seed (default 0)")
+    train.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    train.add_argument("--detect-anomaly", action="store_true", default=None, help="autograd anomaly detection")
+    train.add_argument("--compile", action="store_true", default=None, help="train a torch.compile'd model")
+    train.add_argument("--json", action="store_true", help="print one JSON document")
+
+    evaluate = commands.add_parser("evaluate", help="metrics of a trained model on labelled data")
+    evaluate.add_argument("run", help="a run folder or its model/ folder")
+    evaluate.add_argument("--data", help="labelled data; default: the run's validation split")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON document")
+
+    predict = commands.add_parser("predict", help="predictions of a trained model")
+    predict.add_argument("run", help="a run folder or its model/ folder")
+    predict.add_argument("inputs", nargs="+", metavar="INPUT", help="values or files, as the task reads them")
+    predict.add_argument("--json", action="store_true", help="print one JSON document")
+
+    export = commands.add_parser("export", help="export a trained model (onnx, pt2)")
+    export.add_argument("run", help="a run folder or its model/ folder")
+    export.add_argument("--format", required=True, help="onnx or pt2 (torch.export)")
+    export.add_argument("--output", help="file to write; default: <run>/export/model.<format>")
+    export.add_argument("--json", action="store_true", help="print one JSON document")
+
+    new = commands.add_parser("new", help="scaffold a standalone application for a task")
+    new.add_argument("directory", help="the new application's folder (must not exist or be empty)")
+    new.add_argument("--task", required=True, help="task name, e.g. linear-regression")
+    return parser
+
+
+TRAIN_OPTIONS = {"--data", "--config", "--max-epochs", "--output", "--resume", "--seed", "--print-config",
+                 "--detect-anomaly", "--compile", "--json", "--help", "-h"}
+
+
+def split_task_flags(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Pull a task's own flags (`--target y`, `--target=y`) out of `zoo train` arguments."""
+    if not argv or argv[0] != "train":
+        return argv, {}
+    kept, flags = [argv[0]], {}
+    items = iter(argv[1:])
+    for item in items:
+        name, has_value, value = item.partition("=")
+        if item.startswith("--") and name not in TRAIN_OPTIONS:
+            if not has_value:
+                value = next(items, None)
+                if value is None:
+                    raise ZooError(f"option {item} needs a value")
+            flags[name[2:]] = value
+        else:
+            kept.append(item)
+    return kept, flags
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    args_list = [a for a in args_list if a != "--debug"]
+    warnings.showwarning = _one_line_warning
+    try:
+        args_list, flags = split_task_flags(args_list)
+        args = build_parser().parse_args(args_list)
+        with _stdout_for(args):
+            document = COMMAND_HANDLERS[args.command](args, flags)
+        if document is not None:
+            print(json.dumps(document, indent=2, default=str))
+        return 0
+    except ZooError as error:
+        if debug:
+            traceback.print_exc()
+        print(f"zoo: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("zoo: interrupted", file=sys.stderr)
+        return 130
+
+
+@contextlib.contextmanager
+def _stdout_for(args: argparse.Namespace) -> Iterator[None]:
+    """With --json, anything a library prints goes to stderr; stdout holds the document only."""
+    if getattr(args, "json", False):
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    else:
+        yield
+
+
+def _one_line_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+    print(f"zoo: warning: {message}", file=sys.stderr)
+
+
+def cmd_list(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any] | None:
+    names = zoo.list_models(args.pattern)
+    if not names:
+        known = [t.name for t in zoo.list_tasks()] + zoo.list_models()
+        raise ZooError(f"nothing matches {args.pattern!r}", did_you_mean(args.pattern, known) or "try `zoo list`")
+    tasks = []
+    for task in zoo.list_tasks():
+        models = [
+            {"name": f"{task.name}/{m}", "summary": spec.summary, "params": spec.params, "tags": list(spec.tags),
+             "default": m == task.default_model}
+            for m, spec in task.models.items()
+            if f"{task.name}/{m}" in names
+        ]
+        if models:
+            tasks.append({"name": task.name, "aliases": list(task.aliases), "summary": task.summary, "models": models})
+    if args.json:
+        return {"tasks": tasks}
+    rows = [("NAME", "PARAMS", "TAGS", "SUMMARY")]
+    for task in tasks:
+        rows.append((task["name"], "", "", task["summary"]))
+        for model in task["models"]:
+            params = f"{model['params']:,}" if model["params"] is not None else "?"
+            default = " (default)" if model["default"] else ""
+            rows.append((f"  {model['name']}", params, ",".join(model["tags"]), model["summary"] + default))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
+    return None
+
+
+def cmd_info(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any] | None:
+    from zoo.config import defaults, to_yaml
+    from zoo.plugins import resolve
+
+    task, model = resolve(args.name)
+    spec = task.models[model]
+    document = {
+        "task": task.name,
+        "aliases": list(task.aliases),
+        "task_summary": task.summary,
+        "model": f"{task.name}/{model}",
+        "summary": spec.summary,
+        "params": spec.params,
+        "tags": list(spec.tags),
+        "models": [f"{task.name}/{m}" for m in task.models],
+        "monitor": f"{task.monitor} ({task.mode})",
+        "flags": {f"--{f}": key for f, key in task.flags.items()},
+        "config": defaults(task, model),
+    }
+    if args.json:
+        return document
+    print(f"{document['model']}: {spec.summary}")
+    print(f"  task:       {task.name} — {task.summary}" + (f" (aliases: {', '.join(task.aliases)})" if task.aliases else ""))
+    print(f"  parameters: {spec.params:,} (default size, on the demo data)" if spec.params is not None else "  parameters: ?")
+    print(f"  tags:       {', '.join(spec.tags) or '-'}")
+    print(f"  models:     {', '.join(document['models'])}")
+    print(f"  best model: picked by {document['monitor']}")
+    if task.flags:
+        print(f"  flags:      {', '.join(f'{f} ({k})' for f, k in document['flags'].items())}")
+    print("\nDefault config (override with --config FILE or key=value):\n")
+    print(to_yaml(document["config"]).rstrip())
+    return None
+
+
+def cmd_train(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any] | None:
+    names = [item for item in args.items if "=" not in item]
+    overrides = [item for item in args.items if "=" in item]
+    if len(names) > 1:
+        raise ZooError(f"one model at a time, not {' '.join(names)}", "write overrides as key=value")
+    options: dict[str, Any] = {
+        "config": args.config,
+        "data": args.data,
+        "max_epochs": args.max_epochs,
+        "output": args.output,
+        "seed": args.seed,
+        "compile": args.compile,
+        "detect_anomaly": args.detect_anomaly,
+        "overrides": overrides,
+        **flags,
+    }
+    name = names[0] if names else None
+    if args.print_config:
+        from zoo.config import to_yaml
+        from zoo.training import resolve_config
+
+        if args.resume:
+            options["config"] = str(Path(args.resume) / "config.yaml")
+        _, config = resolve_config(name, **options)
+        if args.json:
+            return config
+        print(to_yaml(config).rstrip())
+        return None
+    run = zoo.train(name, resume=args.resume, progress=not args.json, **options)
+    if run.rank != 0:
+        return None  # an extra DDP process: rank 0 reports
+    if args.json:
+        return run.to_json()
+    print(f"Trained {run.task}/{run.model}: {run.epochs} epochs in {run.seconds:.1f} s")
+    for key, value in run.summary.items():
+        print(f"  {key}: {_human(value)}")
+    for split, metrics in run.metrics.items():
+        print(f"  {split}: {_human(metrics)}")
+    for note in run.notes:
+        print(f"  note: {note}")
+    print(f"Run folder: {_relative(run.path)}")
+    return None
+
+
+def cmd_evaluate(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any] | None:
+    result = zoo.evaluate(args.run, args.data)
+    if args.json:
+        return result
+    print(f"{_human(result['metrics'])}  ({result['rows']} rows: {result['data']})")
+    return None
+
+
+def cmd_predict(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any] | None:
+    records = zoo.load(args.run).predict_from_cli(args.inputs)
+    if args.json:
+        return {"predictions": records}
+    for record in records:
+        print(_human(record))
+    return None
+
+
+def cmd_export(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any] | None:
+    result = zoo.export(args.run, args.format, args.output)
+    if args.json:
+        return result
+    check = (
+        f"largest difference from PyTorch: {result['max_abs_diff']:.2g}"
+        if result["max_abs_diff"] is not None
+        else "not checked: install onnxruntime to compare outputs"
+    )
+    print(f"Wrote {_relative(Path(result['path']))} ({check})")
+    return None
+
+
+def cmd_new(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any] | None:
+    folder = zoo.new(args.directory, args.task)
+    print(f"Created {_relative(folder)}: a {args.task} application. Next:")
+    print(f"  cd {_relative(folder)} && zoo train --config config.yaml && pytest")
+    return None
+
+
+COMMAND_HANDLERS = {
+    "list": cmd_list,
+    "info": cmd_info,
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "predict": cmd_predict,
+    "export": cmd_export,
+    "new": cmd_new,
+}
+
+
+def _human(value: Any) -> str:
+    """Numbers to 4 decimals, mappings as `key=value` pairs, lists one after another."""
+    if isinstance(value, float):
+        return f"{value:.4f}" if 1e-4 <= abs(value) < 1e6 or value == 0 else f"{value:.3e}"
+    if isinstance(value, dict):
+        return "  ".join(f"{k}={_human(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "; ".join(_human(v) for v in value)
+    return str(value)
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

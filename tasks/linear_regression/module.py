@@ -1,0 +1,123 @@
+"""The regression LightningModule: the network sees standardized numbers, users see raw ones."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import TensorDataset
+from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
+
+from tasks.linear_regression.data import labelled, numbers, read_table, require_columns
+from zoo.errors import ZooError
+from zoo.module import ZooModule
+
+
+class RegressionModule(ZooModule):
+    """Raw features -> raw target. Training standardizes both with the training rows'
+    statistics, so the default SGD converges in a few dozen steps on any scale of data."""
+
+    def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
+        super().__init__(config, info)
+        self.features: list[str] = info["features"]
+        self.target: str = info["target"]
+        self.net = self.build_net(in_features=len(self.features), out_features=1)
+        for name in ("x_mean", "x_std", "y_mean", "y_std"):
+            self.register_buffer(name, torch.tensor(info[name], dtype=torch.float32), persistent=False)
+        self.metrics = nn.ModuleDict(
+            {
+                split: MetricCollection(
+                    {"mse": MeanSquaredError(), "mae": MeanAbsoluteError(), "r2": R2Score()}, prefix=f"{split}/"
+                )
+                for split in ("val", "test")
+            }
+        )
+
+    def standardized(self, x: torch.Tensor) -> torch.Tensor:
+        """The network's prediction in standardized target units."""
+        return self.net((x - self.x_mean) / self.x_std).reshape(x.shape[0])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.standardized(x) * self.y_std + self.y_mean
+
+    def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        loss = F.mse_loss(self.standardized(x), (y - self.y_mean) / self.y_std)
+        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(x))
+        return loss
+
+    def validation_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, "test")
+
+    def _evaluate(self, batch: Sequence[torch.Tensor], split: str) -> None:
+        x, y = batch
+        scaled = self.standardized(x)
+        loss = F.mse_loss(scaled, (y - self.y_mean) / self.y_std)
+        self.log(f"{split}/loss", loss, prog_bar=split == "val", batch_size=len(x), sync_dist=True)
+        metrics = self.metrics[split]
+        metrics.update(scaled * self.y_std + self.y_mean, y)
+        self.log_dict(metrics, batch_size=len(x))
+
+    def predict(self, inputs: Any) -> list[float]:
+        """Rows of feature values (a single number per row when there is one feature)."""
+        x = self._rows(inputs).to(self.device)
+        with torch.inference_mode():
+            return self(x).cpu().tolist()
+
+    def _rows(self, inputs: Any) -> torch.Tensor:
+        try:
+            x = torch.as_tensor(inputs, dtype=torch.float32)
+        except (ValueError, TypeError) as error:
+            raise ZooError(f"predict inputs must be rows of numbers: {error}") from None
+        width = len(self.features)
+        if x.ndim == 1:
+            x = x.unsqueeze(1) if width == 1 else x.unsqueeze(0)
+        if x.ndim != 2 or x.shape[1] != width:
+            raise ZooError(
+                f"each input needs {width} number(s), for {', '.join(self.features)}; got shape {tuple(x.shape)}"
+            )
+        return x
+
+    def predict_from_cli(self, args: Sequence[str]) -> list[dict[str, float]]:
+        """Each argument is a row ("4" or "1.5,2") or a CSV file with the feature columns."""
+        rows: list[list[float]] = []
+        for arg in args:
+            if Path(arg).suffix.lower() in (".csv", ".tsv") or Path(arg).is_file():
+                table = read_table(Path(arg))
+                require_columns(table, self.features, role="feature")
+                rows += numbers(table, self.features).tolist()
+                continue
+            try:
+                rows.append([float(v) for v in arg.split(",")])
+            except ValueError:
+                raise ZooError(f"predict input {arg!r} is neither numbers nor a file", "pass 4 or 1.5,2 or rows.csv") from None
+        predictions = self.predict(rows)
+        return [{**dict(zip(self.features, row)), self.target: y} for row, y in zip(rows, predictions)]
+
+    def evaluation_dataset(self, path: Path) -> TensorDataset:
+        return TensorDataset(*labelled(read_table(path), self.features, self.target))
+
+    def example_input(self) -> torch.Tensor:
+        return torch.stack([self.x_mean, self.x_mean + self.x_std]).cpu()
+
+    def describe(self) -> dict[str, Any]:
+        """The learned weights and bias in the data's own units (for a linear network), and the
+        predictions for the demo's questions."""
+        summary: dict[str, Any] = {}
+        linear = [m for m in self.net.modules() if isinstance(m, nn.Linear)]
+        if len(linear) == 1 and len(list(self.net.parameters())) == len(list(linear[0].parameters())):
+            weight = (linear[0].weight.detach().reshape(-1) * self.y_std / self.x_std).cpu()
+            scaled_bias = linear[0].bias.detach().item() if linear[0].bias is not None else 0.0
+            bias = (self.y_mean + self.y_std * scaled_bias).cpu() - (weight * self.x_mean.cpu()).sum()
+            summary["weight"] = weight.item() if len(weight) == 1 else dict(zip(self.features, weight.tolist()))
+            summary["bias"] = bias.item()
+        if self.info["examples"]:
+            summary["predictions"] = self.predict_from_cli([",".join(map(str, row)) for row in self.info["examples"]])
+        return summary

@@ -1,0 +1,80 @@
+"""zoo: a plugin-based model zoo and application templates for PyTorch.
+
+    import zoo
+    zoo.list_models("linear-regression/*")
+    run = zoo.train("linear-regression")
+    zoo.load(run.path).predict([[4.0]])        # about [8.0]
+
+Importing zoo is cheap: torch and Lightning load only inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zoo.errors import ZooError
+
+if TYPE_CHECKING:
+    from zoo.plugins import Task
+    from zoo.training import Run
+
+__version__ = "0.1.0"
+__all__ = ["ZooError", "create", "evaluate", "export", "list_models", "list_tasks", "load", "new", "train"]
+
+
+def list_tasks() -> list[Task]:
+    """Every installed task plugin, built-in or third-party."""
+    from zoo.plugins import tasks
+
+    return list(tasks().values())
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """`task/model` names matching a shell pattern (`"detection/*"`, `"*/linear"`)."""
+    from zoo.plugins import model_names
+
+    return model_names(pattern)
+
+
+def create(name: str, *, data: str | Path | None = None, **hparams: Any) -> Any:
+    """An untrained LightningModule of `name` (task or `task/model`), sized for `data`."""
+    from zoo.training import create as create_module
+
+    return create_module(name, data=data, **hparams)
+
+
+def train(name: str | None = None, **options: Any) -> Run:
+    """Train and write a run folder. Options: config, data, max_epochs, output, seed, resume,
+    compile, detect_anomaly, progress, overrides ({"optim.lr": 0.1}) and the task's own flags."""
+    from zoo.training import train as train_run
+
+    return train_run(name, **options)
+
+
+def load(path: str | Path) -> Any:
+    """The trained module in a run folder or model/ folder, in eval mode; call `.predict(...)`."""
+    from zoo.artifact import load as load_module
+
+    return load_module(path)
+
+
+def evaluate(run: str | Path, data: str | Path | None = None, *, progress: bool = False) -> dict[str, Any]:
+    """Metrics of a trained model on labelled `data` (default: its own validation split)."""
+    from zoo.evaluation import evaluate as evaluate_model
+
+    return evaluate_model(run, data, progress=progress)
+
+
+def export(run: str | Path, format: str = "onnx", output: str | Path | None = None) -> dict[str, Any]:
+    """Export a trained model (onnx, torchscript or pt2) and check it against PyTorch."""
+    from zoo.exporting import export as export_model
+
+    return export_model(run, format, output)
+
+
+def new(directory: str | Path, task: str) -> Path:
+    """Write a standalone application for `task` into a new folder."""
+    from zoo.scaffold import new as scaffold
+
+    return scaffold(Path(directory), task)

@@ -1,0 +1,248 @@
+"""One resolved config per run: defaults < task < model < YAML file < command-line overrides.
+
+A config is a plain nested dict, validated here before any heavy work: unknown keys get a
+close-match suggestion, values are checked against the type of their default, and relative
+paths in a file are taken relative to that file. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import ZooError, did_you_mean
+from zoo.plugins import Task
+
+Config = dict[str, Any]
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULERS = ("none", "step", "cosine", "plateau")
+
+# Lightning's Trainer arguments that pass straight through as `trainer.*` (a test keeps this
+# list equal to Trainer's signature). Left out are those zoo sets itself: loggers, callbacks,
+# the root folder and checkpointing, which make up the run folder.
+TRAINER_KEYS = frozenset(
+    "accelerator strategy devices num_nodes precision fast_dev_run max_epochs min_epochs "
+    "max_steps min_steps max_time limit_train_batches limit_val_batches limit_test_batches "
+    "limit_predict_batches overfit_batches val_check_interval check_val_every_n_epoch "
+    "num_sanity_val_steps log_every_n_steps enable_progress_bar enable_model_summary "
+    "accumulate_grad_batches gradient_clip_val gradient_clip_algorithm deterministic benchmark "
+    "inference_mode use_distributed_sampler profiler detect_anomaly barebones plugins "
+    "sync_batchnorm reload_dataloaders_every_n_epochs enable_autolog_hparams "
+    "model_registry".split()
+)
+TRAINER_KEYS_ZOO_SETS = frozenset({"logger", "callbacks", "default_root_dir", "enable_checkpointing"})
+
+CORE_DEFAULTS: Config = {
+    "task": None,
+    "seed": 0,
+    "output": "runs",
+    "compile": False,
+    "model": {"name": None, "source": None},
+    "data": {"path": None, "batch_size": 32, "num_workers": 0},
+    "optim": {
+        "name": "adamw",
+        "lr": 1e-3,
+        "weight_decay": 0.0,
+        "momentum": 0.9,  # sgd only
+        "scheduler": "none",
+        "warmup_epochs": 0.0,  # cosine: linear warm-up before the cosine decay
+        "min_lr": 0.0,  # cosine: the floor it decays to
+        "step_size": 30,  # step: epochs between decays
+        "gamma": 0.1,  # step and plateau: the decay factor
+        "plateau_patience": 5,  # plateau: epochs without improvement before a decay
+    },
+    "early_stopping": {"patience": None, "min_delta": 0.0},
+    "trainer": {"max_epochs": 10, "accelerator": "auto", "devices": "auto", "strategy": "auto"},
+}
+
+# Keys holding file paths: relative values are taken from the config file's folder.
+PATH_KEYS = (("data", "path"), ("data", "val_path"), ("data", "test_path"), ("output",))
+
+
+def defaults(task: Task, model: str) -> Config:
+    """The config a run of `task/model` starts from, before any file or override."""
+    config = merge(CORE_DEFAULTS, task.defaults)
+    config["task"] = task.name
+    spec = task.models.get(model)
+    config["model"] = {**config["model"], "name": model, **(spec.defaults if spec else {})}
+    return config
+
+
+def merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> Config:
+    """A deep copy of `base` with `update` laid over it, section by section."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def read_yaml(path: Path) -> Config:
+    """A YAML config file as a dict, with its relative paths made absolute."""
+    import yaml
+
+    if not path.is_file():
+        raise ZooError(f"config file {path} does not exist")
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ZooError(f"{where}: invalid YAML ({getattr(error, 'problem', error)})") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ZooError(f"{path}: a config must be a mapping of sections, not {type(loaded).__name__}")
+    return absolute_paths(loaded, path.parent)
+
+
+def absolute_paths(config: Config, base: Path) -> Config:
+    """`config` with relative path values (and model.source files) resolved against `base`."""
+    config = copy.deepcopy(config)
+    for *sections, key in PATH_KEYS:
+        holder = config
+        for section in sections:
+            holder = holder.get(section) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and isinstance(holder.get(key), str):
+            holder[key] = ",".join(str((base / p).resolve()) for p in holder[key].split(","))
+    model = config.get("model")
+    if isinstance(model, dict) and isinstance(model.get("source"), str):
+        file, sep, attribute = model["source"].rpartition(":")
+        if sep and file.endswith(".py"):
+            model["source"] = f"{(base / file).resolve()}:{attribute}"
+    return config
+
+
+def parse_overrides(items: Iterable[str]) -> Config:
+    """`["optim.lr=0.1", "trainer.devices=2"]` -> a nested dict with YAML-typed values."""
+    import yaml
+
+    nested: Config = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise ZooError(f"bad override {item!r}", "write overrides as section.key=value")
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            value = text
+        if isinstance(value, str):
+            value = _number_or_text(value)
+        holder = nested
+        *sections, last = key.split(".")
+        for section in sections:
+            holder = holder.setdefault(section, {})
+            if not isinstance(holder, dict):
+                raise ZooError(f"override {item!r} conflicts with an earlier one for {section!r}")
+        holder[last] = value
+    return nested
+
+
+def _number_or_text(text: str) -> Any:
+    """YAML reads `1e-3` as text; users mean a number."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def validate(config: Config, schema: Config) -> Config:
+    """Check `config` against the keys and value types of `schema` (the defaults)."""
+    checked = _check_section(config, schema, prefix="")
+    optim = checked["optim"]
+    for key, choices in (("name", OPTIMIZERS), ("scheduler", SCHEDULERS)):
+        if optim[key] not in choices:
+            raise ZooError(
+                f"optim.{key}: unknown value {optim[key]!r}",
+                did_you_mean(str(optim[key]), choices) or f"choose one of {', '.join(choices)}",
+            )
+    if not isinstance(checked["model"]["name"], str) or not checked["model"]["name"]:
+        raise ZooError("model.name must be set", "see `zoo list` for model names")
+    return checked
+
+
+def _check_section(given: Mapping[str, Any], schema: Mapping[str, Any], prefix: str) -> Config:
+    checked = dict(schema)
+    for key, value in given.items():
+        where = f"{prefix}{key}"
+        if prefix == "trainer.":
+            if key in TRAINER_KEYS_ZOO_SETS:
+                raise ZooError(f"{where} is set by zoo", "the run folder holds logs and checkpoints")
+            if key not in TRAINER_KEYS:
+                raise ZooError(f"unknown key {where!r}", did_you_mean(key, TRAINER_KEYS))
+            checked[key] = value
+        elif prefix == "model." and given.get("source") and key not in schema:
+            checked[key] = value  # the user's own model takes its own hyper-parameters
+        elif key not in schema:
+            raise ZooError(
+                f"unknown key {where!r}",
+                did_you_mean(key, schema) or f"known keys: {', '.join(sorted(schema))}",
+            )
+        elif isinstance(schema[key], dict):
+            if not isinstance(value, dict):
+                raise ZooError(f"{where} must be a section of keys, not {value!r}")
+            checked[key] = _check_section(value, schema[key], prefix=f"{where}.")
+        else:
+            checked[key] = _coerce(value, schema[key], where)
+    return checked
+
+
+def _coerce(value: Any, default: Any, where: str) -> Any:
+    """`value` in the type of `default`, or a ZooError saying what was expected."""
+    if value is None or default is None:
+        return value
+    expected = type(default)
+    if expected is bool:
+        if isinstance(value, bool):
+            return value
+    elif expected is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif expected is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif expected is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    else:
+        return value
+    raise ZooError(f"{where} expects {expected.__name__}, got {value!r}")
+
+
+def to_yaml(config: Config) -> str:
+    """The config as YAML, sections in their natural order."""
+    import yaml
+
+    return yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
+
+
+def resolve(
+    task: Task,
+    model: str | None = None,
+    file_config: Config | None = None,
+    overrides: Config | None = None,
+) -> Config:
+    """The validated config of a run: `model` names it explicitly, else the file or overrides
+    do (`model.name`), else the task's default. With `model.source` set, the model is the
+    user's own code and `model.name` is free text."""
+    given = merge(file_config or {}, overrides or {})
+    given.pop("task", None)
+    given_model = given.setdefault("model", {})
+    if not isinstance(given_model, dict):
+        raise ZooError(f"model must be a section of keys, not {given_model!r}")
+    name = model or given_model.get("name") or task.default_model
+    given_model["name"] = name
+    if not given_model.get("source") and name not in task.models:
+        raise ZooError(
+            f"unknown model {name!r} for task {task.name!r}",
+            did_you_mean(str(name), task.models) or f"see `zoo list '{task.name}/*'`",
+        )
+    schema = defaults(task, name)
+    return validate(merge(schema, given), schema)

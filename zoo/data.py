@@ -1,0 +1,42 @@
+"""What a task's data builder returns, and the loaders every task shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+
+@dataclass
+class DataBundle:
+    """Datasets of a run plus `info`: the JSON-able facts a model needs again at load time
+    (feature names, label names, normalization statistics). `notes` are told to the user."""
+
+    train: Dataset
+    val: Dataset
+    info: dict[str, Any]
+    test: Dataset | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def split_indices(size: int, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """A seeded shuffle of range(size) cut into (train, val) with at least one row each."""
+    order = torch.randperm(size, generator=torch.Generator().manual_seed(seed)).tolist()
+    val_size = min(size - 1, max(1, round(size * val_fraction)))
+    return sorted(order[val_size:]), sorted(order[:val_size])
+
+
+def loader(dataset: Dataset, data_config: dict[str, Any], *, shuffle: bool, seed: int = 0) -> DataLoader:
+    """A DataLoader with the run's batch size and workers; shuffling is seeded."""
+    workers = data_config["num_workers"]
+    return DataLoader(
+        dataset,
+        batch_size=data_config["batch_size"],
+        shuffle=shuffle,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        pin_memory=torch.cuda.is_available(),
+        generator=torch.Generator().manual_seed(seed) if shuffle else None,
+    )

@@ -1,0 +1,26 @@
+"""The one error type users see: what went wrong, where, and what to do."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class ZooError(Exception):
+    """A mistake in the user's input. The CLI prints it on one line and exits with status 2."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(f"{message}; {hint}" if hint else message)
+
+
+def close_matches(word: str, choices: Iterable[str], limit: int = 3) -> list[str]:
+    """The names in `choices` that look most like `word` (for 'did you mean ...?')."""
+    return difflib.get_close_matches(word, list(choices), n=limit, cutoff=0.5)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A hint naming close matches, or None when nothing is close."""
+    matches = close_matches(word, choices)
+    return "did you mean " + " or ".join(repr(m) for m in matches) + "?" if matches else None

@@ -1,0 +1,43 @@
+"""`zoo evaluate`: a trained model's metrics on labelled data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from zoo import artifact
+from zoo.plugins import find_task, load_ref
+from zoo.run import model_dir
+
+
+def evaluate(run: str | Path, data: str | Path | None = None, *, progress: bool = False) -> dict[str, Any]:
+    """Metrics on `data` read as the model was trained to read it; without `data`, on the
+    validation split of the run's own data."""
+    import lightning as L
+
+    from zoo import trainer as trainers
+    from zoo.data import loader
+
+    module = artifact.load(run)
+    config = module.config
+    if data is not None:
+        dataset, source = module.evaluation_dataset(Path(data)), str(Path(data).resolve())
+    else:
+        dataset = load_ref(find_task(config["task"]).data)(config).val
+        source = f"validation split of {config['data']['path'] or 'the demo data'}"
+    trainers.quiet_lightning()
+    trainer = L.Trainer(
+        accelerator="auto",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+    )
+    results = trainer.test(module, loader(dataset, config["data"], shuffle=False), verbose=False)
+    return {
+        "model": str(model_dir(run)),
+        "data": source,
+        "rows": len(dataset),
+        "metrics": trainers.prefixed_metrics(results, "test"),
+    }

@@ -1,0 +1,72 @@
+"""`zoo export`: a trained model as ONNX or a torch.export program, checked against PyTorch."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from zoo import artifact
+from zoo.errors import ZooError, did_you_mean
+from zoo.run import model_dir
+
+SUFFIXES = {"onnx": ".onnx", "pt2": ".pt2"}
+
+
+def export(run: str | Path, format: str, output: str | Path | None = None) -> dict[str, Any]:
+    """Write the model of `run` in `format` (default place: <run>/export/model.<suffix>) and
+    report the largest difference between the exported model's outputs and PyTorch's."""
+    if format not in SUFFIXES:
+        raise ZooError(f"unknown export format {format!r}", did_you_mean(format, SUFFIXES) or f"choose one of {', '.join(SUFFIXES)}")
+    import torch
+
+    module = artifact.load(run)
+    target = Path(output) if output else model_dir(run).parent / "export" / f"model{SUFFIXES[format]}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    example = module.example_input()
+    with torch.no_grad():
+        expected = module(example)
+    run_exported = {"onnx": _onnx, "pt2": _pt2}[format](module, example, target)
+    actual = run_exported(example) if run_exported else None
+    difference = None if actual is None else float((torch.as_tensor(actual) - expected).abs().max())
+    return {"path": str(target), "format": format, "max_abs_diff": difference}
+
+
+def _batch_dim() -> tuple[dict[int, Any], ...]:
+    import torch
+
+    return ({0: torch.export.Dim("batch", min=1)},)
+
+
+def _pt2(module: Any, example: Any, target: Path) -> Callable[[Any], Any]:
+    import torch
+
+    program = torch.export.export(module, (example,), dynamic_shapes=_batch_dim())
+    torch.export.save(program, target)
+    reloaded = torch.export.load(target).module()
+    return lambda x: reloaded(x).detach()
+
+
+def _onnx(module: Any, example: Any, target: Path) -> Callable[[Any], Any] | None:
+    import torch
+
+    missing = [p for p in ("onnx", "onnxscript") if importlib.util.find_spec(p) is None]
+    if missing:
+        raise ZooError(f"ONNX export needs {' and '.join(missing)}", "install them: pip install 'zoo[export]'")
+    torch.onnx.export(
+        module,
+        (example,),
+        str(target),
+        dynamo=True,
+        input_names=["input"],
+        output_names=["output"],
+        dynamic_shapes=_batch_dim(),
+        verbose=False,
+    )
+    if importlib.util.find_spec("onnxruntime") is None:
+        return None  # exported, but nothing here can run it to compare
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    return lambda x: torch.from_numpy(session.run(None, {"input": x.cpu().numpy()})[0])

@@ -1,0 +1,86 @@
+"""The base of every task's LightningModule: built from (config, info), optimized from config.
+
+A task's module implements the steps Lightning calls and five methods zoo calls:
+`predict`, `predict_from_cli`, `evaluation_dataset`, `example_input` and `describe`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import Dataset
+
+from zoo import optim
+from zoo.errors import ZooError
+from zoo.plugins import find_task, load_ref
+
+
+class ZooModule(L.LightningModule):
+    """`config` is the run's resolved config; `info` the data facts from `DataBundle.info`.
+    Both are plain data, so checkpoints load with `weights_only=True`."""
+
+    def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
+        super().__init__()
+        self.config = config
+        self.info = info
+        self.save_hyperparameters({"config": config, "info": info})
+
+    def build_net(self, **dims: Any) -> torch.nn.Module:
+        """The configured network, called with the data's dimensions and the model.* keys:
+        a registered builder, or the user's own `model.source` ("file.py:Name")."""
+        model = self.config["model"]
+        hparams = {k: v for k, v in model.items() if k not in ("name", "source")}
+        if model["source"]:
+            builder, origin = load_ref(model["source"]), f"model.source {model['source']!r}"
+        else:
+            task = find_task(self.config["task"])
+            builder, origin = load_ref(task.models[model["name"]].builder), f"model {model['name']!r}"
+        try:
+            inspect.signature(builder).bind(**dims, **hparams)
+        except TypeError as error:
+            raise ZooError(
+                f"{origin} cannot be built with {', '.join([*dims, *hparams])}: {error}",
+                f"it is called with the data's dimensions ({', '.join(dims)}) and the model.* keys",
+            ) from None
+        net = builder(**dims, **hparams)
+        if not isinstance(net, torch.nn.Module):
+            raise ZooError(f"{origin} returned {type(net).__name__}, not a torch.nn.Module")
+        return net
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        task = find_task(self.config["task"])
+        return optim.configure(
+            self.parameters(),
+            self.config["optim"],
+            total_steps=int(self.trainer.estimated_stepping_batches),
+            max_epochs=max(1, self.trainer.max_epochs or 1),
+            monitor=task.monitor,
+            mode=task.mode,
+        )
+
+    # What zoo calls besides Lightning's hooks; each task implements them.
+
+    def predict(self, inputs: Sequence[Any]) -> list[Any]:
+        """Python inputs (numbers, strings, images...) -> one JSON-able output each."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement predict")
+
+    def predict_from_cli(self, args: Sequence[str]) -> list[dict[str, Any]]:
+        """Command-line inputs (values or files) -> one JSON-able record per input."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement predict_from_cli")
+
+    def evaluation_dataset(self, path: Path) -> Dataset:
+        """The labelled data at `path`, read the way this model was trained to read it."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement evaluation_dataset")
+
+    def example_input(self) -> torch.Tensor:
+        """One batch of model input, for tracing and export."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement example_input")
+
+    def describe(self) -> dict[str, Any]:
+        """What the trained model learned, in a few JSON-able values, for the run summary."""
+        return {}

@@ -1,0 +1,71 @@
+"""Optimizers and learning-rate schedules from the `optim` config section, the same for every task."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+
+def build_optimizer(parameters: Iterable[torch.nn.Parameter], optim: dict[str, Any]) -> torch.optim.Optimizer:
+    """sgd, adam or adamw with the configured learning rate and weight decay."""
+    params = [p for p in parameters if p.requires_grad]
+    common = {"lr": optim["lr"], "weight_decay": optim["weight_decay"]}
+    if optim["name"] == "sgd":
+        return torch.optim.SGD(params, momentum=optim["momentum"], **common)
+    if optim["name"] == "adam":
+        return torch.optim.Adam(params, **common)
+    return torch.optim.AdamW(params, **common)
+
+
+def configure(
+    parameters: Iterable[torch.nn.Parameter],
+    optim: dict[str, Any],
+    *,
+    total_steps: int,
+    max_epochs: int,
+    monitor: str,
+    mode: str,
+) -> dict[str, Any]:
+    """What `LightningModule.configure_optimizers` returns for this config.
+
+    `step` decays every `step_size` epochs; `cosine` warms up linearly for `warmup_epochs`
+    and then decays to `min_lr`, updated every optimizer step; `plateau` decays when the
+    task's monitored metric stops improving.
+    """
+    optimizer = build_optimizer(parameters, optim)
+    kind = optim["scheduler"]
+    if kind == "none":
+        return {"optimizer": optimizer}
+    if kind == "step":
+        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, optim["step_size"], optim["gamma"])
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+    if kind == "plateau":
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode=mode, factor=optim["gamma"], patience=optim["plateau_patience"]
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch", "monitor": monitor},
+        }
+    steps_per_epoch = max(1, total_steps // max(1, max_epochs))
+    warmup = round(optim["warmup_epochs"] * steps_per_epoch)
+    floor = optim["min_lr"] / optim["lr"] if optim["lr"] else 0.0
+    schedule = cosine_with_warmup(warmup, max(total_steps, warmup + 1), floor)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def cosine_with_warmup(warmup_steps: int, total_steps: int, floor: float):
+    """The learning-rate factor at each step: linear warm-up, then cosine down to `floor`."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+

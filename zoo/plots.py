@@ -1,0 +1,49 @@
+"""Pictures of a run, drawn from its CSV log: what a person would rather look at than read."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+
+def epoch_curves(metrics_csv: Path) -> dict[str, list[tuple[int, float]]]:
+    """Each logged epoch-level metric as (epoch, value) points, from Lightning's metrics.csv."""
+    curves: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    if not metrics_csv.is_file():
+        return {}
+    with metrics_csv.open(newline="", encoding="utf-8") as file:
+        for row in csv.DictReader(file):
+            if not row.get("epoch"):
+                continue
+            for name, value in row.items():
+                if name not in ("epoch", "step") and value not in ("", None):
+                    curves[name].append((int(float(row["epoch"])), float(value)))
+    return dict(curves)
+
+
+def loss_plot(metrics_csv: Path, target: Path, title: str) -> Path | None:
+    """plots/loss.png: training and validation loss per epoch (log scale when it spans decades)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = {name: points for name, points in epoch_curves(metrics_csv).items() if name.endswith("loss")}
+    if not curves:
+        return None
+    figure, axes = plt.subplots(figsize=(6, 4), dpi=120)
+    for name, points in sorted(curves.items()):
+        epochs, values = zip(*points)
+        axes.plot([e + 1 for e in epochs], values, label=name, marker="o" if len(points) < 30 else None)
+    values = [v for points in curves.values() for _, v in points]
+    if min(values) > 0 and max(values) / min(values) > 100:
+        axes.set_yscale("log")
+    axes.set(xlabel="epoch", ylabel="loss", title=title)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(target)
+    plt.close(figure)
+    return target

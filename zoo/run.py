@@ -1,0 +1,70 @@
+"""The run folder: where each part lives, how a new one is named, and what "finished" means.
+
+    runs/<task>/<model>/<timestamp>/
+        config.yaml  checkpoints/  model/  metrics.json  logs/  plots/
+
+A run is finished when it has both model/ and metrics.json; they are written last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import datetime
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import ZooError
+
+# Lightning re-launches `zoo train` once per extra DDP process; they join rank 0's folder.
+RUN_DIR_ENV = "ZOO_RUN_DIR"
+
+
+def new_run_dir(output: Path, task: str, model: str) -> Path:
+    """A fresh, empty folder runs/<task>/<model>/<timestamp>[-n]."""
+    joined = os.environ.get(RUN_DIR_ENV)
+    if joined:
+        return Path(joined)
+    base = output / task / re.sub(r"[^\w.-]+", "_", model)
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    for n in count():
+        path = base / (stamp if n == 0 else f"{stamp}-{n}")
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def model_dir(path: str | Path) -> Path:
+    """The model/ folder of a run folder, or `path` itself when it is a model/ folder."""
+    path = Path(path)
+    if (path / "config.json").is_file():
+        return path
+    if (path / "model" / "config.json").is_file():
+        return path / "model"
+    if not path.exists():
+        raise ZooError(f"{path} does not exist", "pass a run folder (runs/<task>/<model>/<time>) or its model/ folder")
+    if (path / "config.yaml").is_file():
+        raise ZooError(f"run {path} did not finish: it has no model/", f"resume it with `zoo train --resume {path}`")
+    raise ZooError(f"{path} is not a zoo run or model folder", "it has no model/config.json")
+
+
+def last_checkpoint(run: Path) -> Path:
+    """The checkpoint `--resume` continues from."""
+    checkpoint = run / "checkpoints" / "last.ckpt"
+    if not (run / "config.yaml").is_file():
+        raise ZooError(f"{run} is not a run folder", "it has no config.yaml")
+    if not checkpoint.is_file():
+        raise ZooError(f"{run} has no checkpoints/last.ckpt to resume from", "start a new run instead")
+    return checkpoint
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically: readers never see half a file."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(data, indent=2, allow_nan=True) + "\n", encoding="utf-8")
+    partial.replace(path)

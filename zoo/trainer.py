@@ -1,0 +1,155 @@
+"""A Lightning Trainer for a run: zoo's checkpoints, logs and progress bar, without the chatter."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import math
+import sys
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, ProgressBar
+from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
+
+from zoo.errors import ZooError
+
+# Lightning's messages that tell users nothing about their run.
+_NOISE = (
+    ".*does not have many workers.*",
+    ".*smaller than the logging interval.*",
+    ".*Checkpoint directory .* exists and is not empty.*",
+    ".*on_train_epoch_end.*",
+    ".*sync_dist=True.*",
+    ".*`training_step` returned `None`.*",
+    ".*is not a `torch.Tensor`.*",
+    ".*Experiment logs directory .* exists and is not empty.*",
+    ".*tensorboardX.*",
+    ".*treespec, LeafSpec.*",
+)
+
+
+def quiet_lightning() -> None:
+    """Hide Lightning's banners, tips and performance hints; keep its real warnings."""
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "lightning_fabric", "pytorch_lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for pattern in _NOISE:
+        warnings.filterwarnings("ignore", message=pattern)
+
+
+class RunProgressBar(ProgressBar):
+    """One line for the whole run: batches done over all epochs, the epoch, the latest metrics.
+    (Lightning's own bars redraw per epoch and per validation, which floods logs.)"""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._enabled = True
+        self._bar: Any = None
+
+    def disable(self) -> None:
+        self._enabled = False
+
+    def enable(self) -> None:
+        self._enabled = True
+
+    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if not self._enabled or not trainer.is_global_zero:
+            return
+        from tqdm.auto import tqdm
+
+        per_epoch = trainer.num_training_batches
+        epochs = trainer.max_epochs if trainer.max_epochs and trainer.max_epochs > 0 else None
+        finite = isinstance(per_epoch, int) or math.isfinite(per_epoch)
+        total = int(per_epoch) * epochs if finite and epochs else None
+        done = int(per_epoch) * trainer.current_epoch if finite else 0
+        self._bar = tqdm(total=total, initial=done, desc="Training", unit="batch", file=sys.stderr,
+                         dynamic_ncols=True, mininterval=0.25)
+
+    def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if self._bar is not None:
+            metrics = {k: v for k, v in self.get_metrics(trainer, module).items() if k != "v_num"}
+            epochs = f"{trainer.current_epoch + 1}/{trainer.max_epochs}" if trainer.max_epochs else trainer.current_epoch + 1
+            self._bar.set_postfix({"epoch": epochs, **metrics}, refresh=False)
+
+    def on_train_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def on_exception(self, trainer: L.Trainer, module: L.LightningModule, exception: BaseException) -> None:
+        self.on_train_end(trainer, module)
+
+
+class StopOnNonFiniteLoss(Callback):
+    """Stop with a clear message the moment the training loss is NaN or infinite."""
+
+    def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
+        loss = outputs.get("loss") if isinstance(outputs, Mapping) else outputs
+        if isinstance(loss, torch.Tensor) and not torch.isfinite(loss).all():
+            raise ZooError(
+                f"the training loss became {loss.float().mean().item()} at epoch {trainer.current_epoch}, "
+                f"batch {batch_idx}",
+                f"lower optim.lr (now {module.config['optim']['lr']}) or check the data for extreme "
+                "values; the last good checkpoint is kept",
+            )
+
+
+def build(
+    config: dict[str, Any],
+    *,
+    run_dir: Path | None,
+    monitor: str,
+    mode: str,
+    progress: bool,
+) -> L.Trainer:
+    """The Trainer for `config`; with a `run_dir` it checkpoints and logs there."""
+    quiet_lightning()
+    callbacks: list[Callback] = [StopOnNonFiniteLoss()]
+    loggers: list[Logger] = []
+    if run_dir is not None:
+        callbacks.append(
+            ModelCheckpoint(
+                dirpath=run_dir / "checkpoints",
+                filename="best",
+                monitor=monitor,
+                mode=mode,
+                save_top_k=1,
+                save_last=True,
+                auto_insert_metric_name=False,
+                enable_version_counter=False,
+            )
+        )
+        loggers.append(CSVLogger(save_dir=run_dir, name="logs", version=""))
+        if importlib.util.find_spec("tensorboard") is not None:
+            loggers.append(TensorBoardLogger(save_dir=run_dir, name="logs", version="tensorboard"))
+    stopping = config["early_stopping"]
+    if stopping["patience"]:
+        callbacks.append(
+            EarlyStopping(monitor=monitor, mode=mode, patience=stopping["patience"], min_delta=stopping["min_delta"])
+        )
+    settings = {"enable_model_summary": False, "log_every_n_steps": 10, **config["trainer"]}
+    if not progress:
+        settings["enable_progress_bar"] = False
+    elif settings.get("enable_progress_bar", True):
+        callbacks.append(RunProgressBar())
+    return L.Trainer(
+        **settings,
+        callbacks=callbacks,
+        logger=loggers or False,
+        default_root_dir=run_dir,
+        enable_checkpointing=run_dir is not None,
+    )
+
+
+def prefixed_metrics(results: list[dict[str, float]], prefix: str) -> dict[str, float]:
+    """`[{"val/mse": 0.1, ...}]` from trainer.validate/test -> `{"mse": 0.1, ...}`."""
+    merged = {k: float(v) for result in results for k, v in result.items()}
+    return {k.removeprefix(f"{prefix}/"): v for k, v in merged.items() if k.startswith(f"{prefix}/")}

@@ -1,0 +1,190 @@
+"""`zoo train`: one resolved config in, one run folder out."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zoo import config as configs
+from zoo.errors import ZooError, did_you_mean
+from zoo.plugins import Task, find_task, load_ref, resolve
+from zoo.run import RUN_DIR_ENV, last_checkpoint, new_run_dir, write_json
+
+
+@dataclass
+class Run:
+    """A finished run: its folder, final metrics and what the model learned."""
+
+    path: Path
+    task: str
+    model: str
+    metrics: dict[str, dict[str, float]]
+    summary: dict[str, Any]
+    epochs: int
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+    rank: int = 0  # DDP processes other than rank 0 return too, but write nothing
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "path": str(self.path)}
+
+
+def resolve_config(
+    name: str | None = None,
+    *,
+    config: str | Path | Mapping[str, Any] | None = None,
+    data: str | Path | None = None,
+    max_epochs: int | None = None,
+    output: str | Path | None = None,
+    seed: int | None = None,
+    compile: bool | None = None,
+    detect_anomaly: bool | None = None,
+    overrides: Sequence[str] | Mapping[str, Any] | None = None,
+    **flags: Any,
+) -> tuple[Task, configs.Config]:
+    """The task and validated config a run would use. `name` is a task or `task/model`;
+    without it the config file's `task:` decides. `flags` are the task's own options
+    (`target="y"` for linear regression)."""
+    if isinstance(config, Mapping):
+        file_config = configs.absolute_paths(dict(config), Path.cwd())
+    else:
+        file_config = configs.read_yaml(Path(config)) if config is not None else {}
+    task_name, model = _names(name, file_config)
+    task = find_task(task_name)
+    if file_config.get("task") and find_task(file_config["task"]) is not task:
+        raise ZooError(f"the config is for task {file_config['task']!r}, not {task.name!r}", "drop the task name or the --config")
+    if model is not None:
+        resolve(f"{task.name}/{model}")  # unknown model -> a ZooError with close matches
+    options: dict[str, Any] = {
+        "data.path": str(data) if data is not None else None,
+        "trainer.max_epochs": max_epochs,
+        "output": str(output) if output is not None else None,
+        "seed": seed,
+        "compile": compile,
+        "trainer.detect_anomaly": detect_anomaly,
+    }
+    for flag, value in flags.items():
+        key = task.flags.get(flag.replace("_", "-")) or task.flags.get(flag)
+        if key is None:
+            known = [f"--{f}" for f in task.flags]
+            raise ZooError(f"unknown option --{flag.replace('_', '-')} for task {task.name!r}", did_you_mean(f"--{flag}", known))
+        options[key] = value
+    given = configs.parse_overrides(f"{k}={_yaml_text(v)}" for k, v in options.items() if v is not None)
+    given = configs.absolute_paths(given, Path.cwd())
+    if isinstance(overrides, Mapping):
+        overrides = [f"{k}={_yaml_text(v)}" for k, v in overrides.items()]
+    given = configs.merge(given, configs.absolute_paths(configs.parse_overrides(overrides or ()), Path.cwd()))
+    return task, configs.resolve(task, model, file_config, given)
+
+
+def _names(name: str | None, file_config: Mapping[str, Any]) -> tuple[str, str | None]:
+    if name:
+        task_name, _, model = name.partition("/")
+        return task_name, model or None
+    if file_config.get("task"):
+        return str(file_config["task"]), None
+    raise ZooError("no task given", "name one (`zoo train linear-regression`) or pass --config FILE with a task: key")
+
+
+def _yaml_text(value: Any) -> str:
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def create(name: str, *, data: str | Path | None = None, **hparams: Any) -> Any:
+    """An untrained module of `name`, sized for `data` (or the task's demo data)."""
+    task, config = resolve_config(name, data=data, overrides={f"model.{k}": v for k, v in hparams.items()})
+    bundle = load_ref(task.data)(config)
+    return load_ref(task.module)(config, bundle.info)
+
+
+def train(name: str | None = None, *, resume: str | Path | None = None, progress: bool = True, **options: Any) -> Run:
+    """Train `name` (a task or `task/model`) and write its run folder; see `resolve_config`
+    for the options. `resume` continues a run folder from its last checkpoint."""
+    checkpoint = None
+    if resume is not None:
+        if options.get("config") is not None:
+            raise ZooError("--resume takes the run's own config.yaml", "drop --config")
+        run_dir: Path | None = Path(resume).resolve()
+        checkpoint = last_checkpoint(run_dir)
+        options["config"] = run_dir / "config.yaml"
+    else:
+        run_dir = None
+    task, config = resolve_config(name, **options)
+
+    import lightning as L
+
+    L.seed_everything(config["seed"], workers=True, verbose=False)
+    bundle = load_ref(task.data)(config)
+    module = load_ref(task.module)(config, bundle.info)
+
+    joining = RUN_DIR_ENV in os.environ  # a DDP process that Lightning launched for rank 0
+    fresh = run_dir is None
+    run_dir = run_dir or new_run_dir(Path(config["output"]), task.name, config["model"]["name"])
+    if not joining:
+        (run_dir / "config.yaml").write_text(configs.to_yaml(config), encoding="utf-8")
+        os.environ[RUN_DIR_ENV] = str(run_dir)
+    try:
+        return _fit(task, config, bundle, module, run_dir, checkpoint, progress)
+    except BaseException:
+        if fresh and not joining and not (run_dir / "checkpoints" / "last.ckpt").exists():
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    finally:
+        if not joining:
+            os.environ.pop(RUN_DIR_ENV, None)
+
+
+def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: Path, checkpoint: Path | None, progress: bool) -> Run:
+    import torch
+
+    from zoo import artifact, plots
+    from zoo import trainer as trainers
+    from zoo.data import loader
+
+    trainer = trainers.build(config, run_dir=run_dir, monitor=task.monitor, mode=task.mode, progress=progress)
+    data_config = config["data"]
+    train_loader = loader(bundle.train, data_config, shuffle=True, seed=config["seed"])
+    val_loader = loader(bundle.val, data_config, shuffle=False)
+    fitted = torch.compile(module) if config["compile"] else module
+    started = time.perf_counter()
+    trainer.fit(fitted, train_loader, val_loader, ckpt_path=checkpoint, weights_only=True)
+    seconds = time.perf_counter() - started
+    if trainer.interrupted:
+        raise ZooError(f"training stopped at epoch {trainer.current_epoch}", f"resume with `zoo train --resume {run_dir}`")
+    if trainer.is_global_zero:
+        title = f"{task.name}/{config['model']['name']}"
+        plots.loss_plot(run_dir / "logs" / "metrics.csv", run_dir / "plots" / "loss.png", title)
+
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if best:
+        module.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
+    metrics = {"val": trainers.prefixed_metrics(trainer.validate(fitted, val_loader, verbose=False), "val")}
+    if bundle.test is not None:
+        test_loader = loader(bundle.test, data_config, shuffle=False)
+        metrics["test"] = trainers.prefixed_metrics(trainer.test(fitted, test_loader, verbose=False), "test")
+
+    run = Run(
+        path=run_dir,
+        task=task.name,
+        model=config["model"]["name"],
+        metrics=metrics,
+        summary=module.describe(),
+        epochs=trainer.current_epoch,
+        seconds=round(seconds, 3),
+        notes=bundle.notes,
+        rank=trainer.global_rank,
+    )
+    if trainer.is_global_zero:
+        artifact.save(module, run_dir / "model", metrics, bundle.notes)
+        write_json(
+            run_dir / "metrics.json",
+            {**metrics, "epochs": run.epochs, "seconds": run.seconds, "best_checkpoint": Path(best).name if best else None},
+        )
+    return run
