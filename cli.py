@@ -26,7 +26,7 @@ class Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        if "invalid choice" in message and "argument command" in message:
+        if "invalid choice" in message and "argument COMMAND" in message:
             word = message.split("'")[1] if "'" in message else ""
             hint = did_you_mean(word, COMMANDS) or f"commands: {', '.join(COMMANDS)}"
             message = f"unknown command {word!r}; {hint}"
@@ -52,9 +52,11 @@ def build_parser() -> Parser:
         "train",
         help="train a model and write a run folder",
         description="Train NAME (a task, or task/model). key=value items override the config "
-        "(optim.lr=0.01 trainer.devices=2); tasks add their own flags (linear-regression: --target, --features).",
+        "(optim.lr=0.01 trainer.devices=2) and may stand anywhere; tasks add their own flags "
+        "(linear-regression: --target COLUMN, --features A,B).",
     )
-    train.add_argument("items", nargs="*", metavar="[NAME] [key=value ...]", help="task or task/model, then overrides")
+    train.add_argument("name", nargs="?", metavar="NAME", help="task or task/model; or give --config")
+    train.usage = "zoo train [NAME] [options] [--TASK-FLAG VALUE ...] [key=value ...]"
     train.add_argument("--data", help="training data (file or folder); default: the task's demo data")
     train.add_argument("--config", help="a YAML config file (a run's config.yaml reproduces it)")
     train.add_argument("--max-epochs", type=int, help="shorthand for trainer.max_epochs=N")
@@ -88,27 +90,34 @@ def build_parser() -> Parser:
     return parser
 
 
-TRAIN_OPTIONS = {"--data", "--config", "--max-epochs", "--output", "--resume", "--seed", "--print-config",
-                 "--detect-anomaly", "--compile", "--json", "--help", "-h"}
+TRAIN_VALUE_OPTIONS = {"--data", "--config", "--max-epochs", "--output", "--resume", "--seed"}
+TRAIN_SWITCHES = {"--print-config", "--detect-anomaly", "--compile", "--json", "--help", "-h"}
 
 
-def split_task_flags(argv: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Pull a task's own flags (`--target y`, `--target=y`) out of `zoo train` arguments."""
+def split_train_args(argv: list[str]) -> tuple[list[str], list[str], dict[str, str]]:
+    """Sort `zoo train` arguments into (argparse's, key=value overrides, the task's own flags
+    such as `--target y`), so that overrides and flags may stand anywhere."""
     if not argv or argv[0] != "train":
-        return argv, {}
-    kept, flags = [argv[0]], {}
+        return argv, [], {}
+    kept, overrides, flags = [argv[0]], [], {}
     items = iter(argv[1:])
     for item in items:
         name, has_value, value = item.partition("=")
-        if item.startswith("--") and name not in TRAIN_OPTIONS:
+        if item in TRAIN_VALUE_OPTIONS:
+            kept += [item, next(items, "")]
+        elif name in TRAIN_VALUE_OPTIONS or item in TRAIN_SWITCHES:
+            kept.append(item)
+        elif item.startswith("--"):
             if not has_value:
                 value = next(items, None)
                 if value is None:
                     raise ZooError(f"option {item} needs a value")
             flags[name[2:]] = value
+        elif has_value:
+            overrides.append(item)
         else:
             kept.append(item)
-    return kept, flags
+    return kept, overrides, flags
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -117,10 +126,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = [a for a in args_list if a != "--debug"]
     warnings.showwarning = _one_line_warning
     try:
-        args_list, flags = split_task_flags(args_list)
-        args = build_parser().parse_args(args_list)
+        args_list, overrides, flags = split_train_args(args_list)
+        try:
+            args = build_parser().parse_args(args_list)
+        except SystemExit as exit:  # --help, --version, or a usage mistake already reported
+            return int(exit.code or 0)
+        args.overrides, args.flags = overrides, flags
         with _stdout_for(args):
-            document = COMMAND_HANDLERS[args.command](args, flags)
+            document = COMMAND_HANDLERS[args.command](args)
         if document is not None:
             print(json.dumps(document, indent=2, default=str))
         return 0
@@ -148,7 +161,7 @@ def _one_line_warning(message: Any, category: type, filename: str, lineno: int, 
     print(f"zoo: warning: {message}", file=sys.stderr)
 
 
-def cmd_list(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any] | None:
+def cmd_list(args: argparse.Namespace) -> dict[str, Any] | None:
     names = zoo.list_models(args.pattern)
     if not names:
         known = [t.name for t in zoo.list_tasks()] + zoo.list_models()
@@ -178,7 +191,7 @@ def cmd_list(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any] 
     return None
 
 
-def cmd_info(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any] | None:
+def cmd_info(args: argparse.Namespace) -> dict[str, Any] | None:
     from zoo.config import defaults, to_yaml
     from zoo.plugins import resolve
 
@@ -212,11 +225,7 @@ def cmd_info(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any] 
     return None
 
 
-def cmd_train(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any] | None:
-    names = [item for item in args.items if "=" not in item]
-    overrides = [item for item in args.items if "=" in item]
-    if len(names) > 1:
-        raise ZooError(f"one model at a time, not {' '.join(names)}", "write overrides as key=value")
+def cmd_train(args: argparse.Namespace) -> dict[str, Any] | None:
     options: dict[str, Any] = {
         "config": args.config,
         "data": args.data,
@@ -225,10 +234,10 @@ def cmd_train(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]
         "seed": args.seed,
         "compile": args.compile,
         "detect_anomaly": args.detect_anomaly,
-        "overrides": overrides,
-        **flags,
+        "overrides": args.overrides,
+        **args.flags,
     }
-    name = names[0] if names else None
+    name = args.name
     if args.print_config:
         from zoo.config import to_yaml
         from zoo.training import resolve_config
@@ -256,7 +265,7 @@ def cmd_train(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]
     return None
 
 
-def cmd_evaluate(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any] | None:
+def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any] | None:
     result = zoo.evaluate(args.run, args.data)
     if args.json:
         return result
@@ -264,7 +273,7 @@ def cmd_evaluate(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, A
     return None
 
 
-def cmd_predict(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any] | None:
+def cmd_predict(args: argparse.Namespace) -> dict[str, Any] | None:
     records = zoo.load(args.run).predict_from_cli(args.inputs)
     if args.json:
         return {"predictions": records}
@@ -273,7 +282,7 @@ def cmd_predict(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, An
     return None
 
 
-def cmd_export(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any] | None:
+def cmd_export(args: argparse.Namespace) -> dict[str, Any] | None:
     result = zoo.export(args.run, args.format, args.output)
     if args.json:
         return result
@@ -286,7 +295,7 @@ def cmd_export(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any
     return None
 
 
-def cmd_new(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any] | None:
+def cmd_new(args: argparse.Namespace) -> dict[str, Any] | None:
     folder = zoo.new(args.directory, args.task)
     print(f"Created {_relative(folder)}: a {args.task} application. Next:")
     print(f"  cd {_relative(folder)} && zoo train --config config.yaml && pytest")

@@ -49,8 +49,11 @@ def _pt2(module: Any, example: Any, target: Path) -> Callable[[Any], Any]:
 
 
 def _onnx(module: Any, example: Any, target: Path) -> Callable[[Any], Any] | None:
+    import logging
+
     import torch
 
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # e.g. "torchvision is not installed"
     missing = [p for p in ("onnx", "onnxscript") if importlib.util.find_spec(p) is None]
     if missing:
         raise ZooError(f"ONNX export needs {' and '.join(missing)}", "install them: pip install 'zoo[export]'")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import logging
 import math
@@ -85,6 +86,8 @@ class RunProgressBar(ProgressBar):
             self._bar = None
 
     def on_exception(self, trainer: L.Trainer, module: L.LightningModule, exception: BaseException) -> None:
+        if self._bar is not None:
+            self._bar.leave = False  # erase it: the error message takes the line
         self.on_train_end(trainer, module)
 
 
@@ -153,3 +156,24 @@ def prefixed_metrics(results: list[dict[str, float]], prefix: str) -> dict[str, 
     """`[{"val/mse": 0.1, ...}]` from trainer.validate/test -> `{"mse": 0.1, ...}`."""
     merged = {k: float(v) for result in results for k, v in result.items()}
     return {k.removeprefix(f"{prefix}/"): v for k, v in merged.items() if k.startswith(f"{prefix}/")}
+
+
+def read_log(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV metrics log (none when it does not exist)."""
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def prepend_log(path: Path, earlier: list[dict[str, str]]) -> None:
+    """Put the rows of an earlier session back in front of `path` (Lightning's CSV logger
+    starts a fresh file, which would lose them on --resume)."""
+    if not earlier:
+        return
+    rows = earlier + read_log(path)
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)

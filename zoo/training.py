@@ -79,7 +79,9 @@ def resolve_config(
     if isinstance(overrides, Mapping):
         overrides = [f"{k}={_yaml_text(v)}" for k, v in overrides.items()]
     given = configs.merge(given, configs.absolute_paths(configs.parse_overrides(overrides or ()), Path.cwd()))
-    return task, configs.resolve(task, model, file_config, given)
+    resolved = configs.resolve(task, model, file_config, given)
+    resolved["output"] = str(Path(resolved["output"]).resolve())  # a saved config.yaml must not move it
+    return task, resolved
 
 
 def _names(name: str | None, file_config: Mapping[str, Any]) -> tuple[str, str | None]:
@@ -153,14 +155,17 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
     train_loader = loader(bundle.train, data_config, shuffle=True, seed=config["seed"])
     val_loader = loader(bundle.val, data_config, shuffle=False)
     fitted = torch.compile(module) if config["compile"] else module
+    log = run_dir / "logs" / "metrics.csv"
+    earlier_log = trainers.read_log(log) if checkpoint else []
     started = time.perf_counter()
     trainer.fit(fitted, train_loader, val_loader, ckpt_path=checkpoint, weights_only=True)
     seconds = time.perf_counter() - started
+    if trainer.is_global_zero:
+        trainers.prepend_log(log, earlier_log)
     if trainer.interrupted:
         raise ZooError(f"training stopped at epoch {trainer.current_epoch}", f"resume with `zoo train --resume {run_dir}`")
     if trainer.is_global_zero:
-        title = f"{task.name}/{config['model']['name']}"
-        plots.loss_plot(run_dir / "logs" / "metrics.csv", run_dir / "plots" / "loss.png", title)
+        plots.loss_plot(log, run_dir / "plots" / "loss.png", title=f"{task.name}/{config['model']['name']}")
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if best:

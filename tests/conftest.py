@@ -1,0 +1,70 @@
+"""Shared fixtures: tiny data made on the spot, the CLI run in-process, one trained run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import cli
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def zoo_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Run `zoo ARGS...` in this process (Lightning imports once per test session)."""
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        code = cli.main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+def zoo_process(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: int = 300) -> Result:
+    """Run the installed `zoo` console script in a new process."""
+    command = [str(Path(sys.executable).with_name("zoo")), *map(str, args)]
+    done = subprocess.run(command, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout)
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+def write_csv(path: Path, header: str, rows: list[tuple[float, ...]]) -> Path:
+    path.write_text(header + "\n" + "\n".join(",".join(str(v) for v in row) for row in rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def points_csv(tmp_path: Path) -> Path:
+    """40 rows of y = 3a - 2b + 1, exactly."""
+    rows = [(a, b, 3 * a - 2 * b + 1) for a in range(8) for b in range(5)]
+    return write_csv(tmp_path / "points.csv", "a,b,y", rows)
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo linear regression, trained once for the tests that only read a run."""
+    import zoo
+
+    output = tmp_path_factory.mktemp("runs")
+    return zoo.train("linear-regression", output=output, progress=False).path
+
+
+def finished_runs(output: Path) -> list[Path]:
+    """Run folders under `output` that look finished (model/ and metrics.json)."""
+    return [p.parent for p in output.rglob("metrics.json") if (p.parent / "model").is_dir()]

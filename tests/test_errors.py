@@ -1,0 +1,105 @@
+"""Every foreseeable user mistake: one line on stderr, exit status 2, no run that looks finished."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import finished_runs, write_csv
+
+
+def assert_user_error(result, *fragments: str) -> None:
+    assert result.code == 2
+    assert result.out == ""
+    shown = [line.rsplit("\r", 1)[-1] for line in result.err.split("\n")]  # as a terminal shows it
+    lines = [line for line in shown if line.strip()]
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("zoo: error: ")
+    assert "Traceback" not in result.err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["train", "linear-regresion"], ["unknown task 'linear-regresion'", "did you mean 'linear-regression'"]),
+        (["train", "linear-regression/linaer"], ["unknown model 'linaer'", "'linear'"]),
+        (["info", "linear-regression/nope"], ["unknown model 'nope'"]),
+        (["train", "linear-regression", "optim.lrr=0.1"], ["unknown key 'optim.lrr'", "did you mean 'lr'"]),
+        (["train", "linear-regression", "trainer.max_epoch=3"], ["unknown key 'trainer.max_epoch'", "max_epochs"]),
+        (["train", "linear-regression", "optim.lr=fast"], ["optim.lr expects float, got 'fast'"]),
+        (["train", "linear-regression", "optim.name=adamm"], ["optim.name", "did you mean 'adam'"]),
+        (["train", "linear-regression", "--targte", "y"], ["unknown option --targte", "--target"]),
+        (["train", "linear-regression", "--data", "missing.csv"], ["missing.csv does not exist"]),
+        (["train", "--config", "missing.yaml"], ["config file", "does not exist"]),
+        (["train"], ["no task given"]),
+        (["list", "detektion*"], ["nothing matches"]),
+        (["predict", "no/such/run", "4"], ["does not exist"]),
+        (["export", "no/such/run", "--format", "onnx"], ["does not exist"]),
+        (["trian"], ["unknown command 'trian'", "did you mean 'train'"]),
+    ],
+)
+def test_usage_mistakes(zoo_cli, tmp_path, monkeypatch, args, fragments):
+    monkeypatch.chdir(tmp_path)
+    assert_user_error(zoo_cli(*args), *fragments)
+    assert not (tmp_path / "runs").exists() or not finished_runs(tmp_path / "runs")
+
+
+@pytest.mark.parametrize(
+    ("content", "fragments"),
+    [
+        ("a,b,y\n1,2,3\n4,5,6\n", ["has no target column 'price'", "its columns are: a, b, y"]),
+        ("", ["is empty"]),
+        ("price\n", ["has a header but no data rows"]),
+        ("a,price\n1,2\n3,oops\n", [":3: column 'price' holds 'oops', not a number"]),
+        ("a,price\n1,2\n,4\n", [":3: column 'a' is empty"]),
+        ("a,price\n1,2\n3,4,5\n", [":3: 3 cells, but the header has 2 columns"]),
+        ("a,price\n1,nan\n", [":2: column 'price' holds 'nan'"]),
+        ("a,a,price\n1,2,3\n", ["repeats column 'a'"]),
+    ],
+    ids=["no-target-column", "empty", "header-only", "non-numeric", "empty-cell", "ragged", "nan", "duplicate-header"],
+)
+def test_bad_csv(zoo_cli, tmp_path, content, fragments):
+    data = tmp_path / "data.csv"
+    data.write_text(content, encoding="utf-8")
+    result = zoo_cli("train", "linear-regression", "--data", data, "--target", "price", "--output", tmp_path / "runs")
+    assert_user_error(result, str(data) if content else "", *fragments)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_non_utf8_csv(zoo_cli, tmp_path):
+    data = tmp_path / "latin1.csv"
+    data.write_bytes("a,price\n1,2\n\xe9,3\n".encode("latin-1"))
+    assert_user_error(zoo_cli("train", "linear-regression", "--data", data), "is not UTF-8 text")
+
+
+def test_nan_loss_stops_with_clear_message_and_no_finished_run(zoo_cli, tmp_path):
+    data = write_csv(tmp_path / "big.csv", "x,y", [(i, i * 1e3) for i in range(20)])
+    result = zoo_cli("train", "linear-regression", "--data", data, "--output", tmp_path / "runs", "optim.lr=100",
+                     "data.batch_size=4")
+    assert_user_error(result, "the training loss became", "lower optim.lr (now 100.0)")
+    assert not finished_runs(tmp_path / "runs")
+
+
+def test_debug_shows_the_traceback(zoo_cli, tmp_path):
+    result = zoo_cli("--debug", "train", "linear-regression", "--data", tmp_path / "none.csv")
+    assert result.code == 2
+    assert "Traceback" in result.err and "zoo: error:" in result.err
+
+
+def test_predict_input_that_is_not_a_number(zoo_cli, trained_run: Path):
+    assert_user_error(zoo_cli("predict", trained_run, "four"), "'four' is neither numbers nor a file")
+    assert_user_error(zoo_cli("predict", trained_run, "1,2"), "each input needs 1 number(s), for x")
+
+
+def test_unfinished_run_says_how_to_resume(zoo_cli, tmp_path):
+    run = tmp_path / "runs" / "linear-regression" / "linear" / "t"
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text("task: linear-regression\n")
+    assert_user_error(zoo_cli("predict", run, "4"), "did not finish", "zoo train --resume")
+
+
+def test_unknown_export_format(zoo_cli, trained_run: Path):
+    assert_user_error(zoo_cli("export", trained_run, "--format", "onx"), "unknown export format 'onx'", "'onnx'")

@@ -1,0 +1,98 @@
+"""Options shared by every task: optimizers, schedules, early stopping, Lightning pass-through."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import zoo
+from zoo.config import TRAINER_KEYS, TRAINER_KEYS_ZOO_SETS
+from zoo.optim import configure, cosine_with_warmup
+from zoo.training import resolve_config
+
+OPTIM = {"name": "sgd", "lr": 0.1, "weight_decay": 0.0, "momentum": 0.9, "scheduler": "none", "warmup_epochs": 0.0,
+         "min_lr": 0.0, "step_size": 2, "gamma": 0.5, "plateau_patience": 1}
+
+
+def test_trainer_keys_follow_lightning():
+    import lightning as L
+
+    accepted = set(inspect.signature(L.Trainer.__init__).parameters) - {"self"}
+    assert TRAINER_KEYS | TRAINER_KEYS_ZOO_SETS == accepted
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "adamw"])
+def test_optimizers(name):
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    optimizer = configure(params, {**OPTIM, "name": name, "weight_decay": 0.01}, total_steps=10, max_epochs=5,
+                          monitor="val/mse", mode="min")["optimizer"]
+    assert type(optimizer).__name__.lower() == name
+    assert optimizer.defaults["weight_decay"] == 0.01
+
+
+def test_cosine_schedule_warms_up_then_decays_to_floor():
+    factor = cosine_with_warmup(warmup_steps=4, total_steps=20, floor=0.1)
+    assert [factor(s) for s in range(4)] == pytest.approx([0.25, 0.5, 0.75, 1.0])
+    assert factor(12) == pytest.approx(0.55)
+    assert factor(20) == pytest.approx(0.1) and factor(100) == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("scheduler", ["step", "cosine", "plateau"])
+def test_schedules_train(scheduler, tmp_path):
+    run = zoo.train("linear-regression", output=tmp_path, max_epochs=8, progress=False,
+                    overrides={"optim.scheduler": scheduler, "optim.warmup_epochs": 1, "optim.step_size": 1,
+                               "optim.gamma": 0.9})
+    assert run.epochs == 8 and run.metrics["val"]["mse"] < 0.5
+
+
+def test_step_schedule_lowers_the_learning_rate():
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    setup = configure(params, {**OPTIM, "scheduler": "step"}, total_steps=10, max_epochs=5, monitor="m", mode="min")
+    scheduler = setup["lr_scheduler"]["scheduler"]
+    for _ in range(2):
+        setup["optimizer"].step()
+        scheduler.step()
+    assert setup["optimizer"].param_groups[0]["lr"] == pytest.approx(0.05)
+
+
+def test_early_stopping_on_the_monitored_metric(tmp_path, points_csv: Path):
+    run = zoo.train("linear-regression", data=points_csv, output=tmp_path, max_epochs=500, progress=False,
+                    overrides={"early_stopping.patience": 3, "early_stopping.min_delta": 1e-3})
+    assert run.epochs < 100
+
+
+def test_detect_anomaly_and_trainer_settings_pass_through(zoo_cli, tmp_path):
+    result = zoo_cli("train", "linear-regression", "--output", tmp_path, "--detect-anomaly", "--max-epochs", "2",
+                     "trainer.accelerator=cpu", "trainer.precision=bf16-mixed", "trainer.limit_val_batches=1", "--json")
+    assert result.code == 0, result.err
+    saved = (Path(json.loads(result.out)["path"]) / "config.yaml").read_text()
+    assert "detect_anomaly: true" in saved and "precision: bf16-mixed" in saved
+
+
+def test_accelerator_defaults_to_auto():
+    _, config = resolve_config("linear-regression")
+    assert config["trainer"]["accelerator"] == "auto"
+
+
+def test_create_builds_an_untrained_module_with_hyper_parameters():
+    module = zoo.create("linear-regression/mlp", hidden=8, layers=1)
+    assert sum(p.numel() for p in module.parameters()) == (1 * 8 + 8) + (8 + 1)
+
+
+def test_declared_parameter_counts_are_true():
+    for task in zoo.list_tasks():
+        for name, spec in task.models.items():
+            module = zoo.create(f"{task.name}/{name}")
+            assert sum(p.numel() for p in module.parameters()) == spec.params, f"{task.name}/{name}"
+
+
+def test_compiled_training_matches_eager(tmp_path):
+    eager = zoo.train("linear-regression", output=tmp_path, max_epochs=3, progress=False)
+    compiled = zoo.train("linear-regression", output=tmp_path, max_epochs=3, compile=True, progress=False)
+    assert compiled.summary["weight"] == pytest.approx(eager.summary["weight"], abs=1e-5)
+    assert compiled.summary["bias"] == pytest.approx(eager.summary["bias"], abs=1e-5)
+    assert "compile: true" in (compiled.path / "config.yaml").read_text()
