@@ -96,3 +96,11 @@ def test_compiled_training_matches_eager(tmp_path):
     assert compiled.summary["weight"] == pytest.approx(eager.summary["weight"], abs=1e-5)
     assert compiled.summary["bias"] == pytest.approx(eager.summary["bias"], abs=1e-5)
     assert "compile: true" in (compiled.path / "config.yaml").read_text()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_with_bf16_mixed_precision(tmp_path, points_csv: Path):
+    run = zoo.train("linear-regression", data=points_csv, target="y", output=tmp_path, max_epochs=150, progress=False,
+                    overrides={"trainer.accelerator": "gpu", "trainer.devices": 1, "trainer.precision": "bf16-mixed"})
+    assert run.metrics["val"]["r2"] > 0.99
+    assert zoo.load(run.path).predict([[2, 1]])[0] == pytest.approx(5, abs=0.2)  # loads on CPU
