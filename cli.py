@@ -142,8 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"zoo: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("zoo: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        print(f"zoo: interrupted{f': {interrupt}' if str(interrupt) else ''}", file=sys.stderr)
         return 130
 
 

@@ -107,3 +107,29 @@ def test_mlp_model_trains(zoo_cli, tmp_path: Path):
     run = json.loads(result.out)
     assert run["model"] == "mlp" and "weight" not in run["summary"]
     assert (Path(run["path"]).parent.name) == "mlp"
+
+
+def test_ctrl_c_keeps_a_resumable_unfinished_run(tmp_path: Path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import torch
+
+    command = [str(Path(sys.executable).with_name("zoo")), "train", "linear-regression", "--max-epochs", "1000000",
+               "--output", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.rglob("last.ckpt")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "zoo: interrupted: training stopped at epoch" in err and "zoo train --resume" in err
+    (run,) = [p.parent.parent for p in tmp_path.rglob("last.ckpt")]
+    assert not (run / "metrics.json").exists() and not (run / "model").exists()  # not finished
+    epoch = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["epoch"]
+    resumed = zoo.train(resume=run, max_epochs=epoch + 2, progress=False)
+    assert resumed.epochs == epoch + 2 and (run / "metrics.json").is_file()

@@ -48,6 +48,7 @@ def save(module: Any, target: Path, metrics: dict[str, Any], notes: list[str]) -
 
 def load(path: str | Path) -> Any:
     """The module saved in a run or model folder, on CPU and in eval mode."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_model
 
     folder = model_dir(path)
@@ -63,7 +64,7 @@ def load(path: str | Path) -> Any:
     module = module_class(config, info)
     try:
         load_model(module, str(folder / WEIGHTS), strict=True)
-    except (FileNotFoundError, RuntimeError) as error:
+    except (OSError, RuntimeError, SafetensorError) as error:
         raise ZooError(f"cannot load weights from {folder / WEIGHTS}: {error}") from None
     return module.eval()
 

@@ -33,10 +33,10 @@ def new_run_dir(output: Path, task: str, model: str) -> Path:
         path = base / (stamp if n == 0 else f"{stamp}-{n}")
         try:
             path.mkdir(parents=True)
-            return path
+            break
         except FileExistsError:
             continue
-    raise AssertionError("unreachable")
+    return path
 
 
 def model_dir(path: str | Path) -> Path:

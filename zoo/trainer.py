@@ -21,16 +21,12 @@ from zoo.errors import ZooError
 
 # Lightning's messages that tell users nothing about their run.
 _NOISE = (
-    ".*does not have many workers.*",
-    ".*smaller than the logging interval.*",
-    ".*Checkpoint directory .* exists and is not empty.*",
-    ".*on_train_epoch_end.*",
-    ".*sync_dist=True.*",
-    ".*`training_step` returned `None`.*",
-    ".*is not a `torch.Tensor`.*",
-    ".*Experiment logs directory .* exists and is not empty.*",
-    ".*tensorboardX.*",
-    ".*treespec, LeafSpec.*",
+    ".*does not have many workers.*",  # zoo users set data.num_workers, not a DataLoader
+    ".*smaller than the logging interval.*",  # zoo logs per epoch
+    ".*Checkpoint directory .* exists and is not empty.*",  # --resume continues in place
+    ".*Experiment logs directory .* exists and is not empty.*",  # --resume keeps earlier rows
+    ".*sync_dist=True.*",  # epoch-level training loss in DDP: rank 0's is reported
+    ".*treespec, LeafSpec.*",  # a deprecation inside torch/Lightning, nothing users can act on
 )
 
 

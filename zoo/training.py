@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,8 +98,6 @@ def _names(name: str | None, file_config: Mapping[str, Any]) -> tuple[str, str |
 
 
 def _yaml_text(value: Any) -> str:
-    import json
-
     return value if isinstance(value, str) else json.dumps(value)
 
 
@@ -158,7 +160,8 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
     log = run_dir / "logs" / "metrics.csv"
     earlier_log = trainers.read_log(log) if checkpoint else []
     started = time.perf_counter()
-    trainer.fit(fitted, train_loader, val_loader, ckpt_path=checkpoint, weights_only=True)
+    with _interrupt_says_how_to_resume(trainer, run_dir):
+        trainer.fit(fitted, train_loader, val_loader, ckpt_path=checkpoint, weights_only=True)
     seconds = time.perf_counter() - started
     if trainer.is_global_zero:
         trainers.prepend_log(log, earlier_log)
@@ -193,3 +196,22 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
             {**metrics, "epochs": run.epochs, "seconds": run.seconds, "best_checkpoint": Path(best).name if best else None},
         )
     return run
+
+
+@contextmanager
+def _interrupt_says_how_to_resume(trainer: Any, run_dir: Path) -> Iterator[None]:
+    """Lightning answers Ctrl-C with sys.exit(1) and leaves SIGINT ignored; turn that into a
+    KeyboardInterrupt that says how to resume, and give Ctrl-C back to the caller."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    handler = signal.getsignal(signal.SIGINT) if main_thread else None
+    try:
+        yield
+    except SystemExit:
+        if not trainer.interrupted:
+            raise
+        raise KeyboardInterrupt(
+            f"training stopped at epoch {trainer.current_epoch}; resume with `zoo train --resume {run_dir}`"
+        ) from None
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, handler)

@@ -116,7 +116,8 @@ def numbers(table: Table, columns: list[str]) -> torch.Tensor:
 
 
 def labelled(table: Table, features: list[str], target: str) -> tuple[torch.Tensor, torch.Tensor]:
-    require_columns(table, [*features, target], role="needed")
+    require_columns(table, features, role="feature")
+    require_columns(table, [target], role="target")
     return numbers(table, features), numbers(table, [target])[:, 0]
 
 

@@ -89,17 +89,19 @@ class RegressionModule(ZooModule):
         """Each argument is a row ("4" or "1.5,2") or a CSV file with the feature columns."""
         rows: list[list[float]] = []
         for arg in args:
-            if Path(arg).suffix.lower() in (".csv", ".tsv") or Path(arg).is_file():
-                table = read_table(Path(arg))
-                require_columns(table, self.features, role="feature")
-                rows += numbers(table, self.features).tolist()
-                continue
             try:
                 rows.append([float(v) for v in arg.split(",")])
             except ValueError:
-                raise ZooError(f"predict input {arg!r} is neither numbers nor a file", "pass 4 or 1.5,2 or rows.csv") from None
-        predictions = self.predict(rows)
-        return [{**dict(zip(self.features, row)), self.target: y} for row, y in zip(rows, predictions)]
+                if not Path(arg).is_file():
+                    raise ZooError(f"predict input {arg!r} is neither numbers nor a file", "pass 4 or 1.5,2 or rows.csv") from None
+                table = read_table(Path(arg))
+                require_columns(table, self.features, role="feature")
+                rows += numbers(table, self.features).tolist()
+        return self._records(rows)
+
+    def _records(self, rows: list[list[float]]) -> list[dict[str, float]]:
+        """Each row with its prediction, named like the data's columns."""
+        return [{**dict(zip(self.features, row)), self.target: y} for row, y in zip(rows, self.predict(rows))]
 
     def evaluation_dataset(self, path: Path) -> TensorDataset:
         return TensorDataset(*labelled(read_table(path), self.features, self.target))
@@ -119,5 +121,5 @@ class RegressionModule(ZooModule):
             summary["weight"] = weight.item() if len(weight) == 1 else dict(zip(self.features, weight.tolist()))
             summary["bias"] = bias.item()
         if self.info["examples"]:
-            summary["predictions"] = self.predict_from_cli([",".join(map(str, row)) for row in self.info["examples"]])
+            summary["predictions"] = self._records(self.info["examples"])
         return summary
