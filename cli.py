@@ -140,6 +140,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ZooError as error:
         if debug:
             traceback.print_exc()
+        print(f"zoo: error: {' '.join(str(error).split())}", file=sys.stderr)  # always one line
+        return 2
+    except OSError as error:  # the user's file system: a folder that is a file, no permission, a full disk
+        if debug:
+            traceback.print_exc()
         print(f"zoo: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as interrupt:

@@ -103,3 +103,21 @@ def test_unfinished_run_says_how_to_resume(zoo_cli, tmp_path):
 
 def test_unknown_export_format(zoo_cli, trained_run: Path):
     assert_user_error(zoo_cli("export", trained_run, "--format", "onx"), "unknown export format 'onx'", "'onnx'")
+
+
+def test_resume_refuses_a_checkpoint_that_needs_unpickling(zoo_cli, tmp_path):
+    import argparse
+
+    import torch
+
+    first = zoo_cli("train", "linear-regression", "--output", tmp_path, "--max-epochs", "1", "--json")
+    run = Path(first.out.split('"path": "')[1].split('"')[0])
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    checkpoint["payload"] = argparse.Namespace(anything="not a tensor")  # an arbitrary pickled object
+    torch.save(checkpoint, run / "checkpoints" / "last.ckpt")
+    assert_user_error(zoo_cli("train", "--resume", run, "--max-epochs", "2"), "refusing to unpickle")
+
+
+def test_output_that_is_a_file(zoo_cli, tmp_path):
+    (tmp_path / "runs").write_text("not a folder")
+    assert_user_error(zoo_cli("train", "linear-regression", "--output", tmp_path / "runs"), "runs")

@@ -133,3 +133,12 @@ def test_ctrl_c_keeps_a_resumable_unfinished_run(tmp_path: Path):
     epoch = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["epoch"]
     resumed = zoo.train(resume=run, max_epochs=epoch + 2, progress=False)
     assert resumed.epochs == epoch + 2 and (run / "metrics.json").is_file()
+
+
+def test_evaluate_without_data_uses_the_runs_validation_split(zoo_cli, trained_run: Path):
+    result = zoo_cli("evaluate", trained_run, "--json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    saved = json.loads((trained_run / "metrics.json").read_text())
+    assert report["rows"] == 3 and "validation split" in report["data"]
+    assert report["metrics"]["mse"] == pytest.approx(saved["val"]["mse"], abs=1e-6)

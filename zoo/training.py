@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import signal
 import threading
@@ -160,7 +161,7 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
     log = run_dir / "logs" / "metrics.csv"
     earlier_log = trainers.read_log(log) if checkpoint else []
     started = time.perf_counter()
-    with _interrupt_says_how_to_resume(trainer, run_dir):
+    with _explained_failures(trainer, run_dir):
         trainer.fit(fitted, train_loader, val_loader, ckpt_path=checkpoint, weights_only=True)
     seconds = time.perf_counter() - started
     if trainer.is_global_zero:
@@ -199,13 +200,22 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
 
 
 @contextmanager
-def _interrupt_says_how_to_resume(trainer: Any, run_dir: Path) -> Iterator[None]:
-    """Lightning answers Ctrl-C with sys.exit(1) and leaves SIGINT ignored; turn that into a
-    KeyboardInterrupt that says how to resume, and give Ctrl-C back to the caller."""
+def _explained_failures(trainer: Any, run_dir: Path) -> Iterator[None]:
+    """Say what went wrong in `trainer.fit` and what to do. Lightning answers Ctrl-C with
+    sys.exit(1) and leaves SIGINT ignored: that becomes a KeyboardInterrupt saying how to
+    resume, and Ctrl-C goes back to the caller. A checkpoint that needs unpickling is refused."""
     main_thread = threading.current_thread() is threading.main_thread()
     handler = signal.getsignal(signal.SIGINT) if main_thread else None
     try:
         yield
+    except pickle.UnpicklingError as error:
+        lines = str(error).splitlines()
+        reason = next((line for line in lines if "Unsupported global" in line), lines[0] if lines else "")
+        reason = reason.split("Unsupported global: ")[-1].split(". Please")[0].strip()
+        raise ZooError(
+            f"refusing to unpickle {run_dir / 'checkpoints' / 'last.ckpt'}: it holds more than weights ({reason})",
+            "zoo reads checkpoints with weights_only=True; start a new run",
+        ) from None
     except SystemExit:
         if not trainer.interrupted:
             raise
