@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from zoo.errors import ZooError, did_you_mean
@@ -122,24 +122,32 @@ def parse_overrides(items: Iterable[str]) -> Config:
     """`["optim.lr=0.1", "trainer.devices=2"]` -> a nested dict with YAML-typed values."""
     import yaml
 
-    nested: Config = {}
+    pairs = []
     for item in items:
         key, sep, text = item.partition("=")
-        if not sep or not key or any(not part for part in key.split(".")):
+        if not sep:
             raise ZooError(f"bad override {item!r}", "write overrides as section.key=value")
         try:
             value = yaml.safe_load(text) if text.strip() else None
         except yaml.YAMLError:
             value = text
-        if isinstance(value, str):
-            value = _number_or_text(value)
+        pairs.append((key, _number_or_text(value) if isinstance(value, str) else value))
+    return nest(pairs)
+
+
+def nest(pairs: Iterable[tuple[str, Any]]) -> Config:
+    """`[("optim.lr", 0.1)]` -> `{"optim": {"lr": 0.1}}`."""
+    nested: Config = {}
+    for key, value in pairs:
+        if not key or any(not part for part in key.split(".")):
+            raise ZooError(f"bad config key {key!r}", "write it as section.key")
         holder = nested
         *sections, last = key.split(".")
         for section in sections:
             holder = holder.setdefault(section, {})
             if not isinstance(holder, dict):
-                raise ZooError(f"override {item!r} conflicts with an earlier one for {section!r}")
-        holder[last] = value
+                raise ZooError(f"{key!r} conflicts with an earlier value for {section!r}")
+        holder[last] = str(value) if isinstance(value, PurePath) else value
     return nested
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import shutil
@@ -79,11 +78,12 @@ def resolve_config(
             known = [f"--{f}" for f in task.flags]
             raise ZooError(f"unknown option --{flag.replace('_', '-')} for task {task.name!r}", did_you_mean(f"--{flag}", known))
         options[key] = value
-    given = configs.parse_overrides(f"{k}={_yaml_text(v)}" for k, v in options.items() if v is not None)
-    given = configs.absolute_paths(given, Path.cwd())
     if isinstance(overrides, Mapping):
-        overrides = [f"{k}={_yaml_text(v)}" for k, v in overrides.items()]
-    given = configs.merge(given, configs.absolute_paths(configs.parse_overrides(overrides or ()), Path.cwd()))
+        extra = configs.nest(overrides.items())
+    else:
+        extra = configs.parse_overrides(overrides or ())
+    given = configs.merge(configs.nest((k, v) for k, v in options.items() if v is not None), extra)
+    given = configs.absolute_paths(given, Path.cwd())
     resolved = configs.resolve(task, model, file_config, given)
     resolved["output"] = str(Path(resolved["output"]).resolve())  # a saved config.yaml must not move it
     return task, resolved
@@ -96,10 +96,6 @@ def _names(name: str | None, file_config: Mapping[str, Any]) -> tuple[str, str |
     if file_config.get("task"):
         return str(file_config["task"]), None
     raise ZooError("no task given", "name one (`zoo train linear-regression`) or pass --config FILE with a task: key")
-
-
-def _yaml_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
 
 
 def create(name: str, *, data: str | Path | None = None, **hparams: Any) -> Any:
