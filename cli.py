@@ -137,15 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if document is not None:
             print(json.dumps(document, indent=2, default=str))
         return 0
-    except ZooError as error:
+    except (ZooError, OSError) as error:  # OSError: the user's file system (no permission, a full disk)
         if debug:
             traceback.print_exc()
         print(f"zoo: error: {' '.join(str(error).split())}", file=sys.stderr)  # always one line
-        return 2
-    except OSError as error:  # the user's file system: a folder that is a file, no permission, a full disk
-        if debug:
-            traceback.print_exc()
-        print(f"zoo: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as interrupt:
         print(f"zoo: interrupted{f': {interrupt}' if str(interrupt) else ''}", file=sys.stderr)
