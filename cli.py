@@ -104,13 +104,18 @@ def split_train_args(argv: list[str]) -> tuple[list[str], list[str], dict[str, s
     for item in items:
         name, has_value, value = item.partition("=")
         if item in TRAIN_VALUE_OPTIONS:
-            kept += [item, next(items, "")]
+            value = next(items, None)
+            if value is None or value.startswith("--"):
+                raise ZooError(f"option {item} needs a value")
+            kept += [item, value]
         elif name in TRAIN_VALUE_OPTIONS or item in TRAIN_SWITCHES:
             kept.append(item)
         elif item.startswith("--"):
+            if name.replace("_", "-") in TRAIN_VALUE_OPTIONS | TRAIN_SWITCHES:
+                raise ZooError(f"unknown option {name}", f"did you mean '{name.replace('_', '-')}'?")
             if not has_value:
                 value = next(items, None)
-                if value is None:
+                if value is None or value.startswith("--"):
                     raise ZooError(f"option {item} needs a value")
             flags[name[2:]] = value
         elif has_value:
@@ -120,13 +125,22 @@ def split_train_args(argv: list[str]) -> tuple[list[str], list[str], dict[str, s
     return kept, overrides, flags
 
 
+def split_predict_args(argv: list[str]) -> list[str]:
+    """`zoo predict RUN -1,2`: inputs may look like options (negative numbers); only
+    --json and --help are options, and the rest is positional."""
+    if not argv or argv[0] != "predict":
+        return argv
+    options = [a for a in argv[1:] if a in ("--json", "--help", "-h")]
+    return ["predict", *options, "--", *[a for a in argv[1:] if a not in options]]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     args_list = [a for a in args_list if a != "--debug"]
     warnings.showwarning = _one_line_warning
     try:
-        args_list, overrides, flags = split_train_args(args_list)
+        args_list, overrides, flags = split_train_args(split_predict_args(args_list))
         try:
             args = build_parser().parse_args(args_list)
         except SystemExit as exit:  # --help, --version, or a usage mistake already reported

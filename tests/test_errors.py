@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,24 @@ def assert_user_error(result, *fragments: str) -> None:
         (["predict", "no/such/run", "4"], ["does not exist"]),
         (["export", "no/such/run", "--format", "onnx"], ["does not exist"]),
         (["trian"], ["unknown command 'trian'", "did you mean 'train'"]),
+        (["train", "linear-regression", "--max_epochs", "3"], ["unknown option --max_epochs", "'--max-epochs'"]),
+        (["train", "linear-regression", "--max-epoch", "3"], ["unknown option --max-epoch", "'--max-epochs'"]),
+        (["train", "linear-regression", "--data"], ["option --data needs a value"]),
+        (["train", "linear-regression", "trainer.precision=banana"], ["Lightning rejected the trainer settings",
+                                                                       "Precision 'banana' is invalid"]),
+        (["train", "linear-regression", "trainer.devices=abc"], ["Lightning rejected the trainer settings"]),
+        (["train", "linear-regression", "trainer.max_epochs=abc"], ["trainer.max_epochs expects int"]),
+        (["train", "linear-regression", "--max-epochs", "-5"], ["trainer.max_epochs must be 1 or more, or -1"]),
+        (["train", "linear-regression", "optim.lr=-1"], ["optim.lr must be a positive number"]),
+        (["train", "linear-regression", "data.batch_size=0"], ["data.batch_size must be 1 or more"]),
+        (["train", "linear-regression", "seed=-1"], ["seed must be an integer from 0"]),
+        (["train", "linear-regression", "early_stopping.patience=2.5"], ["early_stopping.patience expects int"]),
+        (["train", "linear-regression", "data.path=[a]"], ["data.path expects str"]),
+        (["train", "linear-regression", "data.val_fraction=1.5"], ["data.val_fraction must be between 0 and 1"]),
+        (["train", "linear-regression/mlp", "model.dropout=2"], ["model 'mlp' rejected its settings", "model.*"]),
+        (["train", "linear-regression", "model.hidden=8"], ["unknown key 'model.hidden'", "known keys: bias"]),
+        (["train", "linear-regression", "trainer.max_epochs=-1", "trainer.max_time=00:00:00:02",
+          "optim.scheduler=cosine"], ["optim.scheduler=cosine needs a known number of steps"]),
     ],
 )
 def test_usage_mistakes(zoo_cli, tmp_path, monkeypatch, args, fragments):
@@ -56,10 +75,15 @@ def test_usage_mistakes(zoo_cli, tmp_path, monkeypatch, args, fragments):
         ("a,price\n1,2\n3,oops\n", [":3: column 'price' holds 'oops', not a number"]),
         ("a,price\n1,2\n,4\n", [":3: column 'a' is empty"]),
         ("a,price\n1,2\n3,4,5\n", [":3: 3 cells, but the header has 2 columns"]),
-        ("a,price\n1,nan\n", [":2: column 'price' holds 'nan'"]),
+        ("a,price\n1,nan\n2,3\n", [":2: column 'price' holds 'nan'"]),
+        ("a,price\n1,2\n", ["has 1 row of data", "at least 2 rows"]),
+        (",price\n1,2\n2,3\n", [":1: column 1 of the header has no name"]),
+        ("a,price\n1_000,2\n2,3\n", [":2: column 'a' holds '1_000', not a number"]),
+        ('a,price\n"1,2\n3,4\n', ["malformed CSV"]),
         ("a,a,price\n1,2,3\n", ["repeats column 'a'"]),
     ],
-    ids=["no-target-column", "empty", "header-only", "non-numeric", "empty-cell", "ragged", "nan", "duplicate-header"],
+    ids=["no-target-column", "empty", "header-only", "non-numeric", "empty-cell", "ragged", "nan", "one-row",
+         "unnamed-column", "underscore-number", "unclosed-quote", "duplicate-header"],
 )
 def test_bad_csv(zoo_cli, tmp_path, content, fragments):
     data = tmp_path / "data.csv"
@@ -121,3 +145,46 @@ def test_resume_refuses_a_checkpoint_that_needs_unpickling(zoo_cli, tmp_path):
 def test_output_that_is_a_file(zoo_cli, tmp_path):
     (tmp_path / "runs").write_text("not a folder")
     assert_user_error(zoo_cli("train", "linear-regression", "--output", tmp_path / "runs"), "runs")
+
+
+@pytest.fixture
+def short_run(zoo_cli, tmp_path, points_csv) -> Path:
+    result = zoo_cli("train", "linear-regression", "--data", points_csv, "--output", tmp_path / "runs",
+                     "--max-epochs", "3", "--json")
+    return Path(result.out.split('"path": "')[1].split('"')[0])
+
+
+def folder_state(run: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(run)): p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragments"),
+    [
+        (["--max-epochs", "3"], ["has trained 3 epochs already", "--max-epochs above 3"]),
+        (["--max-epochs", "5", "--output", "elsewhere"], ["--resume continues in the run's own folder", "--output"]),
+        (["--max-epochs", "5", "--data", "WIDE"], ["does not fit the model this config builds"]),
+    ],
+    ids=["no-epochs-left", "other-output", "other-data-shape"],
+)
+def test_failed_resume_leaves_the_run_untouched(zoo_cli, short_run: Path, tmp_path, extra, fragments):
+    wide = write_csv(tmp_path / "wide.csv", "a,b,c,y", [(i, i % 3, i % 5, i) for i in range(20)])
+    extra = [str(wide) if e == "WIDE" else e for e in extra]
+    before = folder_state(short_run)
+    assert_user_error(zoo_cli("train", "--resume", short_run, *extra), *fragments)
+    assert folder_state(short_run) == before
+
+
+def test_predict_negative_and_non_finite_numbers(zoo_cli, trained_run: Path):
+    result = zoo_cli("predict", trained_run, "-1", "-1.5e0", "--json")
+    assert result.code == 0, result.err
+    assert [round(p["y"], 2) for p in json.loads(result.out)["predictions"]] == [-2.0, -3.0]
+    assert_user_error(zoo_cli("predict", trained_run, "nan"), "must be finite numbers")
+
+
+def test_semicolon_separated_file_is_read(zoo_cli, tmp_path):
+    data = tmp_path / "semi.csv"
+    data.write_text("a;y\n" + "".join(f"{i};{2 * i + 1}\n" for i in range(12)))
+    result = zoo_cli("train", "linear-regression", "--data", data, "--output", tmp_path / "runs", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["summary"]["weight"] == pytest.approx(2, abs=0.01)

@@ -60,6 +60,7 @@ def load(path: str | Path) -> Any:
     source = config["model"]["source"]
     if source and source.rpartition(":")[0].endswith(".py"):
         config["model"]["source"] = str(folder / source)
+    config["compile"] = False  # compiling is for training; a loaded model starts at once
     module_class = load_ref(find_task(config["task"]).module)
     module = module_class(config, info)
     try:

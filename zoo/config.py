@@ -61,6 +61,32 @@ CORE_DEFAULTS: Config = {
 # Keys holding file paths: relative values are taken from the config file's folder.
 PATH_KEYS = (("data", "path"), ("data", "val_path"), ("data", "test_path"), ("output",))
 
+# The type of core keys whose default is null.
+NULLABLE_TYPES = {
+    "data.path": str,
+    "data.val_path": str,
+    "data.test_path": str,
+    "model.source": str,
+    "early_stopping.patience": int,
+}
+
+# Core numbers and the values that make sense for them.
+RANGES = {
+    "seed": (lambda v: 0 <= v < 2**32, "an integer from 0 to 4294967295"),
+    "optim.lr": (lambda v: v > 0, "a positive number"),
+    "optim.weight_decay": (lambda v: v >= 0, "zero or more"),
+    "optim.momentum": (lambda v: 0 <= v < 1, "from 0 up to (not including) 1"),
+    "optim.warmup_epochs": (lambda v: v >= 0, "zero or more"),
+    "optim.min_lr": (lambda v: v >= 0, "zero or more"),
+    "optim.step_size": (lambda v: v >= 1, "1 or more"),
+    "optim.gamma": (lambda v: 0 < v <= 1, "above 0, up to 1"),
+    "optim.plateau_patience": (lambda v: v >= 0, "zero or more"),
+    "data.batch_size": (lambda v: v >= 1, "1 or more"),
+    "data.num_workers": (lambda v: v >= 0, "zero or more"),
+    "early_stopping.patience": (lambda v: v is None or v >= 1, "1 or more, or null for none"),
+    "trainer.max_epochs": (lambda v: v is None or v == -1 or v >= 1, "1 or more, or -1 for no limit"),
+}
+
 
 def defaults(task: Task, model: str) -> Config:
     """The config a run of `task/model` starts from, before any file or override."""
@@ -109,7 +135,7 @@ def absolute_paths(config: Config, base: Path) -> Config:
         for section in sections:
             holder = holder.get(section) if isinstance(holder, dict) else None
         if isinstance(holder, dict) and isinstance(holder.get(key), str):
-            holder[key] = ",".join(str((base / p).resolve()) for p in holder[key].split(","))
+            holder[key] = str((base / holder[key]).resolve())
     model = config.get("model")
     if isinstance(model, dict) and isinstance(model.get("source"), str):
         file, sep, attribute = model["source"].rpartition(":")
@@ -162,6 +188,15 @@ def _number_or_text(text: str) -> Any:
 def validate(config: Config, schema: Config) -> Config:
     """Check `config` against the keys and value types of `schema` (the defaults)."""
     checked = _check_section(config, schema, prefix="")
+    for key, expected in NULLABLE_TYPES.items():
+        section, name = key.split(".")
+        value = checked[section].get(name)
+        if value is not None:
+            checked[section][name] = _coerce(value, expected(), key)
+    for key, (allowed, meaning) in RANGES.items():
+        value = lookup(checked, key)
+        if not allowed(value):
+            raise ZooError(f"{key} must be {meaning}, not {value!r}")
     optim = checked["optim"]
     for key, choices in (("name", OPTIMIZERS), ("scheduler", SCHEDULERS)):
         if optim[key] not in choices:
@@ -183,7 +218,8 @@ def _check_section(given: Mapping[str, Any], schema: Mapping[str, Any], prefix: 
                 raise ZooError(f"{where} is set by zoo", "the run folder holds logs and checkpoints")
             if key not in TRAINER_KEYS:
                 raise ZooError(f"unknown key {where!r}", did_you_mean(key, TRAINER_KEYS))
-            checked[key] = value
+            typed = key in schema and not isinstance(schema[key], str)  # "auto" defaults take many types
+            checked[key] = _coerce(value, schema[key], where) if typed else value
         elif prefix == "model." and given.get("source") and key not in schema:
             checked[key] = value  # the user's own model takes its own hyper-parameters
         elif key not in schema:
@@ -198,6 +234,14 @@ def _check_section(given: Mapping[str, Any], schema: Mapping[str, Any], prefix: 
         else:
             checked[key] = _coerce(value, schema[key], where)
     return checked
+
+
+def lookup(config: Config, key: str) -> Any:
+    """The value at a dotted key (None when a section lacks it)."""
+    value: Any = config
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def _coerce(value: Any, default: Any, where: str) -> Any:

@@ -32,7 +32,8 @@ class ZooModule(L.LightningModule):
 
     def build_net(self, **dims: Any) -> torch.nn.Module:
         """The configured network, called with the data's dimensions and the model.* keys:
-        a registered builder, or the user's own `model.source` ("file.py:Name")."""
+        a registered builder, or the user's own `model.source` ("file.py:Name"). With
+        `compile: true` its forward is compiled with torch.compile."""
         model = self.config["model"]
         hparams = {k: v for k, v in model.items() if k not in ("name", "source")}
         if model["source"]:
@@ -47,9 +48,14 @@ class ZooModule(L.LightningModule):
                 f"{origin} cannot be built with {', '.join([*dims, *hparams])}: {error}",
                 f"it is called with the data's dimensions ({', '.join(dims)}) and the model.* keys",
             ) from None
-        net = builder(**dims, **hparams)
+        try:
+            net = builder(**dims, **hparams)
+        except (ValueError, TypeError) as error:
+            raise ZooError(f"{origin} rejected its settings: {error}", "check the model.* keys") from None
         if not isinstance(net, torch.nn.Module):
             raise ZooError(f"{origin} returned {type(net).__name__}, not a torch.nn.Module")
+        if self.config["compile"]:
+            net.compile()  # in place: state-dict keys stay those of the eager network
         return net
 
     def configure_optimizers(self) -> dict[str, Any]:
@@ -57,7 +63,7 @@ class ZooModule(L.LightningModule):
         return optim.configure(
             self.parameters(),
             self.config["optim"],
-            total_steps=int(self.trainer.estimated_stepping_batches),
+            total_steps=self.trainer.estimated_stepping_batches,
             max_epochs=max(1, self.trainer.max_epochs or 1),
             monitor=task.monitor,
             mode=task.mode,

@@ -8,6 +8,8 @@ from typing import Any
 
 import torch
 
+from zoo.errors import ZooError
+
 
 def build_optimizer(parameters: Iterable[torch.nn.Parameter], optim: dict[str, Any]) -> torch.optim.Optimizer:
     """sgd, adam or adamw with the configured learning rate and weight decay."""
@@ -24,7 +26,7 @@ def configure(
     parameters: Iterable[torch.nn.Parameter],
     optim: dict[str, Any],
     *,
-    total_steps: int,
+    total_steps: float,
     max_epochs: int,
     monitor: str,
     mode: str,
@@ -50,6 +52,9 @@ def configure(
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "epoch", "monitor": monitor},
         }
+    if not math.isfinite(total_steps):
+        raise ZooError("optim.scheduler=cosine needs a known number of steps", "set trainer.max_epochs or trainer.max_steps")
+    total_steps = int(total_steps)
     steps_per_epoch = max(1, total_steps // max(1, max_epochs))
     warmup = round(optim["warmup_epochs"] * steps_per_epoch)
     floor = optim["min_lr"] / optim["lr"] if optim["lr"] else 0.0

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from pathlib import Path
+
+from zoo.run import read_log
 
 
 def epoch_curves(metrics_csv: Path) -> dict[str, list[tuple[int, float]]]:
     """Each logged epoch-level metric as (epoch, value) points, from Lightning's metrics.csv."""
     curves: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    if not metrics_csv.is_file():
-        return {}
-    with metrics_csv.open(newline="", encoding="utf-8") as file:
-        for row in csv.DictReader(file):
-            if not row.get("epoch"):
-                continue
-            for name, value in row.items():
-                if name not in ("epoch", "step") and value not in ("", None):
-                    curves[name].append((int(float(row["epoch"])), float(value)))
+    for row in read_log(metrics_csv):
+        if not row.get("epoch"):
+            continue
+        for name, value in row.items():
+            if name not in ("epoch", "step") and value not in ("", None):
+                curves[name].append((int(float(row["epoch"])), float(value)))
     return dict(curves)
 
 

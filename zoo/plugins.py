@@ -111,8 +111,11 @@ def resolve(name: str) -> tuple[Task, str]:
 def model_names(pattern: str = "*") -> list[str]:
     """Full `task/model` names matching a shell pattern; a bare task pattern lists its models."""
     names = [f"{t.name}/{m}" for t in tasks().values() for m in t.models]
-    if "/" not in pattern:
-        pattern += "/*"
+    task_part, _, model_part = pattern.partition("/")
+    for task in tasks().values():
+        if task_part in task.aliases:
+            task_part = task.name
+    pattern = f"{task_part}/{model_part or '*'}"
     return [n for n in names if fnmatch.fnmatchcase(n, pattern)]
 
 

@@ -8,6 +8,7 @@ A run is finished when it has both model/ and metrics.json; they are written las
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -63,8 +64,47 @@ def last_checkpoint(run: Path) -> Path:
     return checkpoint
 
 
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A Lightning checkpoint, read without unpickling anything but tensors and plain data."""
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except pickle.UnpicklingError as error:
+        lines = str(error).splitlines()
+        reason = next((line for line in lines if "Unsupported global" in line), lines[0] if lines else "")
+        reason = reason.split("Unsupported global: ")[-1].split(". Please")[0].strip()
+        raise ZooError(
+            f"refusing to unpickle {path}: it holds more than weights ({reason})",
+            "zoo reads checkpoints with weights_only=True; start a new run",
+        ) from None
+
+
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically: readers never see half a file."""
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(data, indent=2, allow_nan=True) + "\n", encoding="utf-8")
     partial.replace(path)
+
+
+def read_log(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV metrics log (none when it does not exist)."""
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def prepend_log(path: Path, earlier: list[dict[str, str]]) -> None:
+    """Put the rows of an earlier session back in front of `path` (Lightning's CSV logger
+    starts a fresh file, which would lose them on --resume)."""
+    if not earlier:
+        return
+    rows = earlier + read_log(path)
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 import logging
 import math
@@ -16,6 +15,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, ProgressBar
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from zoo.errors import ZooError
 
@@ -139,13 +139,17 @@ def build(
         settings["enable_progress_bar"] = False
     elif settings.get("enable_progress_bar", True):
         callbacks.append(RunProgressBar())
-    return L.Trainer(
-        **settings,
-        callbacks=callbacks,
-        logger=loggers or False,
-        default_root_dir=run_dir,
-        enable_checkpointing=run_dir is not None,
-    )
+    try:
+        return L.Trainer(
+            **settings,
+            callbacks=callbacks,
+            logger=loggers or False,
+            default_root_dir=run_dir,
+            enable_checkpointing=run_dir is not None,
+        )
+    except (ValueError, TypeError, MisconfigurationException) as error:
+        given = ", ".join(f"trainer.{k}={v}" for k, v in config["trainer"].items())
+        raise ZooError(f"Lightning rejected the trainer settings ({given}): {error}") from None
 
 
 def prefixed_metrics(results: list[dict[str, float]], prefix: str) -> dict[str, float]:
@@ -153,23 +157,3 @@ def prefixed_metrics(results: list[dict[str, float]], prefix: str) -> dict[str, 
     merged = {k: float(v) for result in results for k, v in result.items()}
     return {k.removeprefix(f"{prefix}/"): v for k, v in merged.items() if k.startswith(f"{prefix}/")}
 
-
-def read_log(path: Path) -> list[dict[str, str]]:
-    """The rows of a CSV metrics log (none when it does not exist)."""
-    if not path.is_file():
-        return []
-    with path.open(newline="", encoding="utf-8") as file:
-        return list(csv.DictReader(file))
-
-
-def prepend_log(path: Path, earlier: list[dict[str, str]]) -> None:
-    """Put the rows of an earlier session back in front of `path` (Lightning's CSV logger
-    starts a fresh file, which would lose them on --resume)."""
-    if not earlier:
-        return
-    rows = earlier + read_log(path)
-    columns = list(dict.fromkeys(key for row in rows for key in row))
-    with path.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(file, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)

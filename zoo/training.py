@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import pickle
 import shutil
 import signal
 import threading
@@ -16,8 +15,11 @@ from typing import Any
 
 from zoo import config as configs
 from zoo.errors import ZooError, did_you_mean
-from zoo.plugins import Task, find_task, load_ref, resolve
-from zoo.run import RUN_DIR_ENV, last_checkpoint, new_run_dir, write_json
+from zoo.plugins import Task, find_task, load_ref
+from zoo.run import RUN_DIR_ENV, last_checkpoint, load_checkpoint, new_run_dir, prepend_log, read_log, write_json
+
+
+CORE_OPTIONS = ("config", "data", "max_epochs", "output", "seed", "compile", "detect_anomaly", "resume")
 
 
 @dataclass
@@ -62,8 +64,6 @@ def resolve_config(
     task = find_task(task_name)
     if file_config.get("task") and find_task(file_config["task"]) is not task:
         raise ZooError(f"the config is for task {file_config['task']!r}, not {task.name!r}", "drop the task name or the --config")
-    if model is not None:
-        resolve(f"{task.name}/{model}")  # unknown model -> a ZooError with close matches
     options: dict[str, Any] = {
         "data.path": str(data) if data is not None else None,
         "trainer.max_epochs": max_epochs,
@@ -75,8 +75,9 @@ def resolve_config(
     for flag, value in flags.items():
         key = task.flags.get(flag.replace("_", "-")) or task.flags.get(flag)
         if key is None:
-            known = [f"--{f}" for f in task.flags]
-            raise ZooError(f"unknown option --{flag.replace('_', '-')} for task {task.name!r}", did_you_mean(f"--{flag}", known))
+            known = [f"--{f}" for f in task.flags] + [f"--{o.replace('_', '-')}" for o in CORE_OPTIONS]
+            spelled = f"--{flag.replace('_', '-')}"
+            raise ZooError(f"unknown option {spelled} for task {task.name!r}", did_you_mean(spelled, known))
         options[key] = value
     if isinstance(overrides, Mapping):
         extra = configs.nest(overrides.items())
@@ -110,14 +111,17 @@ def train(name: str | None = None, *, resume: str | Path | None = None, progress
     for the options. `resume` continues a run folder from its last checkpoint."""
     checkpoint = None
     if resume is not None:
-        if options.get("config") is not None:
-            raise ZooError("--resume takes the run's own config.yaml", "drop --config")
+        for option in ("config", "output"):
+            if options.get(option) is not None:
+                raise ZooError(f"--resume continues in the run's own folder with its own config", f"drop --{option}")
         run_dir: Path | None = Path(resume).resolve()
         checkpoint = last_checkpoint(run_dir)
         options["config"] = run_dir / "config.yaml"
     else:
         run_dir = None
     task, config = resolve_config(name, **options)
+    if checkpoint is not None:
+        _check_more_epochs(checkpoint, config)
 
     import lightning as L
 
@@ -129,10 +133,14 @@ def train(name: str | None = None, *, resume: str | Path | None = None, progress
     fresh = run_dir is None
     run_dir = run_dir or new_run_dir(Path(config["output"]), task.name, config["model"]["name"])
     if not joining:
-        (run_dir / "config.yaml").write_text(configs.to_yaml(config), encoding="utf-8")
+        if fresh:  # a resumed run keeps its config.yaml until the new session succeeds
+            (run_dir / "config.yaml").write_text(configs.to_yaml(config), encoding="utf-8")
         os.environ[RUN_DIR_ENV] = str(run_dir)
     try:
-        return _fit(task, config, bundle, module, run_dir, checkpoint, progress)
+        run = _fit(task, config, bundle, module, run_dir, checkpoint, progress)
+        if not fresh and run.rank == 0:
+            (run_dir / "config.yaml").write_text(configs.to_yaml(config), encoding="utf-8")
+        return run
     except BaseException:
         if fresh and not joining and not (run_dir / "checkpoints" / "last.ckpt").exists():
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -143,8 +151,6 @@ def train(name: str | None = None, *, resume: str | Path | None = None, progress
 
 
 def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: Path, checkpoint: Path | None, progress: bool) -> Run:
-    import torch
-
     from zoo import artifact, plots
     from zoo import trainer as trainers
     from zoo.data import loader
@@ -153,15 +159,19 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
     data_config = config["data"]
     train_loader = loader(bundle.train, data_config, shuffle=True, seed=config["seed"])
     val_loader = loader(bundle.val, data_config, shuffle=False)
-    fitted = torch.compile(module) if config["compile"] else module
     log = run_dir / "logs" / "metrics.csv"
-    earlier_log = trainers.read_log(log) if checkpoint else []
+    earlier_log = log.with_name("metrics-before-resume.csv")
+    if checkpoint is not None and log.is_file() and trainer.is_global_zero:
+        log.replace(earlier_log)  # Lightning's CSV logger would delete it
     started = time.perf_counter()
-    with _explained_failures(trainer, run_dir):
-        trainer.fit(fitted, train_loader, val_loader, ckpt_path=checkpoint, weights_only=True)
+    try:
+        with _explained_failures(trainer, run_dir):
+            trainer.fit(module, train_loader, val_loader, ckpt_path=checkpoint, weights_only=True)
+    finally:
+        if earlier_log.is_file() and trainer.is_global_zero:
+            prepend_log(log, read_log(earlier_log))
+            earlier_log.unlink()
     seconds = time.perf_counter() - started
-    if trainer.is_global_zero:
-        trainers.prepend_log(log, earlier_log)
     if trainer.interrupted:
         raise ZooError(f"training stopped at epoch {trainer.current_epoch}", f"resume with `zoo train --resume {run_dir}`")
     if trainer.is_global_zero:
@@ -169,11 +179,11 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if best:
-        module.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
-    metrics = {"val": trainers.prefixed_metrics(trainer.validate(fitted, val_loader, verbose=False), "val")}
+        module.load_state_dict(load_checkpoint(Path(best))["state_dict"])
+    metrics = {"val": trainers.prefixed_metrics(trainer.validate(module, val_loader, verbose=False), "val")}
     if bundle.test is not None:
         test_loader = loader(bundle.test, data_config, shuffle=False)
-        metrics["test"] = trainers.prefixed_metrics(trainer.test(fitted, test_loader, verbose=False), "test")
+        metrics["test"] = trainers.prefixed_metrics(trainer.test(module, test_loader, verbose=False), "test")
 
     run = Run(
         path=run_dir,
@@ -199,18 +209,18 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
 def _explained_failures(trainer: Any, run_dir: Path) -> Iterator[None]:
     """Say what went wrong in `trainer.fit` and what to do. Lightning answers Ctrl-C with
     sys.exit(1) and leaves SIGINT ignored: that becomes a KeyboardInterrupt saying how to
-    resume, and Ctrl-C goes back to the caller. A checkpoint that needs unpickling is refused."""
+    resume, and Ctrl-C goes back to the caller."""
     main_thread = threading.current_thread() is threading.main_thread()
     handler = signal.getsignal(signal.SIGINT) if main_thread else None
     try:
         yield
-    except pickle.UnpicklingError as error:
-        lines = str(error).splitlines()
-        reason = next((line for line in lines if "Unsupported global" in line), lines[0] if lines else "")
-        reason = reason.split("Unsupported global: ")[-1].split(". Please")[0].strip()
+    except RuntimeError as error:
+        if "state_dict" not in str(error):
+            raise
         raise ZooError(
-            f"refusing to unpickle {run_dir / 'checkpoints' / 'last.ckpt'}: it holds more than weights ({reason})",
-            "zoo reads checkpoints with weights_only=True; start a new run",
+            f"{run_dir / 'checkpoints' / 'last.ckpt'} does not fit the model this config builds "
+            f"({str(error).splitlines()[0]})",
+            "resume with the run's own data and model settings",
         ) from None
     except SystemExit:
         if not trainer.interrupted:
@@ -221,3 +231,11 @@ def _explained_failures(trainer: Any, run_dir: Path) -> Iterator[None]:
     finally:
         if main_thread:
             signal.signal(signal.SIGINT, handler)
+
+
+def _check_more_epochs(checkpoint: Path, config: configs.Config) -> None:
+    """A resumed run must have epochs left to train."""
+    done = load_checkpoint(checkpoint)["epoch"] + 1
+    wanted = config["trainer"]["max_epochs"]
+    if wanted is not None and wanted != -1 and wanted <= done:
+        raise ZooError(f"{checkpoint.parent.parent} has trained {done} epochs already", f"pass --max-epochs above {done}")

@@ -43,7 +43,7 @@ def read_table(path: Path) -> Table:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise ZooError(f"{path}: byte {error.start} is not UTF-8 text", "save the file as UTF-8") from None
-    reader = csv.reader(io.StringIO(text), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+    reader = csv.reader(io.StringIO(text), delimiter=separator(path, text), strict=True)
     rows: list[list[str]] = []
     lines: list[int] = []
     try:
@@ -56,6 +56,8 @@ def read_table(path: Path) -> Table:
     if not rows:
         raise ZooError(f"{path} is empty", "it needs a header row and at least one row of numbers")
     columns = [cell.strip() for cell in rows[0]]
+    if "" in columns:
+        raise ZooError(f"{path}:{lines[0]}: column {columns.index('') + 1} of the header has no name", "name every column")
     if len(set(columns)) != len(columns):
         repeated = sorted({c for c in columns if columns.count(c) > 1})
         raise ZooError(f"{path}:{lines[0]}: the header repeats column {repeated[0]!r}", "give each column its own name")
@@ -67,6 +69,14 @@ def read_table(path: Path) -> Table:
     return Table(str(path), columns, rows[1:], lines[1:])
 
 
+def separator(path: Path, text: str) -> str:
+    """Tab for .tsv; otherwise whichever of , ; and tab the header uses most (comma when none)."""
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    header = text.split("\n", 1)[0]
+    return max((",", ";", "\t"), key=header.count) if any(c in header for c in ",;\t") else ","
+
+
 def demo_table() -> Table:
     return Table("the demo data", DEMO_COLUMNS, [[str(v) for v in row] for row in DEMO_ROWS], [2, 3, 4])
 
@@ -74,13 +84,15 @@ def demo_table() -> Table:
 def choose_columns(table: Table, target: str | None, features: str | list[str] | None) -> tuple[list[str], str]:
     """(feature columns, target column): the target defaults to the last column and the
     features to every other column."""
-    target = target or table.columns[-1]
+    target = str(target) if target is not None else table.columns[-1]
     require_columns(table, [target], role="target")
     if features is None:
         chosen = [c for c in table.columns if c != target]
     else:
         chosen = [f.strip() for f in features.split(",")] if isinstance(features, str) else [str(f) for f in features]
         require_columns(table, chosen, role="feature")
+        if len(set(chosen)) != len(chosen):
+            raise ZooError(f"data.features names a column twice: {', '.join(chosen)}")
     if target in chosen:
         raise ZooError(f"column {target!r} is both the target and a feature", "drop it from data.features")
     if not chosen:
@@ -104,7 +116,7 @@ def numbers(table: Table, columns: list[str]) -> torch.Tensor:
         for index, column in zip(indices, columns):
             cell = row[index].strip()
             try:
-                value = float(cell)
+                value = float(cell) if "_" not in cell else math.nan  # float() would read 1_000
             except ValueError:
                 value = math.nan
             if not math.isfinite(value):
@@ -116,14 +128,19 @@ def numbers(table: Table, columns: list[str]) -> torch.Tensor:
 
 
 def labelled(table: Table, features: list[str], target: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features and target of a table with at least two rows (R² needs two)."""
     require_columns(table, features, role="feature")
     require_columns(table, [target], role="target")
+    if len(table.rows) < 2:
+        raise ZooError(f"{table.source} has {len(table.rows)} row of data", "regression needs at least 2 rows")
     return numbers(table, features), numbers(table, [target])[:, 0]
 
 
 def build_data(config: dict[str, Any]) -> DataBundle:
     """Training and validation tensors, and the standardization statistics of the training rows."""
     data = config["data"]
+    if not 0 < data["val_fraction"] < 1:
+        raise ZooError(f"data.val_fraction must be between 0 and 1, not {data['val_fraction']}")
     table = demo_table() if data["path"] is None else read_table(Path(data["path"]))
     features, target = choose_columns(table, data["target"], data["features"])
     x, y = labelled(table, features, target)

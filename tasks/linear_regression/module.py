@@ -83,6 +83,8 @@ class RegressionModule(ZooModule):
             raise ZooError(
                 f"each input needs {width} number(s), for {', '.join(self.features)}; got shape {tuple(x.shape)}"
             )
+        if not torch.isfinite(x).all():
+            raise ZooError("predict inputs must be finite numbers, not nan or inf")
         return x
 
     def predict_from_cli(self, args: Sequence[str]) -> list[dict[str, float]]:
