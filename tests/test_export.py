@@ -30,3 +30,13 @@ def test_pt2_matches_pytorch(trained_run: Path):
     program = torch.export.load(result["path"]).module()
     x = torch.tensor([[4.0], [7.0], [0.5]])
     assert program(x).tolist() == pytest.approx(zoo.load(trained_run).predict(x), abs=1e-4)
+
+
+def test_onnx_is_one_self_contained_file(trained_run: Path, tmp_path: Path):
+    zoo.export(trained_run, "onnx", tmp_path / "m.onnx")
+    assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
+
+
+def test_export_output_that_is_a_folder(zoo_cli, trained_run: Path, tmp_path: Path):
+    result = zoo_cli("export", trained_run, "--format", "pt2", "--output", tmp_path)
+    assert result.code == 2 and "is a folder" in result.err and "Traceback" not in result.err

@@ -67,7 +67,7 @@ def evaluate(run: str | Path, data: str | Path | None = None, *, progress: bool 
 
 
 def export(run: str | Path, format: str = "onnx", output: str | Path | None = None) -> dict[str, Any]:
-    """Export a trained model (onnx, torchscript or pt2) and check it against PyTorch."""
+    """Export a trained model (onnx, or pt2 for torch.export) and check it against PyTorch."""
     from zoo.exporting import export as export_model
 
     return export_model(run, format, output)

@@ -23,6 +23,8 @@ def export(run: str | Path, format: str, output: str | Path | None = None) -> di
 
     module = artifact.load(run)
     target = Path(output) if output else model_dir(run).parent / "export" / f"model{SUFFIXES[format]}"
+    if target.is_dir():
+        raise ZooError(f"--output {target} is a folder", f"name a file, such as {target / ('model' + SUFFIXES[format])}")
     target.parent.mkdir(parents=True, exist_ok=True)
     example = module.example_input()
     with torch.no_grad():
@@ -65,6 +67,7 @@ def _onnx(module: Any, example: Any, target: Path) -> Callable[[Any], Any] | Non
         input_names=["input"],
         output_names=["output"],
         dynamic_shapes=_batch_dim(),
+        external_data=False,  # one self-contained file
         verbose=False,
     )
     if importlib.util.find_spec("onnxruntime") is None:

@@ -39,7 +39,9 @@ def new(directory: Path, task_name: str) -> Path:
     name = directory.resolve().name
     if not APP_NAME.match(name):
         raise ZooError(f"invalid application name {name!r}", "use letters, digits, '-' and '_', starting with a letter")
-    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+    if directory.exists() and not directory.is_dir():
+        raise ZooError(f"{directory} is a file", "choose a new folder")
+    if directory.exists() and any(directory.iterdir()):
         raise ZooError(f"{directory} already exists and is not empty", "choose a new folder")
     source = template_dir(task)
     partial = directory.with_name(f".{name}.partial")
