@@ -310,8 +310,10 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def cmd_new(args: argparse.Namespace) -> dict[str, Any] | None:
+    from zoo.plugins import find_task
+
     folder = zoo.new(args.directory, args.task)
-    print(f"Created {_relative(folder)}: a {args.task} application. Next:")
+    print(f"Created {_relative(folder)}: a {find_task(args.task).name} application. Next:")
     print(f"  cd {_relative(folder)} && zoo train --config config.yaml && pytest")
     return None
 

@@ -26,3 +26,17 @@ def test_ddp_on_two_cpu_processes_matches_one(tmp_path):
     assert double["summary"]["bias"] == pytest.approx(single.summary["bias"], abs=1e-5)
     assert single.summary["weight"]["a"] != pytest.approx(0.5, abs=1e-3)  # not yet converged: a real comparison
     assert len(list((tmp_path / "two").rglob("metrics.json"))) == 1
+    # The final metrics are those of one process on the whole validation split.
+    again = zoo.evaluate(double["path"])
+    for name in ("mse", "mae", "r2"):
+        assert double["metrics"]["val"][name] == pytest.approx(again["metrics"][name], abs=1e-6)
+
+
+def test_ddp_final_metrics_cover_uneven_rows_once(tmp_path):
+    data = write_csv(tmp_path / "d.csv", "x,y", [(i, 3 * i + (i % 3)) for i in range(15)])  # 12 + 3 rows
+    result = zoo_process("train", "linear-regression", "--data", data, "--max-epochs", "3", "trainer.devices=2",
+                         "trainer.strategy=ddp", "trainer.accelerator=cpu", "--output", tmp_path, "--json", cwd=tmp_path)
+    assert result.code == 0, result.err[-3000:]
+    run = json.loads(result.out)
+    again = zoo.evaluate(run["path"])  # one process, the 3 validation rows once each
+    assert run["metrics"]["val"]["mse"] == pytest.approx(again["metrics"]["mse"], abs=1e-6)

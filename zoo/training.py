@@ -178,6 +178,14 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
         plots.loss_plot(log, run_dir / "plots" / "loss.png", title=f"{task.name}/{config['model']['name']}")
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    epochs, rank = trainer.current_epoch, trainer.global_rank
+    if trainer.world_size > 1:
+        # Final metrics as one process would compute them: DistributedSampler would repeat rows.
+        if not _leave_process_group(trainer):
+            return Run(run_dir, task.name, config["model"]["name"], {}, {}, epochs, round(seconds, 3), bundle.notes, rank)
+        alone = {**config["trainer"], "devices": 1, "num_nodes": 1, "strategy": "auto"}
+        trainer = trainers.build({**config, "trainer": alone}, run_dir=None, monitor=task.monitor, mode=task.mode,
+                                 progress=False)
     if best:
         module.load_state_dict(load_checkpoint(Path(best))["state_dict"])
     metrics = {"val": trainers.prefixed_metrics(trainer.validate(module, val_loader, verbose=False), "val")}
@@ -191,10 +199,10 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
         model=config["model"]["name"],
         metrics=metrics,
         summary=module.describe(),
-        epochs=trainer.current_epoch,
+        epochs=epochs,
         seconds=round(seconds, 3),
         notes=bundle.notes,
-        rank=trainer.global_rank,
+        rank=rank,
     )
     if trainer.is_global_zero:
         artifact.save(module, run_dir / "model", metrics, bundle.notes)
@@ -239,3 +247,13 @@ def _check_more_epochs(checkpoint: Path, config: configs.Config) -> None:
     wanted = config["trainer"]["max_epochs"]
     if wanted is not None and wanted != -1 and wanted <= done:
         raise ZooError(f"{checkpoint.parent.parent} has trained {done} epochs already", f"pass --max-epochs above {done}")
+
+
+def _leave_process_group(trainer: Any) -> bool:
+    """After a multi-process fit, every process leaves the group; rank 0 goes on alone (True)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+    return trainer.is_global_zero
