@@ -188,3 +188,17 @@ def test_semicolon_separated_file_is_read(zoo_cli, tmp_path):
     result = zoo_cli("train", "linear-regression", "--data", data, "--output", tmp_path / "runs", "--json")
     assert result.code == 0, result.err
     assert json.loads(result.out)["summary"]["weight"] == pytest.approx(2, abs=0.01)
+
+
+def test_invalid_yaml_config_names_line_and_column(zoo_cli, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("task: linear-regression\noptim:\n  lr: [0.1\n")
+    assert_user_error(zoo_cli("train", "--config", config), f"{config}:4:1: invalid YAML")
+
+
+def test_config_for_another_task_or_with_unknown_key(zoo_cli, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("task: linear-regression\noptim:\n  learning_rate: 0.1\n")
+    assert_user_error(zoo_cli("train", "--config", config), "unknown key 'optim.learning_rate'")
+    config.write_text("[1, 2]\n")
+    assert_user_error(zoo_cli("train", "linear-regression", "--config", config), "a config must be a mapping")
