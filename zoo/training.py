@@ -113,7 +113,7 @@ def train(name: str | None = None, *, resume: str | Path | None = None, progress
     if resume is not None:
         for option in ("config", "output"):
             if options.get(option) is not None:
-                raise ZooError(f"--resume continues in the run's own folder with its own config", f"drop --{option}")
+                raise ZooError("--resume continues in the run's own folder with its own config", f"drop --{option}")
         run_dir: Path | None = Path(resume).resolve()
         checkpoint = last_checkpoint(run_dir)
         options["config"] = run_dir / "config.yaml"
