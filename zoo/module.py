@@ -2,6 +2,7 @@
 
 A task's module implements the steps Lightning calls and five methods zoo calls:
 `predict`, `predict_from_cli`, `evaluation_dataset`, `example_input` and `describe`.
+Its training step reports its loss with `log_train_loss`.
 """
 
 from __future__ import annotations
@@ -57,6 +58,22 @@ class ZooModule(L.LightningModule):
         if self.config["compile"]:
             net.compile()  # in place: state-dict keys stay those of the eager network
         return net
+
+    def log_train_loss(self, loss: torch.Tensor, batch_size: int) -> None:
+        """Add a step's loss to the epoch's mean, logged once per epoch as `train/loss`.
+        (`self.log` on every step costs as much as Lightning's whole training loop.)"""
+        self._train_loss_sum = self._train_loss_sum + loss.detach() * batch_size
+        self._train_loss_rows += batch_size
+
+    def on_train_epoch_start(self) -> None:
+        self._train_loss_sum: torch.Tensor | float = 0.0
+        self._train_loss_rows = 0
+
+    def on_train_epoch_end(self) -> None:
+        """Subclasses that override this call `super().on_train_epoch_end()`."""
+        if self._train_loss_rows:
+            mean = self._train_loss_sum / self._train_loss_rows
+            self.log("train/loss", mean, prog_bar=True, sync_dist=True)
 
     def configure_optimizers(self) -> dict[str, Any]:
         task = find_task(self.config["task"])

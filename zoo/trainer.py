@@ -70,14 +70,20 @@ class RunProgressBar(ProgressBar):
         if self._bar is not None:
             self._bar.update(1)
 
-    def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if trainer.current_epoch > 0:
+            self._show_finished_epochs(trainer, module)
+
+    def _show_finished_epochs(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        """The epochs done and the latest epoch's metrics (logged after callbacks' epoch end)."""
         if self._bar is not None:
             metrics = {k: v for k, v in self.get_metrics(trainer, module).items() if k != "v_num"}
-            epochs = f"{trainer.current_epoch + 1}/{trainer.max_epochs}" if trainer.max_epochs else trainer.current_epoch + 1
-            self._bar.set_postfix({"epoch": epochs, **metrics}, refresh=False)
+            done = f"{trainer.current_epoch}/{trainer.max_epochs}" if trainer.max_epochs else trainer.current_epoch
+            self._bar.set_postfix({"epoch": done, **metrics}, refresh=False)
 
     def on_train_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if self._bar is not None:
+            self._show_finished_epochs(trainer, module)
             self._bar.close()
             self._bar = None
 

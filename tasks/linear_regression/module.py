@@ -47,7 +47,7 @@ class RegressionModule(ZooModule):
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
         x, y = batch
         loss = F.mse_loss(self.standardized(x), (y - self.y_mean) / self.y_std)
-        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(x))
+        self.log_train_loss(loss, batch_size=len(x))
         return loss
 
     def validation_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> None:

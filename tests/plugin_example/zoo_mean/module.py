@@ -33,7 +33,7 @@ class MeanModule(ZooModule):
     def training_step(self, batch, batch_idx):
         (x,) = batch
         loss = torch.nn.functional.mse_loss(self(x), x)
-        self.log("train/loss", loss, on_epoch=True, on_step=False)
+        self.log_train_loss(loss, batch_size=len(x))
         return loss
 
     def validation_step(self, batch, batch_idx):
