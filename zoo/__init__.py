@@ -59,11 +59,11 @@ def load(path: str | Path) -> Any:
     return load_module(path)
 
 
-def evaluate(run: str | Path, data: str | Path | None = None, *, progress: bool = False) -> dict[str, Any]:
+def evaluate(run: str | Path, data: str | Path | None = None) -> dict[str, Any]:
     """Metrics of a trained model on labelled `data` (default: its own validation split)."""
     from zoo.evaluation import evaluate as evaluate_model
 
-    return evaluate_model(run, data, progress=progress)
+    return evaluate_model(run, data)
 
 
 def export(run: str | Path, format: str = "onnx", output: str | Path | None = None) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from zoo import __version__
 from zoo.errors import ZooError
-from zoo.plugins import find_task, load_ref
+from zoo.plugins import file_ref, find_task, load_ref
 from zoo.run import model_dir, write_json
 
 CONFIG = "config.json"
@@ -30,11 +30,10 @@ def save(module: Any, target: Path, metrics: dict[str, Any], notes: list[str]) -
     partial.mkdir(parents=True)
     config = json.loads(json.dumps(module.config))  # a deep, plain copy
     source = config["model"]["source"]
-    if source:
-        file, _, attribute = source.rpartition(":")
-        if file.endswith(".py"):
-            shutil.copy2(file, partial / Path(file).name)
-            config["model"]["source"] = f"{Path(file).name}:{attribute}"
+    if source and (ref := file_ref(source)):
+        file, attribute = ref
+        shutil.copy2(file, partial / file.name)
+        config["model"]["source"] = f"{file.name}:{attribute}"
     params = sum(p.numel() for p in module.parameters())
     write_json(
         partial / CONFIG,
@@ -58,7 +57,7 @@ def load(path: str | Path) -> Any:
     except (json.JSONDecodeError, KeyError) as error:
         raise ZooError(f"{folder / CONFIG} is damaged: {error}", "train the model again") from None
     source = config["model"]["source"]
-    if source and source.rpartition(":")[0].endswith(".py"):
+    if source and file_ref(source):
         config["model"]["source"] = str(folder / source)
     config["compile"] = False  # compiling is for training; a loaded model starts at once
     module_class = load_ref(find_task(config["task"]).module)

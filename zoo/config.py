@@ -13,7 +13,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from zoo.errors import ZooError, did_you_mean
-from zoo.plugins import Task
+from zoo.plugins import Task, file_ref
 
 Config = dict[str, Any]
 
@@ -137,10 +137,8 @@ def absolute_paths(config: Config, base: Path) -> Config:
         if isinstance(holder, dict) and isinstance(holder.get(key), str):
             holder[key] = str((base / holder[key]).resolve())
     model = config.get("model")
-    if isinstance(model, dict) and isinstance(model.get("source"), str):
-        file, sep, attribute = model["source"].rpartition(":")
-        if sep and file.endswith(".py"):
-            model["source"] = f"{(base / file).resolve()}:{attribute}"
+    if isinstance(model, dict) and isinstance(model.get("source"), str) and (ref := file_ref(model["source"])):
+        model["source"] = f"{(base / ref[0]).resolve()}:{ref[1]}"
     return config
 
 

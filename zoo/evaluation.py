@@ -10,11 +10,9 @@ from zoo.plugins import find_task, load_ref
 from zoo.run import model_dir
 
 
-def evaluate(run: str | Path, data: str | Path | None = None, *, progress: bool = False) -> dict[str, Any]:
+def evaluate(run: str | Path, data: str | Path | None = None) -> dict[str, Any]:
     """Metrics on `data` read as the model was trained to read it; without `data`, on the
     validation split of the run's own data."""
-    import lightning as L
-
     from zoo import trainer as trainers
     from zoo.data import loader
 
@@ -25,15 +23,7 @@ def evaluate(run: str | Path, data: str | Path | None = None, *, progress: bool 
     else:
         dataset = load_ref(find_task(config["task"]).data)(config).val
         source = f"validation split of {config['data']['path'] or 'the demo data'}"
-    trainers.quiet_lightning()
-    trainer = L.Trainer(
-        accelerator="auto",
-        devices=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=progress,
-        enable_model_summary=False,
-    )
+    trainer = trainers.single_device()
     results = trainer.test(module, loader(dataset, config["data"], shuffle=False), verbose=False)
     return {
         "model": str(model_dir(run)),

@@ -119,6 +119,12 @@ def model_names(pattern: str = "*") -> list[str]:
     return [n for n in names if fnmatch.fnmatchcase(n, pattern)]
 
 
+def file_ref(ref: str) -> tuple[Path, str] | None:
+    """`"path/model.py:Name"` -> (Path("path/model.py"), "Name"); None for a module reference."""
+    location, sep, attribute = ref.rpartition(":")
+    return (Path(location), attribute) if sep and location.endswith(".py") else None
+
+
 def load_ref(ref: str, base_dir: Path | None = None) -> Any:
     """Import `"package.module:attribute"`, or `"file.py:attribute"` (relative to `base_dir`)."""
     location, sep, attribute = ref.rpartition(":")

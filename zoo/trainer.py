@@ -25,7 +25,6 @@ _NOISE = (
     ".*smaller than the logging interval.*",  # zoo logs per epoch
     ".*Checkpoint directory .* exists and is not empty.*",  # --resume continues in place
     ".*Experiment logs directory .* exists and is not empty.*",  # --resume keeps earlier rows
-    ".*sync_dist=True.*",  # epoch-level training loss in DDP: rank 0's is reported
     ".*treespec, LeafSpec.*",  # a deprecation inside torch/Lightning, nothing users can act on
 )
 
@@ -156,6 +155,21 @@ def build(
     except (ValueError, TypeError, MisconfigurationException) as error:
         given = ", ".join(f"trainer.{k}={v}" for k, v in config["trainer"].items())
         raise ZooError(f"Lightning rejected the trainer settings ({given}): {error}") from None
+
+
+def single_device(accelerator: str = "auto", precision: Any = None) -> L.Trainer:
+    """A quiet Trainer on one device, for final validation and `zoo evaluate`: no logs,
+    checkpoints or progress bar."""
+    quiet_lightning()
+    return L.Trainer(
+        accelerator=accelerator,
+        devices=1,
+        precision=precision,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
 
 
 def prefixed_metrics(results: list[dict[str, float]], prefix: str) -> dict[str, float]:

@@ -172,8 +172,6 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
             prepend_log(log, read_log(earlier_log))
             earlier_log.unlink()
     seconds = time.perf_counter() - started
-    if trainer.interrupted:
-        raise ZooError(f"training stopped at epoch {trainer.current_epoch}", f"resume with `zoo train --resume {run_dir}`")
     if trainer.is_global_zero:
         plots.loss_plot(log, run_dir / "plots" / "loss.png", title=f"{task.name}/{config['model']['name']}")
 
@@ -183,9 +181,7 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
         # Final metrics as one process would compute them: DistributedSampler would repeat rows.
         if not _leave_process_group(trainer):
             return Run(run_dir, task.name, config["model"]["name"], {}, {}, epochs, round(seconds, 3), bundle.notes, rank)
-        alone = {**config["trainer"], "devices": 1, "num_nodes": 1, "strategy": "auto"}
-        trainer = trainers.build({**config, "trainer": alone}, run_dir=None, monitor=task.monitor, mode=task.mode,
-                                 progress=False)
+        trainer = trainers.single_device(config["trainer"]["accelerator"], config["trainer"].get("precision"))
     if best:
         module.load_state_dict(load_checkpoint(Path(best))["state_dict"])
     metrics = {"val": trainers.prefixed_metrics(trainer.validate(module, val_loader, verbose=False), "val")}
