@@ -272,7 +272,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any] | None:
     for key, value in run.summary.items():
         print(f"  {key}: {_human(value)}")
     for split, metrics in run.metrics.items():
-        print(f"  {split}: {_human(metrics)}")
+        print(f"  {split}: {_human(headline(metrics))}")
     for note in run.notes:
         print(f"  note: {note}")
     print(f"Run folder: {_relative(run.path)}")
@@ -283,7 +283,7 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any] | None:
     result = zoo.evaluate(args.run, args.data)
     if args.json:
         return result
-    print(f"{_human(result['metrics'])}  ({result['rows']} rows: {result['data']})")
+    print(f"{_human(headline(result['metrics']))}  ({result['rows']} rows: {result['data']})")
     return None
 
 
@@ -327,6 +327,11 @@ COMMAND_HANDLERS = {
     "export": cmd_export,
     "new": cmd_new,
 }
+
+
+def headline(metrics: dict[str, float]) -> dict[str, float]:
+    """The metrics worth a line; per-class ones (`precision/cat`) stay in metrics.json and --json."""
+    return {name: value for name, value in metrics.items() if "/" not in name}
 
 
 def _human(value: Any) -> str:

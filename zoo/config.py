@@ -59,7 +59,7 @@ CORE_DEFAULTS: Config = {
 }
 
 # Keys holding file paths: relative values are taken from the config file's folder.
-PATH_KEYS = (("data", "path"), ("data", "val_path"), ("data", "test_path"), ("output",))
+PATH_KEYS = (("data", "path"), ("data", "val_path"), ("data", "test_path"), ("model", "weights"), ("output",))
 
 # The type of core keys whose default is null.
 NULLABLE_TYPES = {

@@ -1,7 +1,8 @@
 """The base of every task's LightningModule: built from (config, info), optimized from config.
 
-A task's module implements the steps Lightning calls and five methods zoo calls:
-`predict`, `predict_from_cli`, `evaluation_dataset`, `example_input` and `describe`.
+A task's module implements the steps Lightning calls and the methods zoo calls:
+`predict`, `predict_from_cli`, `evaluation_dataset`, `example_input`, and optionally
+`describe` and `write_plots`.
 Its training step reports its loss with `log_train_loss`.
 """
 
@@ -78,7 +79,7 @@ class ZooModule(L.LightningModule):
     def configure_optimizers(self) -> dict[str, Any]:
         task = find_task(self.config["task"])
         return optim.configure(
-            self.parameters(),
+            [p for p in self.parameters() if p.requires_grad],  # frozen layers are not optimized
             self.config["optim"],
             total_steps=self.trainer.estimated_stepping_batches,
             max_epochs=max(1, self.trainer.max_epochs or 1),
@@ -107,3 +108,6 @@ class ZooModule(L.LightningModule):
     def describe(self) -> dict[str, Any]:
         """What the trained model learned, in a few JSON-able values, for the run summary."""
         return {}
+
+    def write_plots(self, folder: Path) -> None:
+        """The task's own pictures of the final validation (a run's plots/ folder)."""

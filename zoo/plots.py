@@ -20,16 +20,27 @@ def epoch_curves(metrics_csv: Path) -> dict[str, list[tuple[int, float]]]:
     return dict(curves)
 
 
-def loss_plot(metrics_csv: Path, target: Path, title: str) -> Path | None:
-    """plots/loss.png: training and validation loss per epoch (log scale when it spans decades)."""
+def curve_plots(metrics_csv: Path, folder: Path, title: str, monitor: str) -> list[Path]:
+    """plots/loss.png (training and validation loss per epoch) and, when the best checkpoint
+    is picked by another metric, a plot of that metric (plots/acc.png for val/acc)."""
+    curves = epoch_curves(metrics_csv)
+    written = []
+    losses = {name: points for name, points in curves.items() if name.endswith("loss")}
+    if losses:
+        written.append(_plot(losses, folder / "loss.png", title, "loss"))
+    if not monitor.endswith("loss") and monitor in curves:
+        name = monitor.rpartition("/")[2]
+        written.append(_plot({monitor: curves[monitor]}, folder / f"{name}.png", title, name))
+    return written
+
+
+def _plot(curves: dict[str, list[tuple[int, float]]], target: Path, title: str, label: str) -> Path:
+    """Curves per epoch on one axis (log scale when they span decades)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    curves = {name: points for name, points in epoch_curves(metrics_csv).items() if name.endswith("loss")}
-    if not curves:
-        return None
     figure, axes = plt.subplots(figsize=(6, 4), dpi=120)
     for name, points in sorted(curves.items()):
         epochs, values = zip(*points)
@@ -37,7 +48,7 @@ def loss_plot(metrics_csv: Path, target: Path, title: str) -> Path | None:
     values = [v for points in curves.values() for _, v in points]
     if min(values) > 0 and max(values) / min(values) > 100:
         axes.set_yscale("log")
-    axes.set(xlabel="epoch", ylabel="loss", title=title)
+    axes.set(xlabel="epoch", ylabel=label, title=title)
     axes.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()

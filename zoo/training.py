@@ -173,7 +173,7 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
             earlier_log.unlink()
     seconds = time.perf_counter() - started
     if trainer.is_global_zero:
-        plots.loss_plot(log, run_dir / "plots" / "loss.png", title=f"{task.name}/{config['model']['name']}")
+        plots.curve_plots(log, run_dir / "plots", title=f"{task.name}/{config['model']['name']}", monitor=task.monitor)
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     epochs, rank = trainer.current_epoch, trainer.global_rank
@@ -201,6 +201,7 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
         rank=rank,
     )
     if trainer.is_global_zero:
+        module.write_plots(run_dir / "plots")
         artifact.save(module, run_dir / "model", metrics, bundle.notes)
         write_json(
             run_dir / "metrics.json",

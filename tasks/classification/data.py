@@ -1,0 +1,289 @@
+"""Labelled images for classification: splits, classes, image size, transforms, statistics.
+
+Images reach the network as uint8 (C, H, W) tensors of one size; the module scales and
+normalizes them, so batches travel to the device as bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+
+from tasks.classification.models import ARCHITECTURES, input_size
+from zoo.data import DataBundle, split_indices
+from zoo.errors import ZooError
+from zoo.images import ImageSource, LabelledImages, TensorImages, read_splits, survey, to_tensor
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+MAX_NATIVE_SIDE = 256  # larger images are scaled down to 224 unless data.image_size says otherwise
+DEFAULT_SIDE = 224
+STATISTICS_SAMPLE = 512  # images used for the per-channel mean and std
+AUGMENTATIONS = ("none", "light", "standard")
+
+
+class ImageDataset(Dataset):
+    """(uint8 image (C, H, W), class index) pairs: `images[indices[i]]` through `transform`."""
+
+    def __init__(self, images: ImageSource, targets: Sequence[int], indices: Sequence[int], channels: int, transform: Any) -> None:
+        self.images = images
+        self.targets = list(targets)
+        self.indices = list(indices)
+        self.channels = channels
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        index = self.indices[i]
+        image = to_tensor(self.images[index], self.channels)
+        return self.transform(image), self.targets[index]
+
+
+def build_data(config: dict[str, Any]) -> DataBundle:
+    """Train/val (and test) datasets and the facts the model needs: classes, channels, size,
+    normalization statistics, and the resize recipe used again at prediction time."""
+    data = config["data"]
+    if not 0 < data["val_fraction"] < 1:
+        raise ZooError(f"data.val_fraction must be between 0 and 1, not {data['val_fraction']}")
+    if data["val_split"] not in ("random", "last"):
+        raise ZooError(f"data.val_split must be 'random' or 'last', not {data['val_split']!r}")
+    if data["augment"] not in AUGMENTATIONS:
+        raise ZooError(f"data.augment must be one of {', '.join(AUGMENTATIONS)}, not {data['augment']!r}")
+    notes: list[str] = []
+    splits = read_data(data)
+    train_all = splits["train"]
+    classes = class_names(train_all.labels)
+    if len(classes) < 2:
+        raise ZooError(f"{train_all.source} has only one class ({classes[0]!r})", "classification needs at least two")
+    targets = {name: encode(split, classes) for name, split in splits.items()}
+
+    if "val" in splits:
+        train_rows, val_rows = list(range(len(train_all))), None
+    else:
+        train_rows, val_rows = carve(len(train_all), data, config["seed"])
+        how = "the last" if data["val_split"] == "last" else "a seeded random"
+        notes.append(f"validating on {how} {data['val_fraction']:.0%} of the training images ({len(val_rows)})")
+
+    looked_at = train_rows if len(train_rows) <= 20000 else sample(train_rows, 20000, config["seed"])
+    found = survey(train_all.images, looked_at)
+    if found.converted:
+        kind = "grayscale" if found.channels == 3 else "color"
+        notes.append(f"{found.converted} {kind} image(s) converted to {'RGB' if found.channels == 3 else 'grayscale'}")
+    recipe = preprocessing(config, found.sizes, found.channels)
+    eval_transform = transforms(recipe, augment="none")
+    train_transform = transforms(recipe, augment=data["augment"])
+
+    def dataset(split: str, rows: Sequence[int] | None, transform: Any) -> ImageDataset:
+        images = splits[split].images
+        indices = range(len(images)) if rows is None else rows
+        return ImageDataset(images, targets[split], indices, found.channels, transform)
+
+    train = dataset("train", train_rows, train_transform)
+    val = dataset("val", None, eval_transform) if "val" in splits else dataset("train", val_rows, eval_transform)
+    if data["test_path"] is None and "test" in splits:
+        notes.append(f"testing on the {len(splits['test'])} images of the data's test split")
+    test = dataset("test", None, eval_transform) if "test" in splits else None
+    if recipe["mean"] is None:
+        stats_rows = sample(range(len(train)), STATISTICS_SAMPLE, config["seed"])
+        recipe["mean"], recipe["std"] = channel_statistics(ImageDataset(train.images, train.targets, [train.indices[i] for i in stats_rows], found.channels, eval_transform))
+    info = {"classes": classes, **recipe, "rows": {"train": len(train), "val": len(val)}}
+    return DataBundle(train=train, val=val, test=test, info=info, notes=notes)
+
+
+def read_data(data: dict[str, Any]) -> dict[str, LabelledImages]:
+    """The splits at data.path (or the demo), with data.val_path and data.test_path laid over."""
+    columns = {"image_column": data["image_column"], "label_column": data["label_column"]}
+    splits = demo_splits() if data["path"] is None else read_splits(Path(data["path"]), **columns)
+    for split, key in (("val", "val_path"), ("test", "test_path")):
+        if data[key] is not None:
+            splits[split] = single_split(Path(data[key]), key, columns)
+    return splits
+
+
+def single_split(path: Path, key: str, columns: dict[str, Any]) -> LabelledImages:
+    """The images at `path` as one split: for a tree with splits, its test (else val) part."""
+    found = read_splits(path, **columns)
+    for split in ("test", "val", "train") if len(found) > 1 else ("train",):
+        if split in found:
+            return found[split]
+    raise ZooError(f"data.{key}: no images found in {path}")
+
+
+def class_names(labels: Sequence[str]) -> list[str]:
+    """The distinct labels, in numeric order when all are integers, else alphabetical."""
+    distinct = set(labels)
+    if all(_is_integer(label) for label in distinct):
+        return sorted(distinct, key=int)
+    return sorted(distinct)
+
+
+def _is_integer(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+def encode(split: LabelledImages, classes: list[str]) -> list[int]:
+    """Class indices of a split's labels; a label training never saw is an error."""
+    index = {name: i for i, name in enumerate(classes)}
+    targets = []
+    for label, place in zip(split.labels, split.label_places):
+        if label not in index:
+            raise ZooError(
+                f"{place}: label {label!r} does not occur in the training data",
+                f"the training classes are {', '.join(classes[:20])}{' ...' if len(classes) > 20 else ''}",
+            )
+        targets.append(index[label])
+    return targets
+
+
+def carve(size: int, data: dict[str, Any], seed: int) -> tuple[list[int], list[int]]:
+    """(train rows, validation rows): seeded random rows, or the last rows in order."""
+    if size < 2:
+        raise ZooError(f"only {size} image: a validation split needs at least two", "add images")
+    if data["val_split"] == "random":
+        return split_indices(size, data["val_fraction"], seed)
+    val_size = min(size - 1, max(1, round(size * data["val_fraction"])))
+    return list(range(size - val_size)), list(range(size - val_size, size))
+
+
+def sample(rows: Sequence[int], limit: int, seed: int) -> list[int]:
+    """At most `limit` of `rows`, chosen with a seeded shuffle."""
+    if len(rows) <= limit:
+        return list(rows)
+    order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))[:limit]
+    return [rows[i] for i in sorted(order.tolist())]
+
+
+# Preprocessing -------------------------------------------------------------------------------
+
+
+def preprocessing(config: dict[str, Any], sizes: Sequence[tuple[int, int]], channels: int) -> dict[str, Any]:
+    """How images are sized and normalized, saved with the model so prediction matches:
+    `image_size` [H, W] the network sees, `resize` the shorter side before the center crop
+    (None when images are used at their own size), `mean`/`std` (None: measure the data)."""
+    model = config["model"]
+    architecture = ARCHITECTURES.get(model["name"]) if not model["source"] else None
+    imagenet = architecture is not None and (model.get("pretrained") or model.get("weights"))
+    requested = config["data"]["image_size"]
+    uniform = len(set(sizes)) == 1
+    if requested is not None:
+        if requested < 1:
+            raise ZooError(f"data.image_size must be a positive number of pixels, not {requested}")
+        size = [requested, requested]
+    elif imagenet:
+        size = [DEFAULT_SIDE, DEFAULT_SIDE]
+    elif uniform and max(sizes[0]) <= MAX_NATIVE_SIDE:
+        size = list(sizes[0])
+    else:
+        side = min(DEFAULT_SIDE, int(statistics.median(min(s) for s in sizes)))
+        size = [side, side]
+    size = input_size(None if model["source"] else model["name"], size)
+    native = uniform and list(sizes[0]) == size
+    recipe: dict[str, Any] = {
+        "channels": channels,
+        "image_size": size,
+        "resize": None if native else math.floor(max(size) * (256 / 224 if imagenet else 1)),
+        "mean": None,
+        "std": None,
+    }
+    if imagenet:
+        gray = channels == 1
+        recipe["mean"] = [sum(IMAGENET_MEAN) / 3] if gray else list(IMAGENET_MEAN)
+        recipe["std"] = [sum(IMAGENET_STD) / 3] if gray else list(IMAGENET_STD)
+    return recipe
+
+
+def transforms(recipe: dict[str, Any], augment: str) -> Any:
+    """torchvision v2 transforms on uint8 tensors: resize and center-crop to the model's size
+    (unless images already have it), then the augmentation named by data.augment:
+    light: small affine jitter (rotation, shift, scale), safe for digits and text;
+    standard: random resized crops, horizontal flips and color jitter, for photographs."""
+    from torchvision.transforms import v2
+
+    size = recipe["image_size"]
+    steps: list[Any] = []
+    if augment == "standard":
+        steps.append(v2.RandomResizedCrop(size, scale=(0.25, 1.0), antialias=True))
+        steps.append(v2.RandomHorizontalFlip())
+        steps.append(v2.ColorJitter(0.3, 0.3, 0.3 if recipe["channels"] == 3 else 0))
+        return v2.Compose(steps)
+    if recipe["resize"] is not None:
+        steps += [v2.Resize(recipe["resize"], antialias=True), v2.CenterCrop(size)]
+    if augment == "light":
+        steps.append(v2.RandomAffine(degrees=10, translate=(0.1, 0.1), scale=(0.9, 1.1)))
+    return v2.Compose(steps) if steps else _identity
+
+
+def _identity(image: torch.Tensor) -> torch.Tensor:
+    return image
+
+
+def channel_statistics(dataset: ImageDataset) -> tuple[list[float], list[float]]:
+    """Per-channel mean and standard deviation of the images, as fractions of 255."""
+    total = torch.zeros(dataset.channels, dtype=torch.float64)
+    squares = torch.zeros(dataset.channels, dtype=torch.float64)
+    pixels = 0
+    for i in range(len(dataset)):
+        image = dataset[i][0].double() / 255
+        total += image.sum(dim=(1, 2))
+        squares += (image**2).sum(dim=(1, 2))
+        pixels += image.shape[1] * image.shape[2]
+    mean = total / pixels
+    std = (squares / pixels - mean**2).clamp_min(0).sqrt()
+    return mean.tolist(), torch.where(std > 1e-3, std, torch.ones_like(std)).tolist()
+
+
+# The demo: shapes drawn on the spot ----------------------------------------------------------
+
+DEMO_CLASSES = ("circle", "square", "triangle", "cross", "ring", "diamond")
+DEMO_PER_CLASS = 60
+DEMO_SIDE = 24
+
+
+def demo_splits() -> dict[str, LabelledImages]:
+    """Six shapes of random color, size and place on noisy backgrounds: 360 RGB images of
+    24x24 pixels, the same every time."""
+    generator = torch.Generator().manual_seed(1234)
+    n = DEMO_PER_CLASS * len(DEMO_CLASSES)
+    labels = [DEMO_CLASSES[i % len(DEMO_CLASSES)] for i in range(n)]
+    coords = torch.arange(DEMO_SIDE, dtype=torch.float32) + 0.5
+    y, x = torch.meshgrid(coords, coords, indexing="ij")
+    images = torch.empty(n, 3, DEMO_SIDE, DEMO_SIDE, dtype=torch.uint8)
+    for i, shape in enumerate(labels):
+        radius = 5 + 4 * torch.rand((), generator=generator).item()
+        cy, cx = (radius + (DEMO_SIDE - 2 * radius) * torch.rand(2, generator=generator)).tolist()
+        mask = _shape_mask(shape, (y - cy) / radius, (x - cx) / radius)
+        background = 255 * torch.rand(3, 1, 1, generator=generator) * 0.5
+        color = 127 + 128 * torch.rand(3, 1, 1, generator=generator)
+        noise = 20 * torch.randn(3, DEMO_SIDE, DEMO_SIDE, generator=generator)
+        pixels = torch.where(mask, color, background) + noise
+        images[i] = pixels.clamp(0, 255).round().to(torch.uint8)
+    origin = "the demo shapes"
+    return {"train": LabelledImages(origin, TensorImages(images, origin), labels, [origin] * n)}
+
+
+def _shape_mask(shape: str, dy: torch.Tensor, dx: torch.Tensor) -> torch.Tensor:
+    """Pixels inside `shape`, in coordinates scaled so the shape has radius 1."""
+    distance = (dx**2 + dy**2).sqrt()
+    if shape == "circle":
+        return distance <= 1
+    if shape == "square":
+        return (dx.abs() <= 0.8) & (dy.abs() <= 0.8)
+    if shape == "triangle":
+        return (dy <= 0.8) & (dy >= 2 * dx.abs() - 1)
+    if shape == "cross":
+        return ((dx.abs() <= 0.3) | (dy.abs() <= 0.3)) & (dx.abs() <= 1) & (dy.abs() <= 1)
+    if shape == "ring":
+        return (distance <= 1) & (distance >= 0.55)
+    return dx.abs() + dy.abs() <= 1  # diamond

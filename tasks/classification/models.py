@@ -1,0 +1,238 @@
+"""Image classifiers: `in_channels` x `image_size` images in, `num_classes` logits out.
+
+`cnn` is written here and trains fast on CPU. The others are torchvision's own architectures,
+built by torchvision and adapted to the data: the first convolution takes the data's channels
+and the classifier head its classes. Weights (torchvision's, or a local file) load into every
+layer that fits; a grayscale model takes an RGB stem's weights summed over colors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+MIN_IMAGE_SIZE = 32  # torchvision's networks downsample 32 times
+
+
+@dataclass(frozen=True)
+class Architecture:
+    torchvision_name: str
+    head: str  # dotted path of the final nn.Linear
+    stem: str  # dotted path of the first nn.Conv2d
+    patch: int = 1  # image sides must be multiples of this (vision transformers)
+
+
+ARCHITECTURES = {
+    "resnet18": Architecture("resnet18", head="fc", stem="conv1"),
+    "resnet34": Architecture("resnet34", head="fc", stem="conv1"),
+    "resnet50": Architecture("resnet50", head="fc", stem="conv1"),
+    "mobilenet-v3-small": Architecture("mobilenet_v3_small", head="classifier.3", stem="features.0.0"),
+    "mobilenet-v3-large": Architecture("mobilenet_v3_large", head="classifier.3", stem="features.0.0"),
+    "efficientnet-b0": Architecture("efficientnet_b0", head="classifier.1", stem="features.0.0"),
+    "convnext-tiny": Architecture("convnext_tiny", head="classifier.2", stem="features.0.0"),
+    "vit-b-16": Architecture("vit_b_16", head="heads.head", stem="conv_proj", patch=16),
+}
+
+
+class SmallCNN(nn.Module):
+    """Stages of two 3x3 conv-BN-ReLU layers and a 2x2 max-pool, then global average pooling,
+    dropout and a linear head. Any image size of at least 2**stages pixels."""
+
+    def __init__(self, in_channels: int, num_classes: int, channels: Sequence[int], dropout: float) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = in_channels
+        for out in channels:
+            for _ in range(2):
+                layers += [nn.Conv2d(width, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+                width = out
+            layers.append(nn.MaxPool2d(2))
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(width, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.pool(self.features(x)))
+
+
+def cnn(
+    in_channels: int,
+    num_classes: int,
+    image_size: Sequence[int],
+    channels: Sequence[int] = (32, 64, 128),
+    dropout: float = 0.25,
+    pretrained: bool = False,
+    weights: str | None = None,
+    freeze_backbone: bool = False,
+) -> nn.Module:
+    """The default: a small CNN that trains in minutes on a CPU."""
+    if pretrained:
+        raise ValueError("no published weights exist for cnn; pass model.weights=PATH or choose a torchvision model")
+    if not channels or any(int(c) < 1 for c in channels):
+        raise ValueError(f"model.channels must list positive widths, not {channels}")
+    if min(image_size) < 2 ** len(channels):
+        raise ValueError(f"{len(channels)} stages halve the image {len(channels)} times; {list(image_size)} is too small")
+    net = SmallCNN(in_channels, num_classes, [int(c) for c in channels], dropout)
+    if weights:
+        load_weights(net, read_state_dict(Path(weights)), head="head.2", stem="features.0", source=weights)
+    if freeze_backbone:
+        freeze_all_but(net, "head")
+    return net
+
+
+def _torchvision_builder(model_name: str) -> Callable[..., nn.Module]:
+    architecture = ARCHITECTURES[model_name]
+
+    def build(
+        in_channels: int,
+        num_classes: int,
+        image_size: Sequence[int],
+        pretrained: bool = False,
+        weights: str | None = None,
+        freeze_backbone: bool = False,
+    ) -> nn.Module:
+        from torchvision import models
+
+        if pretrained and weights:
+            raise ValueError("pass model.pretrained=true or model.weights=PATH, not both")
+        options = {"image_size": image_size[0]} if architecture.patch > 1 else {}
+        net = models.get_model(architecture.torchvision_name, weights=None, num_classes=num_classes, **options)
+        if in_channels != 3:
+            replace_stem(net, architecture.stem, in_channels)
+        if pretrained:
+            state, source = download_weights(architecture.torchvision_name), f"torchvision's {model_name} weights"
+        elif weights:
+            state, source = read_state_dict(Path(weights)), weights
+        else:
+            state = None
+        if state is not None:
+            load_weights(net, state, head=architecture.head, stem=architecture.stem, source=source)
+        if freeze_backbone:
+            freeze_all_but(net, architecture.head)
+        return net
+
+    build.__name__ = build.__qualname__ = model_name.replace("-", "_")
+    build.__doc__ = f"torchvision's {architecture.torchvision_name}, adapted to the data's channels and classes."
+    return build
+
+
+resnet18 = _torchvision_builder("resnet18")
+resnet34 = _torchvision_builder("resnet34")
+resnet50 = _torchvision_builder("resnet50")
+mobilenet_v3_small = _torchvision_builder("mobilenet-v3-small")
+mobilenet_v3_large = _torchvision_builder("mobilenet-v3-large")
+efficientnet_b0 = _torchvision_builder("efficientnet-b0")
+convnext_tiny = _torchvision_builder("convnext-tiny")
+vit_b_16 = _torchvision_builder("vit-b-16")
+
+
+def input_size(model_name: str | None, size: Sequence[int]) -> list[int]:
+    """The image size a model can take nearest to `size`: torchvision networks need 32
+    pixels a side; vision transformers square sides in multiples of their patch."""
+    architecture = ARCHITECTURES.get(model_name or "")
+    if architecture is None:
+        return list(size)
+    height, width = (max(MIN_IMAGE_SIZE, s) for s in size)
+    if architecture.patch > 1:
+        side = math.ceil(max(height, width) / architecture.patch) * architecture.patch
+        return [side, side]
+    return [height, width]
+
+
+def download_weights(torchvision_name: str) -> dict[str, torch.Tensor]:
+    """torchvision's default weights, from its download cache or the internet."""
+    import urllib.error
+
+    from torchvision.models import get_model_weights
+
+    weights = get_model_weights(torchvision_name).DEFAULT
+    try:
+        return weights.get_state_dict(progress=True, check_hash=False)
+    except (urllib.error.URLError, OSError, RuntimeError) as error:
+        cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+        raise ValueError(
+            f"cannot download {weights.url} ({error}); on a machine with internet, download that file "
+            f"and pass model.weights=PATH (or place it at {cache})"
+        ) from None
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """A state dict from a .safetensors file, or a .pt/.pth/.bin file read with weights_only."""
+    if not path.is_file():
+        raise ValueError(f"model.weights file {path} does not exist")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # safetensors, pickle and zip errors differ by version
+        raise ValueError(f"cannot read weights from {path}: {error}") from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]  # a Lightning checkpoint
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path} does not hold a state dict (a mapping of names to tensors)")
+    for prefix in ("net.", "model.", "module."):  # a zoo or Lightning module, or DataParallel
+        if state and all(k.startswith(prefix) for k in state):
+            state = {k[len(prefix):]: v for k, v in state.items()}
+    return state
+
+
+def load_weights(net: nn.Module, state: dict[str, torch.Tensor], *, head: str, stem: str, source: str) -> None:
+    """Load every tensor that fits. The head is kept new when its classes differ; an RGB stem
+    loads into a grayscale one summed over colors. Anything else that differs is an error."""
+    own = net.state_dict()
+    missing = [k for k in own if k not in state and not k.startswith(f"{head}.") and "num_batches_tracked" not in k]
+    unexpected = [k for k in state if k not in own]
+    if missing or unexpected:
+        sample = ", ".join((missing or unexpected)[:3])
+        raise ValueError(
+            f"the weights in {source} are for another architecture "
+            f"({len(missing)} tensors missing, {len(unexpected)} unexpected, e.g. {sample})"
+        )
+    fitted = {}
+    for key, value in state.items():
+        target = own[key]
+        if value.shape == target.shape:
+            fitted[key] = value
+        elif key == f"{stem}.weight" and value.shape[1] == 3 and target.shape[1] == 1 and value.shape[0] == target.shape[0]:
+            fitted[key] = value.sum(dim=1, keepdim=True)
+        elif key.startswith(f"{head}."):
+            continue  # another number of classes: the new head stays
+        elif key.endswith("pos_embedding"):
+            fitted[key] = _resized_positions(value, target)
+        else:
+            raise ValueError(f"the weights in {source} do not fit {key}: {tuple(value.shape)} vs {tuple(target.shape)}")
+    net.load_state_dict(fitted, strict=False)
+
+
+def _resized_positions(saved: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """A vision transformer's position embeddings, interpolated to another image size."""
+    from torchvision.models.vision_transformer import interpolate_embeddings
+
+    side = round(math.sqrt(target.shape[1] - 1))
+    resized = interpolate_embeddings(side * 16, 16, {"encoder.pos_embedding": saved})
+    return resized["encoder.pos_embedding"]
+
+
+def replace_stem(net: nn.Module, path: str, in_channels: int) -> None:
+    """Give the first convolution `in_channels` inputs."""
+    old = net.get_submodule(path)
+    assert isinstance(old, nn.Conv2d)
+    new = nn.Conv2d(
+        in_channels, old.out_channels, old.kernel_size, old.stride, old.padding, old.dilation, old.groups, old.bias is not None
+    )
+    parent, _, name = path.rpartition(".")
+    setattr(net.get_submodule(parent) if parent else net, name, new)
+
+
+def freeze_all_but(net: nn.Module, head: str) -> None:
+    """Train only the head: every other parameter stops taking gradients."""
+    for name, parameter in net.named_parameters():
+        parameter.requires_grad = name.startswith(f"{head}.")

@@ -1,0 +1,189 @@
+"""The classification LightningModule: images in, class logits out.
+
+The network's input is float pixels in [0, 1], (N, C, H, W); uint8 batches from the data
+loaders are scaled on the device. Normalization is part of the module, so an exported model
+needs nothing but the resized image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MetricCollection
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassConfusionMatrix,
+    MulticlassF1Score,
+    MulticlassPrecision,
+    MulticlassRecall,
+)
+
+from tasks.classification.data import ImageDataset, encode, single_split, transforms
+from zoo.errors import ZooError
+from zoo.images import IMAGE_SUFFIXES, is_pil, open_image, to_tensor
+from zoo.module import ZooModule
+
+TOP_K = 5
+
+
+class ClassificationModule(ZooModule):
+    """Cross-entropy training; accuracy, top-5, macro F1, per-class precision and recall."""
+
+    def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
+        super().__init__(config, info)
+        self.classes: list[str] = info["classes"]
+        self.channels: int = info["channels"]
+        self.image_size: list[int] = info["image_size"]
+        self.net = self.build_net(in_channels=self.channels, num_classes=len(self.classes), image_size=self.image_size)
+        shape = (1, self.channels, 1, 1)
+        self.register_buffer("mean", torch.tensor(info["mean"]).reshape(shape), persistent=False)
+        self.register_buffer("std", torch.tensor(info["std"]).reshape(shape), persistent=False)
+        self.metrics = nn.ModuleDict({split: self._metrics(split) for split in ("val", "test")})
+        self.confusion: dict[str, torch.Tensor] = {}  # of each split's latest evaluation, for the plots
+        self.eval_transform = transforms(info, augment="none")
+
+    def _metrics(self, split: str) -> MetricCollection:
+        classes = len(self.classes)
+        metrics: dict[str, Any] = {
+            "acc": MulticlassAccuracy(classes, average="micro"),
+            "f1": MulticlassF1Score(classes, average="macro"),
+            "precision": MulticlassPrecision(classes, average=None),
+            "recall": MulticlassRecall(classes, average=None),
+            "confusion": MulticlassConfusionMatrix(classes),
+        }
+        if classes > TOP_K:
+            metrics["top5"] = MulticlassAccuracy(classes, top_k=TOP_K, average="micro")
+        return MetricCollection(metrics, prefix=f"{split}/")
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits of float images in [0, 1] (uint8 images are scaled first)."""
+        if images.dtype == torch.uint8:
+            images = images.float() / 255
+        return self.net((images - self.mean) / self.std)
+
+    def train(self, mode: bool = True) -> ClassificationModule:
+        """With a frozen backbone its batch-norm statistics stay frozen too."""
+        super().train(mode)
+        if mode and self.config["model"].get("freeze_backbone"):
+            for layer in self.net.modules():
+                if isinstance(layer, nn.modules.batchnorm._BatchNorm) and not any(p.requires_grad for p in layer.parameters()):
+                    layer.eval()
+        return self
+
+    def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
+        images, targets = batch
+        loss = F.cross_entropy(self(images), targets)
+        self.log_train_loss(loss, batch_size=len(targets))
+        return loss
+
+    def validation_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, "test")
+
+    def _evaluate(self, batch: Sequence[torch.Tensor], split: str) -> None:
+        images, targets = batch
+        logits = self(images)
+        loss = F.cross_entropy(logits, targets)
+        self.log(f"{split}/loss", loss, prog_bar=split == "val", batch_size=len(targets), sync_dist=True)
+        self.metrics[split].update(logits, targets)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_metrics("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_metrics("test")
+
+    def _log_metrics(self, split: str) -> None:
+        """The headline metrics, and precision/recall per class as `{split}/precision/<class>`."""
+        collection = self.metrics[split]
+        values = collection.compute()
+        collection.reset()
+        self.confusion[split] = values.pop(f"{split}/confusion").cpu()
+        logged = {}
+        for name, value in values.items():
+            if value.ndim == 0:
+                logged[name] = value
+            else:
+                logged.update({f"{name}/{label}": v for label, v in zip(self.classes, value)})
+        accuracy = logged.pop(f"{split}/acc")
+        self.log(f"{split}/acc", accuracy, prog_bar=True)
+        self.log_dict(logged)
+
+    # Prediction -----------------------------------------------------------------------------
+
+    def predict(self, inputs: Sequence[Any], top_k: int = TOP_K) -> list[dict[str, Any]]:
+        """Each image (a file path, PIL image, or tensor (C, H, W): uint8, or float in [0, 1])
+        -> its label, that label's probability, and the `top_k` most likely labels. A tensor
+        (N, C, H, W) is N images."""
+        if isinstance(inputs, torch.Tensor):
+            inputs = list(inputs) if inputs.ndim == 4 else [inputs]
+        elif isinstance(inputs, (str, Path)) or is_pil(inputs):
+            inputs = [inputs]
+        records = []
+        for start in range(0, len(inputs), 64):
+            batch = torch.stack([self._prepared(item) for item in inputs[start : start + 64]]).to(self.device)
+            with torch.inference_mode():
+                probabilities = self(batch).float().softmax(dim=1).cpu()
+            records += [self._record(p, top_k) for p in probabilities]
+        return records
+
+    def _prepared(self, item: Any) -> torch.Tensor:
+        if isinstance(item, (str, Path)):
+            item = open_image(Path(item))
+        image = self.eval_transform(to_tensor(item, self.channels))
+        return image.float() / 255
+
+    def _record(self, probabilities: torch.Tensor, top_k: int) -> dict[str, Any]:
+        values, indices = probabilities.topk(min(top_k, len(self.classes)))
+        best = self.classes[int(indices[0])]
+        top = [{"label": self.classes[int(i)], "probability": round(float(v), 6)} for v, i in zip(values, indices)]
+        return {"label": best, "probability": top[0]["probability"], "top_k": top}
+
+    def predict_from_cli(self, args: Sequence[str]) -> list[dict[str, Any]]:
+        """Image files, and folders of them (searched recursively, in name order)."""
+        files: list[Path] = []
+        for arg in args:
+            path = Path(arg)
+            if path.is_dir():
+                found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+                if not found:
+                    raise ZooError(f"folder {path} has no image files", f"image files end in {', '.join(sorted(IMAGE_SUFFIXES))}")
+                files += found
+            elif path.is_file():
+                files.append(path)
+            else:
+                raise ZooError(f"predict input {arg} does not exist", "pass image files or folders of images")
+        return [{"input": str(file), **record} for file, record in zip(files, self.predict(files))]
+
+    # Evaluation, export, summary ------------------------------------------------------------
+
+    def evaluation_dataset(self, path: Path) -> ImageDataset:
+        """Labelled images at `path` (for a tree with splits, its test or else val part)."""
+        columns = {"image_column": self.config["data"]["image_column"], "label_column": self.config["data"]["label_column"]}
+        split = single_split(path, "path", columns)
+        targets = encode(split, self.classes)
+        return ImageDataset(split.images, targets, range(len(targets)), self.channels, self.eval_transform)
+
+    def example_input(self) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(0)
+        return torch.rand(2, self.channels, *self.image_size, generator=generator)
+
+    def write_plots(self, folder: Path) -> None:
+        """plots/confusion_matrix.png of the validation split (confusion_matrix_test.png too
+        when there is a test split)."""
+        from tasks.classification.plots import confusion_plot
+
+        for split, suffix in (("val", ""), ("test", "_test")):
+            if split in self.confusion:
+                confusion_plot(self.confusion[split], self.classes, folder / f"confusion_matrix{suffix}.png")
+
+    def describe(self) -> dict[str, Any]:
+        shown = ", ".join(self.classes[:10]) + (f" ... ({len(self.classes)})" if len(self.classes) > 10 else "")
+        return {"classes": shown, "input": "x".join(map(str, [self.channels, *self.image_size]))}

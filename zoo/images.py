@@ -1,0 +1,452 @@
+"""Labelled image data from a path, for every task that reads images (classification, GANs).
+
+Formats, detected from the path:
+    ImageFolder    DIR/<class>/*.png, optionally DIR/{train,val,test}/<class>/...
+    table          a CSV/TSV or JSONL file of image path and label (paths relative to the file)
+    IDX            the MNIST / Fashion-MNIST files, gzipped or not (a folder, or the images file)
+    HF datasets    a folder written by `datasets.save_to_disk`, with image and label columns
+
+Images decode lazily, one at a time, as uint8 tensors (C, H, W) with the channels the data
+needs: 1 when every image is grayscale, else 3. RGBA and palette images are laid on white.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+
+from zoo.errors import ZooError, did_you_mean
+
+IMAGE_SUFFIXES = frozenset(
+    ".png .jpg .jpeg .bmp .gif .tif .tiff .webp .ppm .pgm .pbm".split()
+)
+GRAY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"})
+SPLIT_FOLDERS = {"train": ("train", "training"), "val": ("val", "valid", "validation"), "test": ("test", "testing")}
+PATH_COLUMNS = ("path", "image", "file", "filename", "filepath", "image_path", "img")
+LABEL_COLUMNS = ("label", "class", "target", "category", "labels")
+IDX_IMAGES = re.compile(r"^(?P<prefix>.*?)[-_.]?images[-_.]idx3[-_.]ubyte(\.gz)?$")
+
+
+class ImageSource(Protocol):
+    """A sequence of images: PIL images or uint8 tensors (C, H, W)."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: int) -> Any: ...
+    def name(self, index: int) -> str: ...
+
+
+@dataclass
+class LabelledImages:
+    """Images with one label each (labels as text: folder names, CSV cells, class names)."""
+
+    source: str  # where they came from, for messages
+    images: ImageSource
+    labels: list[str]
+    label_places: list[str]  # where each label was read (file:line, folder), for messages
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+# Image sources -------------------------------------------------------------------------------
+
+
+class FileImages:
+    """Image files, opened when indexed."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.paths = list(paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> Any:
+        return open_image(self.paths[index])
+
+    def name(self, index: int) -> str:
+        return str(self.paths[index])
+
+
+class TensorImages:
+    """Images held in one uint8 tensor (N, H, W) or (N, C, H, W), such as IDX files."""
+
+    def __init__(self, pixels: torch.Tensor, origin: str) -> None:
+        self.pixels = pixels if pixels.ndim == 4 else pixels.unsqueeze(1)
+        self.origin = origin
+
+    def __len__(self) -> int:
+        return len(self.pixels)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.pixels[index]
+
+    def name(self, index: int) -> str:
+        return f"{self.origin}[{index}]"
+
+
+class DatasetImages:
+    """The image column of a Hugging Face dataset, decoded when indexed."""
+
+    def __init__(self, dataset: Any, column: str, origin: str) -> None:
+        self.column = dataset.select_columns([column])
+        self.key = column
+        self.origin = origin
+
+    def __len__(self) -> int:
+        return len(self.column)
+
+    def __getitem__(self, index: int) -> Any:
+        value = self.column[index][self.key]
+        if value is None:
+            raise ZooError(f"{self.name(index)}: the image is missing", "drop that row")
+        return value if is_pil(value) else torch.as_tensor(_array(value), dtype=torch.uint8)
+
+    def name(self, index: int) -> str:
+        return f"{self.origin} row {index}"
+
+
+def _array(value: Any) -> Any:
+    """A nested-list or array image as (C, H, W) or (H, W)."""
+    import numpy as np
+
+    array = np.asarray(value)
+    return array.transpose(2, 0, 1) if array.ndim == 3 and array.shape[-1] in (1, 3, 4) else array
+
+
+# Decoding ------------------------------------------------------------------------------------
+
+
+def is_pil(image: Any) -> bool:
+    """Whether `image` is a PIL image (tensors have a `mode` method, so duck typing fails)."""
+    from PIL import Image
+
+    return isinstance(image, Image.Image)
+
+
+def open_image(path: Path) -> Any:
+    """A decoded PIL image, or a ZooError naming the file."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image
+    except FileNotFoundError:
+        raise ZooError(f"image {path} does not exist", "fix the path or remove the row naming it") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ZooError(f"{path} is not a readable image ({error})", "remove or replace that file") from None
+
+
+def image_mode(path: Path) -> tuple[str, tuple[int, int]]:
+    """(PIL mode, (height, width)) from a file's header, without decoding its pixels."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return image.mode, (image.height, image.width)
+    except FileNotFoundError:
+        raise ZooError(f"image {path} does not exist", "fix the path or remove the row naming it") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ZooError(f"{path} is not a readable image ({error})", "remove or replace that file") from None
+
+
+def to_tensor(image: Any, channels: int) -> torch.Tensor:
+    """A PIL image or image tensor as uint8 (channels, H, W). Transparency is laid on white;
+    grayscale becomes RGB by repetition and RGB grayscale by luminance."""
+    if is_pil(image):
+        return _pil_to_tensor(image, channels)
+    tensor = torch.as_tensor(image)
+    if tensor.ndim == 2:
+        tensor = tensor.unsqueeze(0)
+    if tensor.ndim != 3 or tensor.shape[0] not in (1, 2, 3, 4):
+        raise ZooError(f"an image tensor must be (C, H, W) with 1 to 4 channels, not {tuple(tensor.shape)}")
+    if tensor.is_floating_point():
+        tensor = (tensor.clamp(0, 1) * 255).round()
+    tensor = tensor.to(torch.uint8)
+    if tensor.shape[0] in (2, 4):  # with alpha: lay on white
+        color, alpha = tensor[:-1].float(), tensor[-1:].float() / 255
+        tensor = (color * alpha + 255 * (1 - alpha)).round().to(torch.uint8)
+    if tensor.shape[0] == channels:
+        return tensor
+    if channels == 3:
+        return tensor.expand(3, -1, -1).contiguous()
+    from torchvision.transforms.v2 import functional as F
+
+    return F.rgb_to_grayscale(tensor)
+
+
+def _pil_to_tensor(image: Any, channels: int) -> torch.Tensor:
+    from PIL import Image
+    from torchvision.transforms.v2 import functional as F
+
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit or float grayscale
+        image = image.point(lambda v: v / 256) if image.mode != "F" else image
+        image = image.convert("L")
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA"):
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image.convert("RGBA"))
+    image = image.convert("L" if channels == 1 else "RGB")
+    return F.pil_to_tensor(image)
+
+
+def is_gray(image: Any) -> bool:
+    """Whether an image (PIL or tensor) has one color channel."""
+    if is_pil(image):
+        return image.mode in GRAY_MODES
+    return torch.as_tensor(image).ndim == 2 or torch.as_tensor(image).shape[0] in (1, 2)
+
+
+# Formats -------------------------------------------------------------------------------------
+
+
+def read_splits(path: Path, *, image_column: str | None = None, label_column: str | None = None) -> dict[str, LabelledImages]:
+    """The labelled images at `path` by split: always "train", and "val"/"test" when the data
+    has them (split folders, MNIST's t10k files, a DatasetDict's splits)."""
+    if not path.exists():
+        raise ZooError(f"data path {path} does not exist", "pass --data an image folder, a CSV/JSONL file, IDX files or a datasets folder")
+    if path.is_file():
+        if IDX_IMAGES.match(path.name):
+            return {"train": read_idx_pair(path)}
+        if path.suffix.lower() in (".csv", ".tsv", ".jsonl", ".json"):
+            return {"train": read_table(path, image_column, label_column)}
+        raise ZooError(
+            f"cannot tell the format of {path}",
+            "pass an image folder, a .csv/.tsv/.jsonl of path and label, MNIST IDX files or a datasets folder",
+        )
+    if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
+        return read_hf_folder(path, image_column, label_column)
+    idx_files = sorted(p for p in path.iterdir() if IDX_IMAGES.match(p.name))
+    if idx_files:
+        return read_idx_folder(idx_files)
+    split_dirs = {split: _child_dir(path, names) for split, names in SPLIT_FOLDERS.items()}
+    if split_dirs["train"] is not None:
+        return {split: read_image_folder(folder) for split, folder in split_dirs.items() if folder is not None}
+    return {"train": read_image_folder(path)}
+
+
+def _child_dir(path: Path, names: Sequence[str]) -> Path | None:
+    for name in names:
+        if (path / name).is_dir():
+            return path / name
+    return None
+
+
+def read_image_folder(root: Path) -> LabelledImages:
+    """One sub-folder per class; files other than images (by suffix) are ignored."""
+    classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise ZooError(f"{root} has no class folders", "put each class's images in a folder named after the class")
+    paths: list[Path] = []
+    labels: list[str] = []
+    for folder in classes:
+        found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        if not found:
+            raise ZooError(f"class folder {folder} has no images", "add images to it or remove the folder")
+        paths += found
+        labels += [folder.name] * len(found)
+    return LabelledImages(str(root), FileImages(paths), labels, [str(p.parent) for p in paths])
+
+
+def read_table(path: Path, image_column: str | None, label_column: str | None) -> LabelledImages:
+    """A CSV/TSV or JSONL file of image path and label; paths are relative to the file."""
+    rows, places = _read_rows(path)
+    if not rows:
+        raise ZooError(f"{path} has no rows", "it needs an image path and a label per row")
+    columns = list(rows[0])
+    image_key = _column(path, columns, image_column, PATH_COLUMNS, "image path", "data.image_column")
+    label_key = _column(path, columns, label_column, LABEL_COLUMNS, "label", "data.label_column")
+    paths: list[Path] = []
+    labels: list[str] = []
+    for row, place in zip(rows, places):
+        image, label = row.get(image_key), row.get(label_key)
+        if image in (None, "") or label in (None, ""):
+            missing = image_key if image in (None, "") else label_key
+            raise ZooError(f"{place}: {missing!r} is empty", "fill it in or remove the row")
+        paths.append((path.parent / str(image)).resolve())
+        labels.append(_label_text(label))
+    return LabelledImages(str(path), FileImages(paths), labels, places)
+
+
+def _read_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ZooError(f"{path}: byte {error.start} is not UTF-8 text", "save the file as UTF-8") from None
+    if path.suffix.lower() in (".jsonl", ".json"):
+        rows, places = [], []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ZooError(f"{path}:{number}:{error.colno}: invalid JSON ({error.msg})", "write one JSON object per line") from None
+            if not isinstance(row, dict):
+                raise ZooError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
+            rows.append(row)
+            places.append(f"{path}:{number}")
+        return rows, places
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    try:
+        rows = [row for row in reader if any((v or "").strip() for v in row.values())]
+    except csv.Error as error:
+        raise ZooError(f"{path}:{reader.line_num}: malformed CSV ({error})") from None
+    return rows, [f"{path}:{n + 2}" for n in range(len(rows))]
+
+
+def _column(path: Path, columns: list[str], chosen: str | None, usual: Sequence[str], role: str, key: str) -> str:
+    if chosen is not None:
+        if chosen not in columns:
+            hint = did_you_mean(chosen, columns) or f"its columns are: {', '.join(columns)}"
+            raise ZooError(f"{path} has no {role} column {chosen!r} ({key})", hint)
+        return chosen
+    for name in columns:
+        if name.strip().lower() in usual:
+            return name
+    raise ZooError(
+        f"{path} has no {role} column (looked for {', '.join(usual)})",
+        f"its columns are {', '.join(columns)}; name one with {key}=COLUMN",
+    )
+
+
+def _label_text(value: Any) -> str:
+    """A label as text; integral floats (3.0) read as integers."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def read_idx_folder(image_files: Sequence[Path]) -> dict[str, LabelledImages]:
+    """MNIST-style IDX pairs in one folder: `train-*` trains, `t10k-*`/`test-*` is the test
+    split; a single pair of any name is the training data."""
+    pairs = {file: read_idx_pair(file) for file in image_files}
+    if len(pairs) == 1:
+        return {"train": next(iter(pairs.values()))}
+    splits: dict[str, LabelledImages] = {}
+    for file, images in pairs.items():
+        prefix = IDX_IMAGES.match(file.name)["prefix"].lower()  # type: ignore[index]
+        split = "train" if prefix.startswith("train") else "test" if prefix.startswith(("t10k", "test")) else None
+        if split is None or split in splits:
+            raise ZooError(f"{file.parent} holds several IDX image files: {', '.join(f.name for f in image_files)}", "pass --data the images file to use")
+        splits[split] = images
+    if "train" not in splits:
+        raise ZooError(f"{file.parent} has no train-*-idx3-ubyte file", "pass --data the images file to use")
+    return splits
+
+
+def read_idx_pair(images_file: Path) -> LabelledImages:
+    """An IDX images file and its labels file (`...-labels-idx1-ubyte`, same compression)."""
+    labels_file = images_file.with_name(re.sub(r"images([-_.])idx3", r"labels\1idx1", images_file.name))
+    if not labels_file.is_file():
+        raise ZooError(f"{images_file} has no labels file beside it", f"expected {labels_file.name}")
+    pixels = read_idx(images_file)
+    labels = read_idx(labels_file)
+    if pixels.ndim not in (3, 4) or labels.ndim != 1:
+        raise ZooError(f"{images_file}: expected images (N, H, W) and labels (N,), got {tuple(pixels.shape)} and {tuple(labels.shape)}")
+    if len(pixels) != len(labels):
+        raise ZooError(f"{images_file} has {len(pixels)} images but {labels_file.name} has {len(labels)} labels")
+    origin = str(images_file)
+    return LabelledImages(origin, TensorImages(pixels, origin), [str(v) for v in labels.tolist()], [str(labels_file)] * len(labels))
+
+
+def read_idx(path: Path) -> torch.Tensor:
+    """One IDX file (http://yann.lecun.com/exdb/mnist/) as a uint8 tensor."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as file:
+            data = file.read()
+    except (OSError, EOFError) as error:
+        raise ZooError(f"{path} cannot be read ({error})", "download it again") from None
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise ZooError(f"{path} is not an IDX file of unsigned bytes", "expected MNIST-style idx3/idx1 ubyte files")
+    ndim = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    start = 4 + 4 * ndim
+    count = 1
+    for size in shape:
+        count *= size
+    if len(data) - start != count:
+        raise ZooError(f"{path} is truncated: its header promises {count} bytes, it holds {len(data) - start}", "download it again")
+    return torch.frombuffer(bytearray(data[start:]), dtype=torch.uint8).reshape(shape)
+
+
+def read_hf_folder(path: Path, image_column: str | None, label_column: str | None) -> dict[str, LabelledImages]:
+    """A `datasets` folder (Dataset or DatasetDict) with an image and a label column."""
+    import datasets
+
+    try:
+        loaded = datasets.load_from_disk(str(path))
+    except (FileNotFoundError, ValueError, OSError) as error:
+        raise ZooError(f"{path} is not a readable datasets folder ({error})") from None
+    parts = dict(loaded) if isinstance(loaded, datasets.DatasetDict) else {"train": loaded}
+    names = {"train": ("train",), "val": ("validation", "val", "valid"), "test": ("test",)}
+    splits = {}
+    for split, candidates in names.items():
+        found = next((c for c in candidates if c in parts), None)
+        if found is not None:
+            splits[split] = _hf_split(parts[found], f"{path} [{found}]", image_column, label_column)
+    if "train" not in splits:
+        raise ZooError(f"{path} has no 'train' split (it has {', '.join(parts)})")
+    return splits
+
+
+def _hf_split(dataset: Any, origin: str, image_column: str | None, label_column: str | None) -> LabelledImages:
+    import datasets
+
+    columns = list(dataset.column_names)
+    features = dataset.features
+    image_key = image_column or next((c for c in columns if isinstance(features[c], datasets.Image)), None)
+    label_key = label_column or next((c for c in columns if isinstance(features[c], datasets.ClassLabel)), None)
+    image_key = image_key or next((c for c in columns if c.lower() in PATH_COLUMNS + ("pixel_values",)), None)
+    label_key = label_key or next((c for c in columns if c.lower() in LABEL_COLUMNS), None)
+    for key, role, option in ((image_key, "image", "data.image_column"), (label_key, "label", "data.label_column")):
+        if key is None or key not in columns:
+            raise ZooError(f"{origin} has no {role} column{f' {key!r}' if key else ''}", f"its columns are {', '.join(columns)}; name one with {option}=COLUMN")
+    label_feature = features[label_key]
+    raw = dataset[label_key]
+    if any(v is None for v in raw):
+        raise ZooError(f"{origin}: row {raw.index(None)} has no label", "drop unlabelled rows")
+    labels = [label_feature.int2str(v) if isinstance(label_feature, datasets.ClassLabel) else _label_text(v) for v in raw]
+    return LabelledImages(origin, DatasetImages(dataset, image_key, origin), labels, [f"{origin} row {i}" for i in range(len(labels))])
+
+
+# Facts about a set of images -----------------------------------------------------------------
+
+
+@dataclass
+class Survey:
+    """What a look at (a sample of) the images found."""
+
+    channels: int  # 1 when every image looked at is grayscale, else 3
+    sizes: list[tuple[int, int]]  # (height, width) of each image looked at
+    converted: int  # images with another channel layout than `channels` (converted on load)
+
+
+def survey(images: ImageSource, indices: Sequence[int]) -> Survey:
+    """Channels and sizes of the images at `indices`. Files are checked from their headers
+    only, so a survey of every file is cheap and finds unreadable files before training."""
+    gray, sizes = [], []
+    for index in indices:
+        if isinstance(images, FileImages):
+            mode, size = image_mode(images.paths[index])
+            gray.append(mode in GRAY_MODES)
+        else:
+            image = images[index]
+            gray.append(is_gray(image))
+            size = (image.height, image.width) if is_pil(image) else tuple(torch.as_tensor(image).shape[-2:])
+        sizes.append(size)
+    channels = 1 if all(gray) else 3
+    converted = sum(1 for g in gray if g != (channels == 1))
+    return Survey(channels, sizes, converted)
