@@ -177,11 +177,11 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     epochs, rank = trainer.current_epoch, trainer.global_rank
-    if trainer.world_size > 1:
-        # Final metrics as one process would compute them: DistributedSampler would repeat rows.
-        if not _leave_process_group(trainer):
-            return Run(run_dir, task.name, config["model"]["name"], {}, {}, epochs, round(seconds, 3), bundle.notes, rank)
-        trainer = trainers.single_device(config["trainer"]["accelerator"], config["trainer"].get("precision"))
+    # Final metrics on one device and outside the run's logs (which hold one row per epoch):
+    # after DDP, rank 0 alone, since DistributedSampler would repeat rows.
+    if trainer.world_size > 1 and not _leave_process_group(trainer):
+        return Run(run_dir, task.name, config["model"]["name"], {}, {}, epochs, round(seconds, 3), bundle.notes, rank)
+    trainer = trainers.single_device(config["trainer"]["accelerator"], config["trainer"].get("precision"))
     if best:
         module.load_state_dict(load_checkpoint(Path(best))["state_dict"])
     metrics = {"val": trainers.prefixed_metrics(trainer.validate(module, val_loader, verbose=False), "val")}

@@ -152,7 +152,7 @@ def download_weights(torchvision_name: str) -> dict[str, torch.Tensor]:
 
     weights = get_model_weights(torchvision_name).DEFAULT
     try:
-        return weights.get_state_dict(progress=True, check_hash=False)
+        return torch.hub.load_state_dict_from_url(weights.url, progress=True, check_hash=False)
     except (urllib.error.URLError, OSError, RuntimeError) as error:
         cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
         raise ValueError(

@@ -66,14 +66,13 @@ class ClassificationModule(ZooModule):
             images = images.float() / 255
         return self.net((images - self.mean) / self.std)
 
-    def train(self, mode: bool = True) -> ClassificationModule:
+    def on_train_epoch_start(self) -> None:
         """With a frozen backbone its batch-norm statistics stay frozen too."""
-        super().train(mode)
-        if mode and self.config["model"].get("freeze_backbone"):
+        super().on_train_epoch_start()
+        if self.config["model"].get("freeze_backbone"):
             for layer in self.net.modules():
                 if isinstance(layer, nn.modules.batchnorm._BatchNorm) and not any(p.requires_grad for p in layer.parameters()):
                     layer.eval()
-        return self
 
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
         images, targets = batch

@@ -1,0 +1,155 @@
+"""Image classification: data formats, models, metrics, plots, predict and export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+import zoo
+from tests.images import CLASSES, idx_files, image_folder, picture, table
+
+FAST = ["--max-epochs", "2", "data.batch_size=8"]
+
+
+@pytest.fixture(scope="session")
+def shapes_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo shapes, trained once with the default CNN."""
+    output = tmp_path_factory.mktemp("runs")
+    return zoo.train("classification", output=output, max_epochs=6, progress=False).path
+
+
+def test_lists_the_cnn_and_torchvision_models(zoo_cli):
+    result = zoo_cli("list", "image-classification/*", "--json")
+    models = {m["name"]: m for t in json.loads(result.out)["tasks"] for m in t["models"]}
+    assert set(models) == {
+        f"classification/{name}"
+        for name in ("cnn", "resnet18", "resnet34", "resnet50", "mobilenet-v3-small", "mobilenet-v3-large",
+                     "efficientnet-b0", "convnext-tiny", "vit-b-16")
+    }
+    assert models["classification/cnn"]["default"]
+
+
+def test_demo_run_reports_metrics_and_draws_plots(shapes_run):
+    metrics = json.loads((shapes_run / "metrics.json").read_text())["val"]
+    assert metrics["acc"] >= 0.9
+    assert {"top5", "f1", "loss"} <= set(metrics)
+    assert {f"precision/{c}" for c in ("circle", "ring")} | {"recall/square"} <= set(metrics)
+    for plot in ("loss.png", "acc.png", "confusion_matrix.png"):
+        assert Image.open(shapes_run / "plots" / plot).size[0] > 100
+
+
+def test_predict_files_and_folders_from_the_command_line(zoo_cli, shapes_run, tmp_path):
+    from tasks.classification.data import demo_splits
+
+    shapes = demo_splits()["train"]
+    folder = tmp_path / "more"
+    folder.mkdir()
+    Image.fromarray(shapes.images[0].permute(1, 2, 0).numpy()).save(tmp_path / "a.png")
+    Image.fromarray(shapes.images[1].permute(1, 2, 0).numpy()).save(folder / "b.jpg", quality=95)
+    (folder / "notes.txt").write_text("not an image")
+    result = zoo_cli("predict", shapes_run, tmp_path / "a.png", folder, "--json")
+    assert result.code == 0, result.err
+    records = json.loads(result.out)["predictions"]
+    assert [Path(r["input"]).name for r in records] == ["a.png", "b.jpg"]
+    assert [r["label"] for r in records] == [shapes.labels[0], shapes.labels[1]]
+    top = records[0]["top_k"]
+    assert len(top) == 5 and top[0]["label"] == records[0]["label"]
+    assert [t["probability"] for t in top] == sorted((t["probability"] for t in top), reverse=True)
+    assert zoo.load(shapes_run).predict([tmp_path / "a.png"])[0] == {k: v for k, v in records[0].items() if k != "input"}
+
+
+def test_predict_takes_paths_pil_images_and_tensors_alike(shapes_run, tmp_path):
+    model = zoo.load(shapes_run)
+    pixels = torch.randint(0, 256, (3, 24, 24), dtype=torch.uint8)
+    image = Image.fromarray(pixels.permute(1, 2, 0).numpy())
+    image.save(tmp_path / "x.png")
+    by_path, by_pil, by_uint8, by_float = model.predict([tmp_path / "x.png", image, pixels, pixels.float() / 255])
+    assert by_path == by_pil == by_uint8
+    assert by_float["label"] == by_uint8["label"]
+    assert abs(by_float["probability"] - by_uint8["probability"]) < 1e-5
+    assert len(model.predict(torch.stack([pixels, pixels]))) == 2
+
+
+@pytest.mark.parametrize("format", ["onnx", "pt2"])
+def test_export_matches_pytorch(zoo_cli, shapes_run, tmp_path, format):
+    target = tmp_path / f"model.{format}"
+    result = zoo_cli("export", shapes_run, "--format", format, "--output", target, "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["max_abs_diff"] < 1e-4
+    assert target.stat().st_size > 100_000
+
+
+def test_image_folder_with_splits_and_mixed_color_modes(zoo_cli, tmp_path):
+    image_folder(tmp_path / "data" / "train", modes=("L", "RGB", "RGBA", "P"))
+    image_folder(tmp_path / "data" / "val", per_class=2)
+    result = zoo_cli("train", "classification", "--data", tmp_path / "data", "--output", tmp_path / "runs", *FAST, "--json")
+    assert result.code == 0, result.err
+    run = json.loads(result.out)
+    assert any("converted to RGB" in note for note in run["notes"])
+    assert json.loads((Path(run["path"]) / "model" / "config.json").read_text())["info"]["rows"] == {"train": 12, "val": 4}
+
+
+@pytest.mark.parametrize("name", ["labels.csv", "labels.jsonl"])
+def test_tables_of_paths_and_labels(zoo_cli, tmp_path, name):
+    result = zoo_cli("train", "classification", "--data", table(tmp_path / name), "--output", tmp_path / "runs", *FAST, "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["metrics"]["val"]["acc"] >= 0
+
+
+@pytest.mark.parametrize("compressed", [True, False])
+def test_idx_files_train_grayscale_models(zoo_cli, tmp_path, compressed):
+    idx_files(tmp_path / "mnist", compressed=compressed)
+    idx_files(tmp_path / "mnist", count=6, prefix="t10k", compressed=compressed)
+    result = zoo_cli("train", "classification", "--data", tmp_path / "mnist", "--output", tmp_path / "runs", *FAST, "--json")
+    assert result.code == 0, result.err
+    run = json.loads(result.out)
+    info = json.loads((Path(run["path"]) / "model" / "config.json").read_text())["info"]
+    assert info["channels"] == 1 and info["image_size"] == [10, 10] and info["classes"] == ["0", "1"]
+    assert "test" in run["metrics"]  # t10k-* is the test split
+
+
+def test_idx_last_rows_validate_in_order(tmp_path):
+    from tasks.classification.data import build_data
+    from zoo.training import resolve_config
+
+    images = idx_files(tmp_path / "mnist", count=10)
+    _, config = resolve_config("classification", data=images, overrides={"data.val_split": "last", "data.val_fraction": 0.2})
+    bundle = build_data(config)
+    assert bundle.train.indices == list(range(8)) and bundle.val.indices == [8, 9]
+
+
+def test_datasets_folder_with_image_and_label_columns(zoo_cli, tmp_path):
+    import datasets
+
+    features = datasets.Features({"img": datasets.Image(), "label": datasets.ClassLabel(names=list(CLASSES))})
+    rows = {"img": [picture(CLASSES[n % 2], n) for n in range(12)], "label": [n % 2 for n in range(12)]}
+    datasets.Dataset.from_dict(rows, features=features).save_to_disk(str(tmp_path / "hf"))
+    result = zoo_cli("train", "classification", "--data", tmp_path / "hf", "--output", tmp_path / "runs", *FAST, "--json")
+    assert result.code == 0, result.err
+    info = json.loads((Path(json.loads(result.out)["path"]) / "model" / "config.json").read_text())["info"]
+    assert info["classes"] == list(CLASSES)
+
+
+def test_evaluate_on_another_folder(zoo_cli, tmp_path):
+    image_folder(tmp_path / "train")
+    image_folder(tmp_path / "holdout", per_class=3)
+    trained = zoo_cli("train", "classification", "--data", tmp_path / "train", "--output", tmp_path / "runs", *FAST, "--json")
+    result = zoo_cli("evaluate", json.loads(trained.out)["path"], "--data", tmp_path / "holdout", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["rows"] == 6
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["resnet18", "resnet34", "resnet50", "mobilenet-v3-small", "mobilenet-v3-large", "efficientnet-b0", "convnext-tiny", "vit-b-16"],
+)
+def test_torchvision_models_follow_the_data(tmp_path, name):
+    """Channels, classes and a usable image size come from the data (10x10 grayscale here)."""
+    module = zoo.create(f"classification/{name}", data=idx_files(tmp_path, count=12)).eval()
+    assert module.image_size[0] >= 32 and module.channels == 1
+    with torch.no_grad():
+        assert module(module.example_input()).shape == (2, 2)
