@@ -7,29 +7,44 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.test_errors import assert_user_error
 
+# Per template: the model class config.yaml points at, the run's model name, a line the user
+# edits in model.py, the validation metric and the least value it must reach, extra files.
+TEMPLATES = {
+    "linear-regression": (
+        "PriceModel", "my-linear", "nn.Linear(in_features, out_features)", ("r2", 0.95), {"data.csv"}
+    ),
+    "classification": ("ShapeNet", "my-cnn", "nn.Linear(flat, num_classes)", ("acc", 0.9), set()),
+}
 
-def test_new_application_trains_its_own_model_and_its_test_passes(zoo_cli, tmp_path, monkeypatch):
+
+@pytest.mark.parametrize("task", TEMPLATES)
+def test_new_application_trains_its_own_model_and_its_test_passes(task, zoo_cli, tmp_path, monkeypatch):
+    model_class, model_name, line, (metric, least), files = TEMPLATES[task]
     monkeypatch.chdir(tmp_path)
-    assert zoo_cli("new", "my-app", "--task", "linear-regression").code == 0
+    assert zoo_cli("new", "my-app", "--task", task).code == 0
     app = tmp_path / "my-app"
-    assert {p.name for p in app.iterdir()} >= {"README.md", "config.yaml", "model.py", "data.csv", "test_app.py"}
+    expected = {"README.md", "config.yaml", "model.py", "test_app.py", "pytest.ini", *files}
+    assert {p.name for p in app.iterdir()} >= expected
     config = yaml.safe_load((app / "config.yaml").read_text())
-    assert config["model"]["source"] == "model.py:PriceModel"
+    assert config["task"] == task and config["model"]["source"] == f"model.py:{model_class}"
     assert "my-app" in (app / "README.md").read_text()
+    texts = [p.read_text() for p in app.iterdir() if p.suffix in (".md", ".py", ".yaml", ".ini")]
+    assert not any("{{" in text for text in texts)  # every placeholder filled in
 
     # The user changes their model: the run must use it, not a built-in one.
     model_file = app / "model.py"
-    model_file.write_text(model_file.read_text().replace("nn.Linear(in_features, out_features)",
-                                                         "nn.Linear(in_features, out_features, bias=True)  # mine"))
+    assert line in model_file.read_text()
+    model_file.write_text(model_file.read_text().replace(line, line[:-1] + ", bias=True)  # mine"))
     monkeypatch.chdir(app)
     result = zoo_cli("train", "--config", "config.yaml", "--json")
     assert result.code == 0, result.err
     run = json.loads(result.out)
-    assert run["model"] == "my-linear" and run["metrics"]["val"]["r2"] > 0.95
+    assert run["model"] == model_name and run["metrics"]["val"][metric] >= least
     saved = Path(run["path"]) / "model"
     assert "# mine" in (saved / "model.py").read_text()  # the model folder carries the user's code
 
