@@ -163,3 +163,14 @@ def test_freeze_backbone_trains_only_the_head(tmp_path, imagenet_file):
     for key in ("features.0.0.weight", "features.0.1.running_mean", "classifier.0.weight"):
         assert torch.equal(trained[key], state[key]), key
     assert json.loads((run.path / "model" / "config.json").read_text())["params"] > 1_000_000
+
+
+def test_image_that_fails_to_decode_in_a_loader_worker(zoo_cli, tmp_path):
+    """A truncated PNG passes the header check; decoding it in a worker process still stops
+    the run with one line naming the file."""
+    image_folder(tmp_path / "data", size=64)
+    damaged = tmp_path / "data" / "light" / "0.png"
+    damaged.write_bytes(damaged.read_bytes()[:200])
+    result = train(zoo_cli, tmp_path, tmp_path / "data", "data.num_workers=1")
+    assert_user_error(result, "0.png is not a readable image")
+    assert "Traceback" not in result.err and "worker" not in result.err

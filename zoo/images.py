@@ -415,7 +415,7 @@ def _hf_split(dataset: Any, origin: str, image_column: str | None, label_column:
         if key is None or key not in columns:
             raise ZooError(f"{origin} has no {role} column{f' {key!r}' if key else ''}", f"its columns are {', '.join(columns)}; name one with {option}=COLUMN")
     label_feature = features[label_key]
-    raw = dataset[label_key]
+    raw = list(dataset[label_key])
     if any(v is None for v in raw):
         raise ZooError(f"{origin}: row {raw.index(None)} has no label", "drop unlabelled rows")
     labels = [label_feature.int2str(v) if isinstance(label_feature, datasets.ClassLabel) else _label_text(v) for v in raw]

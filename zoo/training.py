@@ -219,6 +219,11 @@ def _explained_failures(trainer: Any, run_dir: Path) -> Iterator[None]:
     handler = signal.getsignal(signal.SIGINT) if main_thread else None
     try:
         yield
+    except ZooError as error:
+        # From a DataLoader worker it comes back wrapped in the worker's traceback text.
+        if not str(error).startswith("Caught ZooError"):
+            raise
+        raise ZooError(str(error).rpartition("ZooError: ")[2].strip()) from None
     except RuntimeError as error:
         if "state_dict" not in str(error):
             raise

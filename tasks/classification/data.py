@@ -178,8 +178,8 @@ def preprocessing(config: dict[str, Any], sizes: Sequence[tuple[int, int]], chan
     requested = config["data"]["image_size"]
     uniform = len(set(sizes)) == 1
     if requested is not None:
-        if requested < 1:
-            raise ZooError(f"data.image_size must be a positive number of pixels, not {requested}")
+        if not isinstance(requested, int) or isinstance(requested, bool) or requested < 1:
+            raise ZooError(f"data.image_size must be a positive number of pixels, not {requested!r}", "or null for the data's own size")
         size = [requested, requested]
     elif imagenet:
         size = [DEFAULT_SIDE, DEFAULT_SIDE]
