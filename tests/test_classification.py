@@ -153,3 +153,11 @@ def test_torchvision_models_follow_the_data(tmp_path, name):
     assert module.image_size[0] >= 32 and module.channels == 1
     with torch.no_grad():
         assert module(module.example_input()).shape == (2, 2)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_with_bf16_mixed_precision(tmp_path):
+    run = zoo.train("classification", output=tmp_path, max_epochs=6, progress=False,
+                    overrides={"trainer.accelerator": "gpu", "trainer.devices": 1, "trainer.precision": "bf16-mixed"})
+    assert run.metrics["val"]["acc"] >= 0.8
+    assert zoo.load(run.path).predict(torch.zeros(3, 24, 24))[0]["label"]  # loads on CPU
