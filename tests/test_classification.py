@@ -161,3 +161,16 @@ def test_gpu_with_bf16_mixed_precision(tmp_path):
                     overrides={"trainer.accelerator": "gpu", "trainer.devices": 1, "trainer.precision": "bf16-mixed"})
     assert run.metrics["val"]["acc"] >= 0.8
     assert zoo.load(run.path).predict(torch.zeros(3, 24, 24))[0]["label"]  # loads on CPU
+
+
+def test_top5_is_counted_apart_from_accuracy():
+    """A first batch that top-1 gets right must not tie top-5 to top-1 for the rest."""
+    module = zoo.create("classification")
+    metrics = module.metrics["val"]
+    logits = torch.zeros(6, 6)
+    for i in range(6):  # image i: class i first, class i+1 second, class i+3 last
+        logits[i, i], logits[i, (i + 1) % 6], logits[i, (i + 3) % 6] = 10, 5, -5
+    metrics.update(logits, torch.arange(6))  # all right
+    metrics.update(logits, torch.tensor([1, 2, 3, 4, 5, 0]))  # all wrong at top-1, right at top-5
+    values = metrics.compute()
+    assert values["val/acc"] == pytest.approx(0.5) and values["val/top5"] == pytest.approx(1.0)

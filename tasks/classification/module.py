@@ -58,7 +58,8 @@ class ClassificationModule(ZooModule):
         }
         if classes > TOP_K:
             metrics["top5"] = MulticlassAccuracy(classes, top_k=TOP_K, average="micro")
-        return MetricCollection(metrics, prefix=f"{split}/")
+        # No compute groups: they would merge top-1 and top-5 whenever their first batches agree.
+        return MetricCollection(metrics, prefix=f"{split}/", compute_groups=False)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Logits of float images in [0, 1] (uint8 images are scaled first)."""
