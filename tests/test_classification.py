@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -72,6 +73,20 @@ def test_predict_takes_paths_pil_images_and_tensors_alike(shapes_run, tmp_path):
     assert by_float["label"] == by_uint8["label"]
     assert abs(by_float["probability"] - by_uint8["probability"]) < 1e-5
     assert len(model.predict(torch.stack([pixels, pixels]))) == 2
+
+
+def test_predict_resizes_images_of_other_sizes(shapes_run):
+    """A 3x larger copy of an image is scaled back to the model's 24x24 (antialiased, so a
+    little blurred) before it is classified."""
+    from tasks.classification.data import demo_splits
+
+    small = demo_splits()["train"].images[3]
+    large = Image.fromarray(small.permute(1, 2, 0).numpy()).resize((72, 72), Image.NEAREST)
+    model = zoo.load(shapes_run)
+    fitted = model.eval_transform(torch.from_numpy(np.array(large)).permute(2, 0, 1))
+    assert fitted.shape == small.shape
+    assert (fitted.float() - small.float()).abs().mean() < 12
+    assert model.predict([large])[0]["label"] in model.classes
 
 
 @pytest.mark.parametrize("format", ["onnx", "pt2"])

@@ -6,7 +6,6 @@ normalizes them, so batches travel to the device as bytes.
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,7 +48,7 @@ class ImageDataset(Dataset):
 
 def build_data(config: dict[str, Any]) -> DataBundle:
     """Train/val (and test) datasets and the facts the model needs: classes, channels, size,
-    normalization statistics, and the resize recipe used again at prediction time."""
+    normalization statistics, and the sizing recipe used again at prediction time."""
     data = config["data"]
     if not 0 < data["val_fraction"] < 1:
         raise ZooError(f"data.val_fraction must be between 0 and 1, not {data['val_fraction']}")
@@ -170,8 +169,9 @@ def sample(rows: Sequence[int], limit: int, seed: int) -> list[int]:
 
 def preprocessing(config: dict[str, Any], sizes: Sequence[tuple[int, int]], channels: int) -> dict[str, Any]:
     """How images are sized and normalized, saved with the model so prediction matches:
-    `image_size` [H, W] the network sees, `resize` the shorter side before the center crop
-    (None when images are used at their own size), `mean`/`std` (None: measure the data)."""
+    `image_size` [H, W] the network sees, `crop_fraction` of the resized image kept by the
+    center crop (1 keeps all it can; ImageNet weights expect 224 of 256), `mean`/`std`
+    (None: measure the data)."""
     model = config["model"]
     architecture = ARCHITECTURES.get(model["name"]) if not model["source"] else None
     imagenet = architecture is not None and (model.get("pretrained") or model.get("weights"))
@@ -188,12 +188,10 @@ def preprocessing(config: dict[str, Any], sizes: Sequence[tuple[int, int]], chan
     else:
         side = min(DEFAULT_SIDE, int(statistics.median(min(s) for s in sizes)))
         size = [side, side]
-    size = input_size(None if model["source"] else model["name"], size)
-    native = uniform and list(sizes[0]) == size
     recipe: dict[str, Any] = {
         "channels": channels,
-        "image_size": size,
-        "resize": None if native else math.floor(max(size) * (256 / 224 if imagenet else 1)),
+        "image_size": input_size(None if model["source"] else model["name"], size),
+        "crop_fraction": 224 / 256 if imagenet else 1.0,
         "mean": None,
         "std": None,
     }
@@ -205,28 +203,39 @@ def preprocessing(config: dict[str, Any], sizes: Sequence[tuple[int, int]], chan
 
 
 def transforms(recipe: dict[str, Any], augment: str) -> Any:
-    """torchvision v2 transforms on uint8 tensors: resize and center-crop to the model's size
-    (unless images already have it), then the augmentation named by data.augment:
+    """torchvision v2 transforms on uint8 tensors: fit to the model's size (see `Fit`), then
+    the augmentation named by data.augment:
     light: small affine jitter (rotation, shift, scale), safe for digits and text;
     standard: random resized crops, horizontal flips and color jitter, for photographs."""
     from torchvision.transforms import v2
 
     size = recipe["image_size"]
-    steps: list[Any] = []
     if augment == "standard":
-        steps.append(v2.RandomResizedCrop(size, scale=(0.25, 1.0), antialias=True))
-        steps.append(v2.RandomHorizontalFlip())
-        steps.append(v2.ColorJitter(0.3, 0.3, 0.3 if recipe["channels"] == 3 else 0))
-        return v2.Compose(steps)
-    if recipe["resize"] is not None:
-        steps += [v2.Resize(recipe["resize"], antialias=True), v2.CenterCrop(size)]
+        jitter = v2.ColorJitter(0.3, 0.3, 0.3 if recipe["channels"] == 3 else 0)
+        return v2.Compose([v2.RandomResizedCrop(size, scale=(0.25, 1.0), antialias=True), v2.RandomHorizontalFlip(), jitter])
+    fit = Fit(size, recipe["crop_fraction"])
     if augment == "light":
-        steps.append(v2.RandomAffine(degrees=10, translate=(0.1, 0.1), scale=(0.9, 1.1)))
-    return v2.Compose(steps) if steps else _identity
+        return v2.Compose([fit, v2.RandomAffine(degrees=10, translate=(0.1, 0.1), scale=(0.9, 1.1))])
+    return fit
 
 
-def _identity(image: torch.Tensor) -> torch.Tensor:
-    return image
+class Fit:
+    """Scale an image to cover `size` (H, W) divided by `crop_fraction`, keeping its aspect
+    ratio, and cut out the center. Images that already have the size pass untouched."""
+
+    def __init__(self, size: Sequence[int], crop_fraction: float) -> None:
+        self.size = list(size)
+        self.crop_fraction = crop_fraction
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        from torchvision.transforms.v2 import functional as F
+
+        height, width = image.shape[-2:]
+        if [height, width] == self.size and self.crop_fraction == 1:
+            return image
+        scale = max(self.size[0] / height, self.size[1] / width) / self.crop_fraction
+        resized = F.resize(image, [max(self.size[0], round(height * scale)), max(self.size[1], round(width * scale))], antialias=True)
+        return F.center_crop(resized, self.size)
 
 
 def channel_statistics(dataset: ImageDataset) -> tuple[list[float], list[float]]:
