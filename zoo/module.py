@@ -76,6 +76,16 @@ class ZooModule(L.LightningModule):
             mean = self._train_loss_sum / self._train_loss_rows
             self.log("train/loss", mean, prog_bar=True, sync_dist=True)
 
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self.evaluation_step(batch, "val")
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self.evaluation_step(batch, "test")
+
+    def evaluation_step(self, batch: Any, split: str) -> None:
+        """One validation or test batch: update and log the `{split}/...` metrics."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement evaluation_step")
+
     def configure_optimizers(self) -> dict[str, Any]:
         task = find_task(self.config["task"])
         return optim.configure(

@@ -81,13 +81,7 @@ class ClassificationModule(ZooModule):
         self.log_train_loss(loss, batch_size=len(targets))
         return loss
 
-    def validation_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> None:
-        self._evaluate(batch, "val")
-
-    def test_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> None:
-        self._evaluate(batch, "test")
-
-    def _evaluate(self, batch: Sequence[torch.Tensor], split: str) -> None:
+    def evaluation_step(self, batch: Sequence[torch.Tensor], split: str) -> None:
         images, targets = batch
         logits = self(images)
         loss = F.cross_entropy(logits, targets)

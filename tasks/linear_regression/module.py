@@ -50,13 +50,7 @@ class RegressionModule(ZooModule):
         self.log_train_loss(loss, batch_size=len(x))
         return loss
 
-    def validation_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> None:
-        self._evaluate(batch, "val")
-
-    def test_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> None:
-        self._evaluate(batch, "test")
-
-    def _evaluate(self, batch: Sequence[torch.Tensor], split: str) -> None:
+    def evaluation_step(self, batch: Sequence[torch.Tensor], split: str) -> None:
         x, y = batch
         scaled = self.standardized(x)
         loss = F.mse_loss(scaled, (y - self.y_mean) / self.y_std)

@@ -36,9 +36,9 @@ class MeanModule(ZooModule):
         self.log_train_loss(loss, batch_size=len(x))
         return loss
 
-    def validation_step(self, batch, batch_idx):
+    def evaluation_step(self, batch, split):
         (x,) = batch
-        self.log("val/loss", torch.nn.functional.mse_loss(self(x), x))
+        self.log(f"{split}/loss", torch.nn.functional.mse_loss(self(x), x))
 
     def predict(self, inputs):
         return [self.net.value.item() for _ in inputs]
