@@ -40,3 +40,8 @@ def test_onnx_is_one_self_contained_file(trained_run: Path, tmp_path: Path):
 def test_export_output_that_is_a_folder(zoo_cli, trained_run: Path, tmp_path: Path):
     result = zoo_cli("export", trained_run, "--format", "pt2", "--output", tmp_path)
     assert result.code == 2 and "is a folder" in result.err and "Traceback" not in result.err
+
+
+def test_torchscript_is_explained(zoo_cli, trained_run: Path):
+    result = zoo_cli("export", trained_run, "--format", "torchscript")
+    assert result.code == 2 and "torch.jit is deprecated" in result.err and "--format pt2" in result.err

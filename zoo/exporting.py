@@ -17,6 +17,8 @@ SUFFIXES = {"onnx": ".onnx", "pt2": ".pt2"}
 def export(run: str | Path, format: str, output: str | Path | None = None) -> dict[str, Any]:
     """Write the model of `run` in `format` (default place: <run>/export/model.<suffix>) and
     report the largest difference between the exported model's outputs and PyTorch's."""
+    if format == "torchscript":
+        raise ZooError("TorchScript export is not offered: torch.jit is deprecated since torch 2.15", "use --format pt2 (torch.export) or onnx")
     if format not in SUFFIXES:
         raise ZooError(f"unknown export format {format!r}", did_you_mean(format, SUFFIXES) or f"choose one of {', '.join(SUFFIXES)}")
     import torch
