@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import traceback
 import warnings
@@ -151,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if document is not None:
             print(json.dumps(document, indent=2, default=str))
         return 0
+    except BrokenPipeError:  # `zoo info x | head` closed our stdout: nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (ZooError, OSError) as error:  # OSError: the user's file system (no permission, a full disk)
         if debug:
             traceback.print_exc()
