@@ -12,6 +12,7 @@ import torch
 import zoo
 from zoo.config import TRAINER_KEYS, TRAINER_KEYS_ZOO_SETS
 from zoo.optim import configure, cosine_with_warmup
+from zoo.run import read_log
 from zoo.training import resolve_config
 
 OPTIM = {"name": "sgd", "lr": 0.1, "weight_decay": 0.0, "momentum": 0.9, "scheduler": "none", "warmup_epochs": 0.0,
@@ -104,3 +105,13 @@ def test_gpu_with_bf16_mixed_precision(tmp_path, points_csv: Path):
                     overrides={"trainer.accelerator": "gpu", "trainer.devices": 1, "trainer.precision": "bf16-mixed"})
     assert run.metrics["val"]["r2"] > 0.99
     assert zoo.load(run.path).predict([[2, 1]])[0] == pytest.approx(5, abs=0.2)  # loads on CPU
+
+
+def test_resume_continues_after_epochs_that_did_not_improve(tmp_path):
+    """last.ckpt is written after every epoch, not only when the monitored metric improves."""
+    frozen = {"optim.lr": 1e-12, "optim.scheduler": "none"}  # val/acc never improves after epoch 0
+    run = zoo.train("classification", output=tmp_path, max_epochs=3, progress=False, overrides=frozen)
+    assert torch.load(run.path / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 2
+    resumed = zoo.train(resume=run.path, max_epochs=5, progress=False)
+    epochs = [row["epoch"] for row in read_log(run.path / "logs" / "metrics.csv") if row.get("val/acc")]
+    assert resumed.epochs == 5 and epochs == ["0", "1", "2", "3", "4"]

@@ -119,18 +119,20 @@ def build(
     callbacks: list[Callback] = [StopOnNonFiniteLoss()]
     loggers: list[Logger] = []
     if run_dir is not None:
-        callbacks.append(
-            ModelCheckpoint(
-                dirpath=run_dir / "checkpoints",
-                filename="best",
-                monitor=monitor,
-                mode=mode,
-                save_top_k=1,
-                save_last=True,
-                auto_insert_metric_name=False,
-                enable_version_counter=False,
+        # best.ckpt by the monitored metric; last.ckpt after every epoch, for --resume (Lightning's
+        # save_last rewrites it only in epochs that improve the best).
+        for filename, metric in (("best", monitor), ("last", None)):
+            callbacks.append(
+                ModelCheckpoint(
+                    dirpath=run_dir / "checkpoints",
+                    filename=filename,
+                    monitor=metric,
+                    mode=mode,
+                    save_top_k=1,
+                    auto_insert_metric_name=False,
+                    enable_version_counter=False,
+                )
             )
-        )
         loggers.append(CSVLogger(save_dir=run_dir, name="logs", version=""))
         if importlib.util.find_spec("tensorboard") is not None:
             loggers.append(TensorBoardLogger(save_dir=run_dir, name="logs", version="tensorboard"))
