@@ -32,7 +32,12 @@ def test_non_image_files_in_class_folders_are_ignored(zoo_cli, tmp_path):
     image_folder(tmp_path / "data")
     (tmp_path / "data" / "dark" / "README.txt").write_text("notes")
     (tmp_path / "data" / ".DS_Store").write_bytes(b"\0\0")
-    assert train(zoo_cli, tmp_path, tmp_path / "data").code == 0
+    (tmp_path / "data" / "dark" / "._0.png").write_bytes(b"\0\5\x16\7 AppleDouble")
+    (tmp_path / "data" / "dark" / ".ipynb_checkpoints").mkdir()
+    (tmp_path / "data" / "dark" / ".ipynb_checkpoints" / "0-checkpoint.png").write_bytes(b"junk")
+    result = train(zoo_cli, tmp_path, tmp_path / "data", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["metrics"]["val"]
 
 
 def test_table_naming_a_text_file_as_image(zoo_cli, tmp_path):
@@ -58,7 +63,7 @@ def test_missing_paths(zoo_cli, tmp_path):
     assert_user_error(train(zoo_cli, tmp_path, tmp_path / "nowhere"), "nowhere does not exist")
     csv = table(tmp_path / "labels.csv")
     (tmp_path / "img" / "light3.png").unlink()
-    assert_user_error(train(zoo_cli, tmp_path, csv), "light3.png does not exist")
+    assert_user_error(train(zoo_cli, tmp_path, csv), "labels.csv:11: image", "light3.png does not exist")
 
 
 def test_table_without_a_label_column(zoo_cli, tmp_path):
@@ -174,3 +179,27 @@ def test_image_that_fails_to_decode_in_a_loader_worker(zoo_cli, tmp_path):
     result = train(zoo_cli, tmp_path, tmp_path / "data", "data.num_workers=1")
     assert_user_error(result, "0.png is not a readable image")
     assert "Traceback" not in result.err and "worker" not in result.err
+
+
+def test_a_last_batch_of_one_image_is_dropped_for_batch_norm(tmp_path):
+    """13 training images in batches of 12: torchvision's batch norm cannot train on 1."""
+    run = zoo.train(SMALL, data=image_folder(tmp_path / "data", per_class=7), output=tmp_path / "runs", max_epochs=1,
+                    progress=False, overrides={"data.batch_size": 12, "data.val_fraction": 0.05})
+    assert run.epochs == 1
+
+
+def test_float_images_out_of_range_are_refused(zoo_cli, tmp_path):
+    model = zoo.create("classification")
+    with pytest.raises(zoo.ZooError, match=r"values in \[0, 1\].*divide by 255"):
+        model.predict(torch.rand(3, 24, 24) * 255)
+
+
+def test_weights_from_a_zoo_model_folder(tmp_path):
+    data = image_folder(tmp_path / "data")
+    first = zoo.train("classification", data=data, output=tmp_path / "runs", max_epochs=1, progress=False)
+    module = zoo.create("classification", data=data, weights=str(first.path / "model"))
+    assert torch.equal(module.net.state_dict()["head.2.weight"], zoo.load(first.path).net.state_dict()["head.2.weight"])
+    bad = tmp_path / "bad.pt"
+    bad.write_text("not weights")
+    with pytest.raises(zoo.ZooError, match="is not a state-dict file"):
+        zoo.create("classification", data=data, weights=str(bad))

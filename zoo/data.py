@@ -29,12 +29,15 @@ def split_indices(size: int, val_fraction: float, seed: int) -> tuple[list[int],
 
 
 def loader(dataset: Dataset, data_config: dict[str, Any], *, shuffle: bool, seed: int = 0) -> DataLoader:
-    """A DataLoader with the run's batch size and workers; shuffling is seeded."""
+    """A DataLoader with the run's batch size and workers; shuffling is seeded. A training
+    epoch drops a last batch of one row, which batch norm cannot train on."""
     workers = data_config["num_workers"]
+    batch_size = data_config["batch_size"]
     return DataLoader(
         dataset,
-        batch_size=data_config["batch_size"],
+        batch_size=batch_size,
         shuffle=shuffle,
+        drop_last=shuffle and len(dataset) > batch_size and len(dataset) % batch_size == 1,  # type: ignore[arg-type]
         num_workers=workers,
         persistent_workers=workers > 0,
         pin_memory=torch.cuda.is_available(),

@@ -24,7 +24,9 @@ def export(run: str | Path, format: str, output: str | Path | None = None) -> di
     import torch
 
     module = artifact.load(run)
-    target = Path(output) if output else model_dir(run).parent / "export" / f"model{SUFFIXES[format]}"
+    folder = model_dir(run)
+    beside = folder.parent if (folder.parent / "config.yaml").is_file() else folder  # a run's, or a lone model/
+    target = Path(output) if output else beside / "export" / f"model{SUFFIXES[format]}"
     if target.is_dir():
         raise ZooError(f"--output {target} is a folder", f"name a file, such as {target / ('model' + SUFFIXES[format])}")
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -170,7 +170,12 @@ def to_tensor(image: Any, channels: int) -> torch.Tensor:
     if tensor.ndim != 3 or tensor.shape[0] not in (1, 2, 3, 4):
         raise ZooError(f"an image tensor must be (C, H, W) with 1 to 4 channels, not {tuple(tensor.shape)}")
     if tensor.is_floating_point():
-        tensor = (tensor.clamp(0, 1) * 255).round()
+        if tensor.numel() and (tensor.min() < 0 or tensor.max() > 1):
+            raise ZooError(
+                f"a float image tensor must hold values in [0, 1], not [{tensor.min():.3g}, {tensor.max():.3g}]",
+                "divide by 255, or pass uint8",
+            )
+        tensor = (tensor * 255).round()
     tensor = tensor.to(torch.uint8)
     if tensor.shape[0] in (2, 4):  # with alpha: lay on white
         color, alpha = tensor[:-1].float(), tensor[-1:].float() / 255
@@ -250,12 +255,20 @@ def read_image_folder(root: Path) -> LabelledImages:
     paths: list[Path] = []
     labels: list[str] = []
     for folder in classes:
-        found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        found = sorted(
+            p for p in folder.rglob("*")
+            if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not _hidden(p.relative_to(folder))
+        )
         if not found:
             raise ZooError(f"class folder {folder} has no images", "add images to it or remove the folder")
         paths += found
         labels += [folder.name] * len(found)
     return LabelledImages(str(root), FileImages(paths), labels, [str(p.parent) for p in paths])
+
+
+def _hidden(relative: Path) -> bool:
+    """Hidden files and folders (`._photo.jpg` from macOS, `.ipynb_checkpoints/`) are not data."""
+    return any(part.startswith(".") for part in relative.parts)
 
 
 def read_table(path: Path, image_column: str | None, label_column: str | None) -> LabelledImages:
@@ -273,7 +286,10 @@ def read_table(path: Path, image_column: str | None, label_column: str | None) -
         if image in (None, "") or label in (None, ""):
             missing = image_key if image in (None, "") else label_key
             raise ZooError(f"{place}: {missing!r} is empty", "fill it in or remove the row")
-        paths.append((path.parent / str(image)).resolve())
+        image_path = (path.parent / str(image)).resolve()
+        if not image_path.is_file():
+            raise ZooError(f"{place}: image {image_path} does not exist", "fix the path (relative to the table) or remove the row")
+        paths.append(image_path)
         labels.append(_label_text(label))
     return LabelledImages(str(path), FileImages(paths), labels, places)
 

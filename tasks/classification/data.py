@@ -87,6 +87,9 @@ def build_data(config: dict[str, Any]) -> DataBundle:
 
     train = dataset("train", train_rows, train_transform)
     val = dataset("val", None, eval_transform) if "val" in splits else dataset("train", val_rows, eval_transform)
+    val_classes = len({val.targets[i] for i in val.indices})
+    if val_classes < len(classes):
+        notes.append(f"the validation images cover {val_classes} of the {len(classes)} classes")
     if data["test_path"] is None and "test" in splits:
         notes.append(f"testing on the {len(splits['test'])} images of the data's test split")
     test = dataset("test", None, eval_transform) if "test" in splits else None

@@ -162,7 +162,12 @@ def download_weights(torchvision_name: str) -> dict[str, torch.Tensor]:
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """A state dict from a .safetensors file, or a .pt/.pth/.bin file read with weights_only."""
+    """A state dict from a .safetensors file, or a .pt/.pth/.bin file read with weights_only.
+    A zoo model/ folder (or run folder) stands for its model.safetensors."""
+    for folder in (path, path / "model"):
+        if (folder / "model.safetensors").is_file():
+            path = folder / "model.safetensors"
+            break
     if not path.is_file():
         raise ValueError(f"model.weights file {path} does not exist")
     try:
@@ -173,7 +178,10 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # safetensors, pickle and zip errors differ by version
-        raise ValueError(f"cannot read weights from {path}: {error}") from None
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(
+            f"{path} is not a state-dict file (.safetensors, or tensors saved with torch.save): {first_line}"
+        ) from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]  # a Lightning checkpoint
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
