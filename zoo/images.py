@@ -133,13 +133,14 @@ def is_pil(image: Any) -> bool:
 
 
 def open_image(path: Path) -> Any:
-    """A decoded PIL image, or a ZooError naming the file."""
-    from PIL import Image, UnidentifiedImageError
+    """A decoded PIL image, turned upright by its EXIF orientation (phone photos), or a
+    ZooError naming the file."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
             image.load()
-            return image
+            return ImageOps.exif_transpose(image)
     except FileNotFoundError:
         raise ZooError(f"image {path} does not exist", "fix the path or remove the row naming it") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
