@@ -17,7 +17,8 @@ import gzip
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -132,32 +133,33 @@ def is_pil(image: Any) -> bool:
     return isinstance(image, Image.Image)
 
 
-def open_image(path: Path) -> Any:
-    """A decoded PIL image, turned upright by its EXIF orientation (phone photos), or a
-    ZooError naming the file."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return ImageOps.exif_transpose(image)
-    except FileNotFoundError:
-        raise ZooError(f"image {path} does not exist", "fix the path or remove the row naming it") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise ZooError(f"{path} is not a readable image ({error})", "remove or replace that file") from None
-
-
-def image_mode(path: Path) -> tuple[str, tuple[int, int]]:
-    """(PIL mode, (height, width)) from a file's header, without decoding its pixels."""
+@contextmanager
+def _opened(path: Path) -> Iterator[Any]:
+    """An image file opened with PIL; a missing or unreadable file becomes a ZooError naming it."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
-            return image.mode, (image.height, image.width)
+            yield image
     except FileNotFoundError:
         raise ZooError(f"image {path} does not exist", "fix the path or remove the row naming it") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ZooError(f"{path} is not a readable image ({error})", "remove or replace that file") from None
+
+
+def open_image(path: Path) -> Any:
+    """A decoded PIL image, turned upright by its EXIF orientation (phone photos)."""
+    from PIL import ImageOps
+
+    with _opened(path) as image:
+        image.load()
+        return ImageOps.exif_transpose(image)
+
+
+def image_mode(path: Path) -> tuple[str, tuple[int, int]]:
+    """(PIL mode, (height, width)) from a file's header, without decoding its pixels."""
+    with _opened(path) as image:
+        return image.mode, (image.height, image.width)
 
 
 def to_tensor(image: Any, channels: int) -> torch.Tensor:
@@ -210,7 +212,8 @@ def is_gray(image: Any) -> bool:
     """Whether an image (PIL or tensor) has one color channel."""
     if is_pil(image):
         return image.mode in GRAY_MODES
-    return torch.as_tensor(image).ndim == 2 or torch.as_tensor(image).shape[0] in (1, 2)
+    tensor = torch.as_tensor(image)
+    return tensor.ndim == 2 or tensor.shape[0] in (1, 2)
 
 
 # Formats -------------------------------------------------------------------------------------

@@ -94,8 +94,8 @@ def build_data(config: dict[str, Any]) -> DataBundle:
         notes.append(f"testing on the {len(splits['test'])} images of the data's test split")
     test = dataset("test", None, eval_transform) if "test" in splits else None
     if recipe["mean"] is None:
-        stats_rows = sample(range(len(train)), STATISTICS_SAMPLE, config["seed"])
-        recipe["mean"], recipe["std"] = channel_statistics(ImageDataset(train.images, train.targets, [train.indices[i] for i in stats_rows], found.channels, eval_transform))
+        rows = sample(train.indices, STATISTICS_SAMPLE, config["seed"])
+        recipe["mean"], recipe["std"] = channel_statistics(ImageDataset(train.images, train.targets, rows, found.channels, eval_transform))
     info = {"classes": classes, **recipe, "rows": {"train": len(train), "val": len(val)}}
     return DataBundle(train=train, val=val, test=test, info=info, notes=notes)
 
