@@ -78,6 +78,7 @@ def build_parser() -> Parser:
     predict.add_argument("run", help="a run folder or its model/ folder")
     predict.add_argument("inputs", nargs="+", metavar="INPUT", help="values or files, as the task reads them")
     predict.add_argument("--json", action="store_true", help="print one JSON document")
+    predict.epilog = "A task may take its own options, e.g. detection: --score-threshold 0.3 --output DIR."
 
     export = commands.add_parser("export", help="export a trained model (onnx, pt2)")
     export.add_argument("run", help="a run folder or its model/ folder")
@@ -126,13 +127,27 @@ def split_train_args(argv: list[str]) -> tuple[list[str], list[str], dict[str, s
     return kept, overrides, flags
 
 
-def split_predict_args(argv: list[str]) -> list[str]:
-    """`zoo predict RUN -1,2`: inputs may look like options (negative numbers); only
-    --json and --help are options, and the rest is positional."""
+def split_predict_args(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+    """`zoo predict RUN -1,2 --score-threshold 0.3`: inputs may look like options (negative
+    numbers), so only --json, --help and `--name value` flags are options (the task's own,
+    checked against its predict_options); the rest is positional."""
     if not argv or argv[0] != "predict":
-        return argv
-    options = [a for a in argv[1:] if a in ("--json", "--help", "-h")]
-    return ["predict", *options, "--", *[a for a in argv[1:] if a not in options]]
+        return argv, {}
+    switches, positional, flags = [], [], {}
+    items = iter(argv[1:])
+    for item in items:
+        if item in ("--json", "--help", "-h"):
+            switches.append(item)
+        elif item.startswith("--") and len(item) > 2:
+            name, has_value, value = item[2:].partition("=")
+            if not has_value:
+                value = next(items, None)
+                if value is None:
+                    raise ZooError(f"option {item} needs a value")
+            flags[name] = value
+        else:
+            positional.append(item)
+    return ["predict", *switches, "--", *positional], flags
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -141,12 +156,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = [a for a in args_list if a != "--debug"]
     warnings.showwarning = _one_line_warning
     try:
-        args_list, overrides, flags = split_train_args(split_predict_args(args_list))
+        args_list, predict_flags = split_predict_args(args_list)
+        args_list, overrides, flags = split_train_args(args_list)
         try:
             args = build_parser().parse_args(args_list)
         except SystemExit as exit:  # --help, --version, or a usage mistake already reported
             return int(exit.code or 0)
-        args.overrides, args.flags = overrides, flags
+        args.overrides, args.flags = overrides, flags or predict_flags
         with _stdout_for(args):
             document = COMMAND_HANDLERS[args.command](args)
         if document is not None:
@@ -292,7 +308,14 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def cmd_predict(args: argparse.Namespace) -> dict[str, Any] | None:
-    records = zoo.load(args.run).predict_from_cli(args.inputs)
+    module = zoo.load(args.run)
+    known = module.predict_options
+    for name in args.flags:
+        if name not in known:
+            task = module.config["task"]
+            hint = did_you_mean(name, known) or (f"its options: --{', --'.join(known)}" if known else f"{task} takes no predict options")
+            raise ZooError(f"unknown option --{name} for predicting with a {task} model", hint)
+    records = module.predict_from_cli(args.inputs, **{k.replace("-", "_"): v for k, v in args.flags.items()})
     if args.json:
         return {"predictions": records}
     for record in records:

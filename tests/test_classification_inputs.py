@@ -128,7 +128,7 @@ def test_offline_pretrained_says_how_to_pass_a_file(zoo_cli, monkeypatch, tmp_pa
         raise urllib.error.URLError("no network")
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
     result = train(zoo_cli, tmp_path, image_folder(tmp_path / "data"), "model.name=mobilenet-v3-small", "model.pretrained=true")
     assert_user_error(result, "cannot download https://download.pytorch.org/models/mobilenet_v3_small", "model.weights=PATH")
 

@@ -30,7 +30,8 @@ def split_indices(size: int, val_fraction: float, seed: int) -> tuple[list[int],
 
 def loader(dataset: Dataset, data_config: dict[str, Any], *, shuffle: bool, seed: int = 0) -> DataLoader:
     """A DataLoader with the run's batch size and workers; shuffling is seeded. A training
-    epoch drops a last batch of one row, which batch norm cannot train on."""
+    epoch drops a last batch of one row, which batch norm cannot train on. A dataset whose
+    items do not stack (images of different sizes, box lists) brings its own `collate`."""
     workers = data_config["num_workers"]
     batch_size = data_config["batch_size"]
     return DataLoader(
@@ -42,4 +43,5 @@ def loader(dataset: Dataset, data_config: dict[str, Any], *, shuffle: bool, seed
         persistent_workers=workers > 0,
         pin_memory=torch.cuda.is_available(),
         generator=torch.Generator().manual_seed(seed) if shuffle else None,
+        collate_fn=getattr(dataset, "collate", None),
     )

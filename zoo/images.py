@@ -27,6 +27,7 @@ import torch
 
 from zoo.errors import ZooError, did_you_mean
 
+EXIF_ORIENTATION = 0x0112
 IMAGE_SUFFIXES = frozenset(
     ".png .jpg .jpeg .bmp .gif .tif .tiff .webp .ppm .pgm .pbm".split()
 )
@@ -156,10 +157,30 @@ def open_image(path: Path) -> Any:
         return ImageOps.exif_transpose(image)
 
 
+def image_files(args: Sequence[str]) -> list[Path]:
+    """Image files named on a command line, and those in named folders (searched
+    recursively, in name order)."""
+    files: list[Path] = []
+    for arg in args:
+        path = Path(arg)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not _hidden(p.relative_to(path)))
+            if not found:
+                raise ZooError(f"folder {path} has no image files", f"image files end in {', '.join(sorted(IMAGE_SUFFIXES))}")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ZooError(f"predict input {arg} does not exist", "pass image files or folders of images")
+    return files
+
+
 def image_mode(path: Path) -> tuple[str, tuple[int, int]]:
-    """(PIL mode, (height, width)) from a file's header, without decoding its pixels."""
+    """(PIL mode, (height, width)) from a file's header, without decoding its pixels; the
+    size is that of the upright image (see `open_image`)."""
     with _opened(path) as image:
-        return image.mode, (image.height, image.width)
+        turned = image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8)  # a quarter turn
+        return image.mode, (image.width, image.height) if turned else (image.height, image.width)
 
 
 def to_tensor(image: Any, channels: int) -> torch.Tensor:

@@ -24,7 +24,12 @@ from zoo.plugins import find_task, load_ref
 
 class ZooModule(L.LightningModule):
     """`config` is the run's resolved config; `info` the data facts from `DataBundle.info`.
-    Both are plain data, so checkpoints load with `weights_only=True`."""
+    Both are plain data, so checkpoints load with `weights_only=True`.
+
+    `predict_options` are the `zoo predict` flags the task takes (`--score-threshold 0.3`),
+    each with its help; they reach `predict_from_cli` as keyword strings (`score_threshold`)."""
+
+    predict_options: dict[str, str] = {}
 
     def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
         super().__init__()
@@ -103,8 +108,9 @@ class ZooModule(L.LightningModule):
         """Python inputs (numbers, strings, images...) -> one JSON-able output each."""
         raise NotImplementedError(f"{type(self).__name__} does not implement predict")
 
-    def predict_from_cli(self, args: Sequence[str]) -> list[dict[str, Any]]:
-        """Command-line inputs (values or files) -> one JSON-able record per input."""
+    def predict_from_cli(self, args: Sequence[str], **options: str) -> list[dict[str, Any]]:
+        """Command-line inputs (values or files) and `predict_options` -> one JSON-able
+        record per input."""
         raise NotImplementedError(f"{type(self).__name__} does not implement predict_from_cli")
 
     def evaluation_dataset(self, path: Path) -> Dataset:

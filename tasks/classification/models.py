@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from zoo.weights import download_weights, read_state_dict
+
 MIN_IMAGE_SIZE = 32  # torchvision's networks downsample 32 times
 
 
@@ -97,6 +99,7 @@ def _torchvision_builder(model_name: str) -> Callable[..., nn.Module]:
         freeze_backbone: bool = False,
     ) -> nn.Module:
         from torchvision import models
+        from torchvision.models import get_model_weights
 
         if pretrained and weights:
             raise ValueError("pass model.pretrained=true or model.weights=PATH, not both")
@@ -105,7 +108,8 @@ def _torchvision_builder(model_name: str) -> Callable[..., nn.Module]:
         if in_channels != 3:
             replace_stem(net, architecture.stem, in_channels)
         if pretrained:
-            state, source = download_weights(architecture.torchvision_name), f"torchvision's {model_name} weights"
+            url = get_model_weights(architecture.torchvision_name).DEFAULT.url
+            state, source = download_weights(url), f"torchvision's {model_name} weights"
         elif weights:
             state, source = read_state_dict(Path(weights)), weights
         else:
@@ -142,54 +146,6 @@ def input_size(model_name: str | None, size: Sequence[int]) -> list[int]:
         side = math.ceil(max(height, width) / architecture.patch) * architecture.patch
         return [side, side]
     return [height, width]
-
-
-def download_weights(torchvision_name: str) -> dict[str, torch.Tensor]:
-    """torchvision's default weights, from its download cache or the internet."""
-    import urllib.error
-
-    from torchvision.models import get_model_weights
-
-    weights = get_model_weights(torchvision_name).DEFAULT
-    try:
-        return torch.hub.load_state_dict_from_url(weights.url, progress=True, check_hash=False)
-    except (urllib.error.URLError, OSError, RuntimeError) as error:
-        cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
-        raise ValueError(
-            f"cannot download {weights.url} ({error}); on a machine with internet, download that file "
-            f"and pass model.weights=PATH (or place it at {cache})"
-        ) from None
-
-
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """A state dict from a .safetensors file, or a .pt/.pth/.bin file read with weights_only.
-    A zoo model/ folder (or run folder) stands for its model.safetensors."""
-    for folder in (path, path / "model"):
-        if (folder / "model.safetensors").is_file():
-            path = folder / "model.safetensors"
-            break
-    if not path.is_file():
-        raise ValueError(f"model.weights file {path} does not exist")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # safetensors, pickle and zip errors differ by version
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(
-            f"{path} is not a state-dict file (.safetensors, or tensors saved with torch.save): {first_line}"
-        ) from None
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]  # a Lightning checkpoint
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"{path} does not hold a state dict (a mapping of names to tensors)")
-    for prefix in ("net.", "model.", "module."):  # a zoo or Lightning module, or DataParallel
-        if state and all(k.startswith(prefix) for k in state):
-            state = {k[len(prefix):]: v for k, v in state.items()}
-    return state
 
 
 def load_weights(net: nn.Module, state: dict[str, torch.Tensor], *, head: str, stem: str, source: str) -> None:

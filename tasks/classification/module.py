@@ -25,7 +25,7 @@ from torchmetrics.classification import (
 
 from tasks.classification.data import ImageDataset, encode, single_split, transforms
 from zoo.errors import ZooError
-from zoo.images import IMAGE_SUFFIXES, is_pil, open_image, to_tensor
+from zoo.images import image_files, is_pil, open_image, to_tensor
 from zoo.module import ZooModule
 
 TOP_K = 5
@@ -142,18 +142,7 @@ class ClassificationModule(ZooModule):
 
     def predict_from_cli(self, args: Sequence[str]) -> list[dict[str, Any]]:
         """Image files, and folders of them (searched recursively, in name order)."""
-        files: list[Path] = []
-        for arg in args:
-            path = Path(arg)
-            if path.is_dir():
-                found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-                if not found:
-                    raise ZooError(f"folder {path} has no image files", f"image files end in {', '.join(sorted(IMAGE_SUFFIXES))}")
-                files += found
-            elif path.is_file():
-                files.append(path)
-            else:
-                raise ZooError(f"predict input {arg} does not exist", "pass image files or folders of images")
+        files = image_files(args)
         return [{"input": str(file), **record} for file, record in zip(files, self.predict(files))]
 
     # Evaluation, export, summary ------------------------------------------------------------

@@ -1,0 +1,348 @@
+"""Reading box annotations: COCO JSON, Pascal VOC XML, YOLO txt and CSV, the format told by
+the path. Every box remembers where it was written, so a mistake can be named to the line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from zoo.errors import ZooError
+from zoo.images import IMAGE_SUFFIXES, SPLIT_FOLDERS
+
+YAML_NAMES = ("data.yaml", "dataset.yaml", "data.yml", "dataset.yml")
+NAMES_FILES = ("classes.txt", "obj.names", "names.txt", "classes.names")
+CSV_COLUMNS = ("filename", "xmin", "ymin", "xmax", "ymax")
+CSV_LABEL_COLUMNS = ("label", "class", "category", "name")
+
+
+@dataclass
+class Annotated:
+    """One image and its objects: boxes (x1, y1, x2, y2) in pixels, or in fractions of the
+    image when `normalized` (YOLO), with their class names and where each was written."""
+
+    image: Path | torch.Tensor
+    place: str
+    boxes: list[list[float]] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
+    normalized: bool = False
+
+    def add(self, box: Iterable[float], label: str, place: str) -> None:
+        self.boxes.append([float(v) for v in box])
+        self.labels.append(label)
+        self.places.append(place)
+
+
+@dataclass
+class DetectionSplit:
+    """The annotated images of one split; `classes` is the order the data declares (COCO
+    categories, YOLO names), or None when the class names are only seen in the boxes."""
+
+    source: str
+    items: list[Annotated]
+    classes: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def read_detection(path: Path) -> dict[str, DetectionSplit]:
+    """The splits at `path`, its format told by what is there."""
+    if not path.exists():
+        raise ZooError(f"data path {path} does not exist", "pass a COCO JSON, a CSV, or a VOC or YOLO folder")
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix == ".json":
+            return {"train": read_coco(path)}
+        if suffix in (".csv", ".tsv"):
+            return {"train": read_csv(path)}
+        if suffix in (".yaml", ".yml"):
+            return read_yolo_yaml(path)
+        raise ZooError(f"cannot read {path} as detection data", "pass a COCO .json, a .csv, a dataset .yaml, or a folder")
+    for name in YAML_NAMES:
+        if (path / name).is_file():
+            return read_yolo_yaml(path / name)
+    if (path / "labels").is_dir() and (path / "images").is_dir():
+        return read_yolo_folder(path, _yolo_names(path))
+    if (path / "Annotations").is_dir() or any(path.glob("*.xml")) or (path / "annotations").is_dir() and any((path / "annotations").glob("*.xml")):
+        return read_voc(path)
+    coco = sorted(path.glob("*.json")) + sorted(path.glob("annotations/*.json"))
+    if coco:
+        return coco_splits(coco)
+    raise ZooError(
+        f"no detection data found in {path}",
+        "expected a COCO JSON, VOC XML files (Annotations/ or beside the images), or YOLO images/ and labels/",
+    )
+
+
+# COCO ----------------------------------------------------------------------------------------
+
+
+def coco_splits(files: list[Path]) -> dict[str, DetectionSplit]:
+    """COCO files in a folder: instances_train*.json, instances_val*.json, ... by name."""
+    splits: dict[str, DetectionSplit] = {}
+    for split, words in SPLIT_FOLDERS.items():
+        for file in files:
+            if any(word in file.stem.lower() for word in words) and split not in splits:
+                splits[split] = read_coco(file)
+    if "train" not in splits:
+        if len(files) > 1:
+            raise ZooError(f"{len(files)} JSON files in {files[0].parent} and none named for training", "pass the training JSON as data.path")
+        splits["train"] = read_coco(files[0])
+    return splits
+
+
+def read_coco(path: Path) -> DetectionSplit:
+    """A COCO instances file: images, annotations (bbox x, y, width, height) and categories.
+    Images are found relative to the file, or in an images/ folder beside it or above it."""
+    document = read_json(path)
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(document.get(key), list):
+            raise ZooError(f"{path} is not a COCO instances file: it has no {key!r} list")
+    categories = {}
+    for category in document["categories"]:
+        categories[category["id"]] = str(category["name"])
+    roots = [path.parent, path.parent / "images", path.parent.parent / "images", path.parent.parent]
+    roots += [path.parent.parent / path.stem.removeprefix("instances_")]  # annotations/instances_val2017.json -> val2017/
+    items: dict[Any, Annotated] = {}
+    for image in document["images"]:
+        file = _find_image(str(image["file_name"]), roots)
+        items[image["id"]] = Annotated(file, f"{path} (image id {image['id']})")
+    for number, annotation in enumerate(document["annotations"]):
+        place = f"{path} (annotation id {annotation.get('id', f'#{number}')})"
+        if annotation.get("image_id") not in items:
+            raise ZooError(f"{place}: image_id {annotation.get('image_id')!r} is not in its 'images' list", "fix the annotation")
+        if annotation.get("category_id") not in categories:
+            raise ZooError(
+                f"{place}: category_id {annotation.get('category_id')!r} is not in its 'categories'",
+                f"known ids: {', '.join(map(str, list(categories)[:20]))}",
+            )
+        if annotation.get("iscrowd"):
+            continue  # a crowd region, not one object
+        x, y, width, height = annotation["bbox"]
+        items[annotation["image_id"]].add((x, y, x + width, y + height), categories[annotation["category_id"]], place)
+    ordered = [categories[i] for i in sorted(categories)]
+    return DetectionSplit(str(path), list(items.values()), ordered)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ZooError(f"{path}:{error.lineno}:{error.colno}: malformed JSON ({error.msg})", "fix the file") from None
+    if not isinstance(document, dict):
+        raise ZooError(f"{path} holds a JSON {type(document).__name__}, not a COCO object")
+    return document
+
+
+def _find_image(name: str, roots: list[Path]) -> Path:
+    """The first root that holds `name`; else the first root's path, reported missing later."""
+    for root in roots:
+        if (root / name).is_file():
+            return root / name
+    return roots[0] / name
+
+
+# Pascal VOC ----------------------------------------------------------------------------------
+
+
+def read_voc(root: Path) -> dict[str, DetectionSplit]:
+    """VOC XML: Annotations/ + JPEGImages/ (splits from ImageSets/Main/*.txt), an
+    annotations/ + images/ pair, or XML files beside their images."""
+    if (root / "Annotations").is_dir():
+        xml_dir, image_dir = root / "Annotations", root / "JPEGImages"
+    elif (root / "annotations").is_dir():
+        xml_dir, image_dir = root / "annotations", root / "images" if (root / "images").is_dir() else root
+    else:
+        xml_dir = image_dir = root
+    files = sorted(xml_dir.glob("*.xml"))
+    if not files:
+        raise ZooError(f"no .xml annotation files in {xml_dir}")
+    sets = root / "ImageSets" / "Main"
+    named = {split: sets / f"{split}.txt" for split in ("train", "val", "test") if (sets / f"{split}.txt").is_file()}
+    if "train" not in named and (sets / "trainval.txt").is_file():
+        named["train"] = sets / "trainval.txt"
+    if not named:
+        return {"train": DetectionSplit(str(xml_dir), [read_voc_file(f, image_dir) for f in files])}
+    splits = {}
+    for split, listing in named.items():
+        stems = [line.split()[0] for line in listing.read_text().splitlines() if line.strip()]
+        splits[split] = DetectionSplit(str(listing), [read_voc_file(xml_dir / f"{stem}.xml", image_dir) for stem in stems])
+    return splits
+
+
+def read_voc_file(path: Path, image_dir: Path) -> Annotated:
+    import xml.etree.ElementTree as ET
+
+    try:
+        tree = ET.parse(path)
+    except FileNotFoundError:
+        raise ZooError(f"annotation {path} does not exist", "fix the ImageSets list naming it") from None
+    except ET.ParseError as error:
+        line, column = error.position
+        raise ZooError(f"{path}:{line}:{column + 1}: malformed XML ({error})", "fix the file") from None
+    root = tree.getroot()
+    name = (root.findtext("filename") or "").strip()
+    image = image_dir / name if name else _image_beside(image_dir, path.stem)
+    if name and not image.is_file() and _image_beside(image_dir, path.stem).is_file():
+        image = _image_beside(image_dir, path.stem)  # a filename without or with another suffix
+    item = Annotated(image, str(path))
+    for number, obj in enumerate(root.iter("object"), start=1):
+        place = f"{path} (object {number})"
+        label = (obj.findtext("name") or "").strip()
+        box = obj.find("bndbox")
+        if not label or box is None:
+            raise ZooError(f"{place}: an object needs a <name> and a <bndbox>", "fix the file")
+        try:
+            coordinates = [float(box.findtext(tag) or "") for tag in ("xmin", "ymin", "xmax", "ymax")]
+        except ValueError:
+            raise ZooError(f"{place}: <bndbox> needs numbers in xmin, ymin, xmax, ymax") from None
+        item.add(coordinates, label, place)
+    return item
+
+
+def _image_beside(folder: Path, stem: str) -> Path:
+    for suffix in (".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG", ".bmp", ".webp"):
+        if (folder / f"{stem}{suffix}").is_file():
+            return folder / f"{stem}{suffix}"
+    return folder / f"{stem}.jpg"
+
+
+# YOLO ----------------------------------------------------------------------------------------
+
+
+def read_yolo_yaml(path: Path) -> dict[str, DetectionSplit]:
+    """An Ultralytics dataset YAML: `path` (root), `train`/`val`/`test` image folders and `names`."""
+    import yaml
+
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ZooError(f"{where}: malformed YAML ({getattr(error, 'problem', error)})", "fix the file") from None
+    if not isinstance(spec, dict) or "names" not in spec:
+        raise ZooError(f"{path} has no 'names' list of classes", "a YOLO dataset YAML names its classes")
+    names = spec["names"]
+    names = [str(names[k]) for k in sorted(names)] if isinstance(names, dict) else [str(n) for n in names]
+    root = path.parent / spec.get("path", "") if spec.get("path") else path.parent
+    splits = {}
+    for split in ("train", "val", "test"):
+        if spec.get(split):
+            images = root / str(spec[split])
+            splits[split] = read_yolo_images(images, _labels_dir(images), names)
+    if "train" not in splits:
+        raise ZooError(f"{path} names no 'train' images")
+    return splits
+
+
+def read_yolo_folder(root: Path, names: list[str]) -> dict[str, DetectionSplit]:
+    """images/ and labels/, each either flat or with train/val/test subfolders."""
+    subfolders = {split: _child(root / "images", words) for split, words in SPLIT_FOLDERS.items()}
+    if subfolders["train"] is None:
+        return {"train": read_yolo_images(root / "images", root / "labels", names)}
+    return {
+        split: read_yolo_images(folder, root / "labels" / folder.name, names)
+        for split, folder in subfolders.items()
+        if folder is not None
+    }
+
+
+def _child(folder: Path, names: tuple[str, ...]) -> Path | None:
+    return next((folder / n for n in names if (folder / n).is_dir()), None)
+
+
+def _labels_dir(images: Path) -> Path:
+    """Ultralytics' rule: the labels of .../images/... live in .../labels/..."""
+    parts = list(images.parts)
+    if "images" in parts:
+        parts[len(parts) - 1 - parts[::-1].index("images")] = "labels"
+        return Path(*parts)
+    return images
+
+
+def _yolo_names(root: Path) -> list[str]:
+    for name in NAMES_FILES:
+        if (root / name).is_file():
+            return [line.strip() for line in (root / name).read_text().splitlines() if line.strip()]
+    raise ZooError(f"YOLO data in {root} has no class names", f"add a data.yaml with 'names', or one of {', '.join(NAMES_FILES)}")
+
+
+def read_yolo_images(images: Path, labels: Path, names: list[str]) -> DetectionSplit:
+    """Each image's label file (same stem, .txt) holds `class cx cy w h` lines in fractions of
+    the image; an image without a label file has no objects."""
+    if not images.is_dir():
+        raise ZooError(f"YOLO image folder {images} does not exist")
+    files = sorted(p for p in images.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+    items = []
+    for file in files:
+        label_file = labels / file.relative_to(images).with_suffix(".txt")
+        item = Annotated(file, str(file), normalized=True)
+        if label_file.is_file():
+            for number, line in enumerate(label_file.read_text().splitlines(), start=1):
+                if line.strip():
+                    _yolo_line(item, line, f"{label_file}:{number}", names)
+        items.append(item)
+    return DetectionSplit(str(images), items, names)
+
+
+def _yolo_line(item: Annotated, line: str, place: str, names: list[str]) -> None:
+    fields = line.split()
+    try:
+        values = [float(v) for v in fields]
+    except ValueError:
+        raise ZooError(f"{place}: expected 'class cx cy w h' numbers, got {line.strip()!r}") from None
+    if len(values) != 5:
+        raise ZooError(f"{place}: expected 5 numbers (class cx cy w h), got {len(values)}", "segmentation polygons are not read")
+    index, cx, cy, width, height = values
+    if not index.is_integer() or not 0 <= index < len(names):
+        raise ZooError(f"{place}: class {fields[0]} is not one of the {len(names)} named classes (0 to {len(names) - 1})")
+    item.add((cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2), names[int(index)], place)
+
+
+# CSV ------------------------------------------------------------------------------------------
+
+
+def read_csv(path: Path) -> DetectionSplit:
+    """One box per row: filename, xmin, ymin, xmax, ymax, label (or class); other columns
+    are ignored. A row with empty coordinates lists an image without objects. Images are
+    found relative to the file or in an images/ folder beside it."""
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    with path.open(newline="", encoding="utf-8-sig") as file:
+        reader = csv.DictReader(file, delimiter=delimiter)
+        header = [h.strip().lower() for h in reader.fieldnames or []]
+        missing = [c for c in CSV_COLUMNS if c not in header]
+        label_column = next((c for c in CSV_LABEL_COLUMNS if c in header), None)
+        if missing or label_column is None:
+            raise ZooError(
+                f"{path}:1: the header needs {', '.join(CSV_COLUMNS)} and a label column; "
+                f"missing {', '.join(missing or ['label'])}",
+                f"found {', '.join(header) or 'no columns'}",
+            )
+        roots = [path.parent, path.parent / "images"]
+        items: dict[str, Annotated] = {}
+        for number, row in enumerate(reader, start=2):
+            row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
+            place = f"{path}:{number}"
+            name = row["filename"]
+            if not name:
+                raise ZooError(f"{place}: empty filename")
+            if name not in items:
+                items[name] = Annotated(_find_image(name, roots), place)
+            if not any(row[c] for c in CSV_COLUMNS[1:]):
+                continue  # an image without objects
+            try:
+                box = [float(row[c]) for c in CSV_COLUMNS[1:]]
+            except ValueError:
+                raise ZooError(f"{place}: xmin, ymin, xmax, ymax must be numbers") from None
+            items[name].add(box, row[label_column], place)
+    if not items:
+        raise ZooError(f"{path} has no rows")
+    return DetectionSplit(str(path), list(items.values()))

@@ -1,0 +1,66 @@
+"""Weights from files and from the internet, for every task that loads published weights.
+
+Files are read without unpickling anything but tensors. Downloads go through torch hub's cache
+(`$TORCH_HOME/hub/checkpoints`), so a file placed there serves an offline machine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+
+def cached_download(url: str) -> Path:
+    """The file at `url` in torch hub's cache, downloaded first when missing. Offline, a
+    ValueError says where to put the file by hand."""
+    import urllib.error
+
+    cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
+    if cache.is_file():
+        return cache
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        torch.hub.download_url_to_file(url, str(cache), progress=True)
+    except (urllib.error.URLError, OSError, RuntimeError) as error:
+        raise ValueError(
+            f"cannot download {url} ({error}); on a machine with internet, download that file "
+            f"and pass model.weights=PATH (or place it at {cache})"
+        ) from None
+    return cache
+
+
+def download_weights(url: str) -> dict[str, torch.Tensor]:
+    """The state dict published at `url` (through torch hub's cache)."""
+    return read_state_dict(cached_download(url))
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """A state dict from a .safetensors file, or a .pt/.pth/.bin file read with weights_only.
+    A zoo model/ folder (or run folder) stands for its model.safetensors."""
+    for folder in (path, path / "model"):
+        if (folder / "model.safetensors").is_file():
+            path = folder / "model.safetensors"
+            break
+    if not path.is_file():
+        raise ValueError(f"model.weights file {path} does not exist")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # safetensors, pickle and zip errors differ by version
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(
+            f"{path} is not a state-dict file (.safetensors, or tensors saved with torch.save): {first_line}"
+        ) from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]  # a Lightning checkpoint
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path} does not hold a state dict (a mapping of names to tensors)")
+    for prefix in ("net.", "model.", "module."):  # a zoo or Lightning module, or DataParallel
+        if state and all(k.startswith(prefix) for k in state):
+            state = {k[len(prefix):]: v for k, v in state.items()}
+    return state
