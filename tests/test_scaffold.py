@@ -19,6 +19,10 @@ TEMPLATES = {
         "PriceModel", "my-linear", "nn.Linear(in_features, out_features)", ("r2", 0.95), {"data.csv"}
     ),
     "classification": ("ShapeNet", "my-cnn", "nn.Linear(flat, num_classes)", ("acc", 0.9), set()),
+    "detection": (
+        "ShapeDetector", "my-detector", "nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1)",
+        ("map50", 0.5), set(),
+    ),
 }
 
 

@@ -32,11 +32,24 @@ def export(run: str | Path, format: str, output: str | Path | None = None) -> di
     target.parent.mkdir(parents=True, exist_ok=True)
     example = module.example_input()
     with torch.no_grad():
-        expected = module(example)
+        expected = _outputs(module(example))
     run_exported = {"onnx": _onnx, "pt2": _pt2}[format](module, example, target)
-    actual = run_exported(example) if run_exported else None
-    difference = None if actual is None else float((torch.as_tensor(actual) - expected).abs().max())
-    return {"path": str(target), "format": format, "max_abs_diff": difference}
+    actual = _outputs(run_exported(example)) if run_exported else None
+    difference = None if actual is None else max(float((a - e).abs().max()) for a, e in zip(actual, expected))
+    return {
+        "path": str(target),
+        "format": format,
+        "input": {"name": "input", "shape": ["batch", *example.shape[1:]]},
+        "outputs": list(module.output_names),
+        "max_abs_diff": difference,
+    }
+
+
+def _outputs(result: Any) -> list[Any]:
+    """A module's output, or each of its outputs, as CPU tensors."""
+    import torch
+
+    return [torch.as_tensor(r).detach().cpu() for r in (result if isinstance(result, (tuple, list)) else [result])]
 
 
 def _batch_dim() -> tuple[dict[int, Any], ...]:
@@ -51,7 +64,7 @@ def _pt2(module: Any, example: Any, target: Path) -> Callable[[Any], Any]:
     program = torch.export.export(module, (example,), dynamic_shapes=_batch_dim())
     torch.export.save(program, target)
     reloaded = torch.export.load(target).module()
-    return lambda x: reloaded(x).detach()
+    return reloaded
 
 
 def _onnx(module: Any, example: Any, target: Path) -> Callable[[Any], Any] | None:
@@ -69,7 +82,7 @@ def _onnx(module: Any, example: Any, target: Path) -> Callable[[Any], Any] | Non
         str(target),
         dynamo=True,
         input_names=["input"],
-        output_names=["output"],
+        output_names=list(module.output_names),
         dynamic_shapes=_batch_dim(),
         external_data=False,  # one self-contained file
         verbose=False,
@@ -79,4 +92,4 @@ def _onnx(module: Any, example: Any, target: Path) -> Callable[[Any], Any] | Non
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(target), providers=["CPUExecutionProvider"])
-    return lambda x: torch.from_numpy(session.run(None, {"input": x.cpu().numpy()})[0])
+    return lambda x: [torch.from_numpy(output) for output in session.run(None, {"input": x.cpu().numpy()})]

@@ -26,10 +26,12 @@ class ZooModule(L.LightningModule):
     """`config` is the run's resolved config; `info` the data facts from `DataBundle.info`.
     Both are plain data, so checkpoints load with `weights_only=True`.
 
-    `predict_options` are the `zoo predict` flags the task takes (`--score-threshold 0.3`),
+    `forward(example_input())` is what `zoo export` writes: one tensor, or a tuple named by
+    `output_names`. `predict_options` are the `zoo predict` flags the task takes (`--score-threshold 0.3`),
     each with its help; they reach `predict_from_cli` as keyword strings (`score_threshold`)."""
 
     predict_options: dict[str, str] = {}
+    output_names: tuple[str, ...] = ("output",)  # of `forward`, as exported (ONNX output names)
 
     def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
         super().__init__()

@@ -190,13 +190,20 @@ def transforms(image_size: int, augment: str) -> Any:
     lose their area are removed."""
     from torchvision.transforms import v2
 
-    resize = v2.Resize(size=None, max_size=image_size, antialias=True)
+    resize = resizer(image_size)
     if augment == "none":
         return v2.Compose([resize, v2.SanitizeBoundingBoxes()])
     steps: list[Any] = [v2.RandomPhotometricDistort(p=0.5), v2.RandomHorizontalFlip()]
     if augment == "standard":
         steps += [v2.RandomZoomOut(fill=0, side_range=(1.0, 2.0), p=0.3), v2.RandomIoUCrop(), v2.SanitizeBoundingBoxes()]
     return v2.Compose([*steps, resize, v2.SanitizeBoundingBoxes()])
+
+
+def resizer(image_size: int) -> Any:
+    """Scales an image (and its boxes) so its longer side is `image_size`."""
+    from torchvision.transforms import v2
+
+    return v2.Resize(size=None, max_size=image_size, antialias=True)
 
 
 # The demo: shapes drawn on the spot ----------------------------------------------------------

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torchmetrics.detection import MeanAveragePrecision
 
-from tasks.detection.data import DetectionDataset, check_boxes, check_labels, single_split, transforms
+from tasks.detection.data import DetectionDataset, check_boxes, check_labels, resizer, single_split, transforms
 from tasks.detection.models import Yolo
 from zoo.errors import ZooError
 from zoo.images import image_files, is_pil, open_image, to_tensor
@@ -34,6 +34,8 @@ class DetectionModule(ZooModule):
         "output": "the folder for annotated images (default: predictions)",
     }
 
+    output_names = ("boxes", "scores")
+
     def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
         super().__init__(config, info)
         self.classes: list[str] = info["classes"]
@@ -41,6 +43,7 @@ class DetectionModule(ZooModule):
         self.net = self.build_net(in_channels=3, num_classes=len(self.classes), image_size=self.image_size)
         self.metrics = nn.ModuleDict({split: self._metric() for split in ("val", "test")})
         self.eval_transform = transforms(self.image_size, "none")
+        self.resize = resizer(self.image_size)
         self.shown: dict[str, list[tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]]] = {}
 
     @staticmethod
@@ -118,7 +121,7 @@ class DetectionModule(ZooModule):
         records = []
         for start in range(0, len(inputs), PREDICT_BATCH):
             originals = [self._pixels(item) for item in inputs[start : start + PREDICT_BATCH]]
-            resized = [self.eval_transform(image) for image in originals]
+            resized = [self.resize(image) for image in originals]
             with torch.inference_mode():
                 found = self.net([image.to(self.device).float() / 255 for image in resized])
             for original, image, detections in zip(originals, resized, found):
