@@ -258,3 +258,28 @@ def test_weights_from_a_run_start_a_model_for_other_classes(coco_run, tmp_path):
     own = module.net.model.state_dict()
     assert torch.equal(own["backbone.stem.0.weight"], trained["backbone.stem.0.weight"])
     assert own["heads.0.cls.2.weight"].shape[0] == 3 and trained["heads.0.cls.2.weight"].shape[0] == 2
+
+
+def test_a_model_started_from_published_weights_loads_without_them(monkeypatch, tmp_path):
+    """Loading a saved model skips downloads (the machine may be offline) yet rebuilds the
+    same layers (frozen batch norm included), so its saved weights load strictly."""
+    import urllib.error
+
+    from torchvision.models import MobileNet_V3_Large_Weights, mobilenet_v3_large
+
+    from zoo.weights import restoring
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    cached = tmp_path / "torch" / "hub" / "checkpoints" / Path(MobileNet_V3_Large_Weights.DEFAULT.url).name
+    cached.parent.mkdir(parents=True)
+    torch.save(mobilenet_v3_large().state_dict(), cached)
+    trained = detector("fasterrcnn-mobilenet", pretrained_backbone=True)
+    cached.unlink()
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    with restoring():
+        restored = detector("fasterrcnn-mobilenet", pretrained_backbone=True)
+    restored.load_state_dict(trained.state_dict(), strict=True)

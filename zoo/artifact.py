@@ -15,6 +15,7 @@ from zoo import __version__
 from zoo.errors import ZooError
 from zoo.plugins import file_ref, find_task, load_ref
 from zoo.run import model_dir, write_json
+from zoo.weights import restoring
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
@@ -61,7 +62,8 @@ def load(path: str | Path) -> Any:
         config["model"]["source"] = str(folder / source)
     config["compile"] = False  # compiling is for training; a loaded model starts at once
     module_class = load_ref(find_task(config["task"]).module)
-    module = module_class(config, info)
+    with restoring():  # no downloads: the saved weights replace the starting ones
+        module = module_class(config, info)
     try:
         load_model(module, str(folder / WEIGHTS), strict=True)
     except (OSError, RuntimeError, SafetensorError) as error:

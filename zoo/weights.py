@@ -6,14 +6,45 @@ Files are read without unpickling anything but tensors. Downloads go through tor
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import torch
 
+_restoring: ContextVar[bool] = ContextVar("restoring", default=False)
+
+
+@contextmanager
+def restoring() -> Iterator[None]:
+    """Builders called inside skip their starting weights (downloads, model.weights files):
+    a saved model's own weights replace them at once, on a machine that may lack both."""
+    token = _restoring.set(True)
+    try:
+        yield
+    finally:
+        _restoring.reset(token)
+
+
+def is_restoring() -> bool:
+    return _restoring.get()
+
+
+def starting_weights(url: str | None, path: str | None) -> tuple[dict[str, torch.Tensor], str] | None:
+    """(state dict, where it came from) to start a model from: published weights at `url`
+    (through torch hub's cache) or the file or zoo folder at `path`; None without either, or
+    while `restoring`."""
+    if _restoring.get() or not (url or path):
+        return None
+    if url:
+        return read_state_dict(cached_download(url)), url
+    return read_state_dict(Path(path)), str(path)
+
 
 def cached_download(url: str) -> Path:
     """The file at `url` in torch hub's cache, downloaded first when missing. Offline, a
-    ValueError says where to put the file by hand."""
+    ValueError says where to put the file by hand. (Callers skip it while `restoring`.)"""
     import urllib.error
 
     cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
@@ -28,11 +59,6 @@ def cached_download(url: str) -> Path:
             f"and pass model.weights=PATH (or place it at {cache})"
         ) from None
     return cache
-
-
-def download_weights(url: str) -> dict[str, torch.Tensor]:
-    """The state dict published at `url` (through torch hub's cache)."""
-    return read_state_dict(cached_download(url))
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:

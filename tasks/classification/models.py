@@ -11,12 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
 
-from zoo.weights import download_weights, read_state_dict
+from zoo.weights import starting_weights
 
 MIN_IMAGE_SIZE = 32  # torchvision's networks downsample 32 times
 
@@ -80,8 +79,8 @@ def cnn(
     if min(image_size) < 2 ** len(channels):
         raise ValueError(f"{len(channels)} stages halve the image {len(channels)} times; {list(image_size)} is too small")
     net = SmallCNN(in_channels, num_classes, [int(c) for c in channels], dropout)
-    if weights:
-        load_weights(net, read_state_dict(Path(weights)), head="head.2", stem="features.0", source=weights)
+    if start := starting_weights(None, weights):
+        load_weights(net, start[0], head="head.2", stem="features.0", source=start[1])
     if freeze_backbone:
         freeze_all_but(net, "head")
     return net
@@ -107,15 +106,9 @@ def _torchvision_builder(model_name: str) -> Callable[..., nn.Module]:
         net = models.get_model(architecture.torchvision_name, weights=None, num_classes=num_classes, **options)
         if in_channels != 3:
             replace_stem(net, architecture.stem, in_channels)
-        if pretrained:
-            url = get_model_weights(architecture.torchvision_name).DEFAULT.url
-            state, source = download_weights(url), f"torchvision's {model_name} weights"
-        elif weights:
-            state, source = read_state_dict(Path(weights)), weights
-        else:
-            state = None
-        if state is not None:
-            load_weights(net, state, head=architecture.head, stem=architecture.stem, source=source)
+        url = get_model_weights(architecture.torchvision_name).DEFAULT.url if pretrained else None
+        if start := starting_weights(url, weights):
+            load_weights(net, start[0], head=architecture.head, stem=architecture.stem, source=start[1])
         if freeze_backbone:
             freeze_all_but(net, architecture.head)
         return net

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from tasks.detection.yolo import STRIDES, YoloDetector
-from zoo.weights import cached_download, download_weights, read_state_dict
+from zoo.weights import cached_download, is_restoring, starting_weights
 
 Targets = Sequence[dict[str, torch.Tensor]]
 
@@ -99,9 +98,9 @@ def yolo(
     if int(depth) < 0 or int(neck_width) < 2:
         raise ValueError("model.depth must be 0 or more and model.neck_width 2 or more")
     net = YoloDetector(in_channels, num_classes, [int(w) for w in widths], int(neck_width), int(depth))
-    if weights:
+    if start := starting_weights(None, weights):
         classes = tuple(f"heads.{level}.cls.2." for level in range(len(STRIDES)))
-        load_weights(net, read_state_dict(Path(weights)), heads=classes, source=weights)
+        load_weights(net, start[0], heads=classes, source=start[1])
     return Yolo(net)
 
 
@@ -114,7 +113,7 @@ class Architecture:
     backbone: str  # the torchvision classifier whose ImageNet weights start the backbone
     heads: tuple[str, ...]  # key prefixes of the layers whose shape depends on the classes
     fixed_size: bool = False  # resizes every image to a square (SSD) rather than keeping its aspect
-    frozen_backbone_norm: bool = True  # published weights were trained with frozen batch norm
+    frozen_backbone_norm: bool = True  # started from weights, its backbone's batch norm is frozen
 
 
 ARCHITECTURES = {
@@ -145,27 +144,23 @@ def _torchvision_builder(model_name: str) -> Callable[..., Detector]:
             raise ValueError(f"torchvision's detectors take RGB images, and these have {in_channels} channel(s); use yolo")
         if sum(map(bool, (pretrained, weights, pretrained_backbone))) > 1:
             raise ValueError("pass one of model.pretrained, model.weights and model.pretrained_backbone")
-        options: dict = {"min_size": image_size, "max_size": image_size, "weights_backbone": None}
-        if pretrained_backbone:
+        options: dict = {"weights_backbone": None}
+        if not architecture.fixed_size:
+            options |= {"min_size": image_size, "max_size": image_size}
+        if pretrained_backbone and not is_restoring():
             backbone = get_model_weights(architecture.backbone).DEFAULT
             cached_download(backbone.url)  # torchvision reads it from the cache; offline, a clear error
             options["weights_backbone"] = backbone
-        if architecture.fixed_size:
-            options = {k: v for k, v in options.items() if k == "weights_backbone"}
         net = get_model(architecture.torchvision_name, weights=None, num_classes=num_classes + 1, **options)
         if architecture.fixed_size:
             net.transform.fixed_size = (image_size, image_size)
             net.transform.min_size, net.transform.max_size = (image_size,), image_size
-        if pretrained:
-            url = get_model_weights(architecture.torchvision_name).DEFAULT.url
-            state, source = download_weights(url), f"torchvision's {model_name} COCO weights"
-        elif weights:
-            state, source = read_state_dict(Path(weights)), weights
-        else:
-            return Torchvision(net)
-        load_weights(net, state, heads=architecture.heads, source=source)
-        if architecture.frozen_backbone_norm and all("num_batches_tracked" not in k for k in state if k.startswith("backbone.")):
-            freeze_batch_norm(net.backbone.body)  # as torchvision trained (and fine-tunes) them
+        starts_trained = pretrained or weights or pretrained_backbone
+        if architecture.frozen_backbone_norm and starts_trained and options["weights_backbone"] is None:
+            freeze_batch_norm(net.backbone.body)  # as torchvision does when it loads backbone weights
+        url = get_model_weights(architecture.torchvision_name).DEFAULT.url if pretrained else None
+        if start := starting_weights(url, weights):
+            load_weights(net, start[0], heads=architecture.heads, source=start[1])
         return Torchvision(net)
 
     build.__name__ = build.__qualname__ = model_name.replace("-", "_")

@@ -24,11 +24,8 @@ from tasks.detection.yolo import YoloDetector
 
 def conv(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
     """A 3x3 convolution, batch norm and SiLU; stride 2 halves height and width."""
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1),
-        nn.BatchNorm2d(out_channels),
-        nn.SiLU(),
-    )
+    convolution = nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1)
+    return nn.Sequential(convolution, nn.BatchNorm2d(out_channels), nn.SiLU())
 
 
 class Backbone(nn.Module):
