@@ -35,7 +35,7 @@ task = Task(
         "yolo": Model(
             builder="tasks.detection.models:yolo",
             summary="A YOLO-style one-stage anchor-free detector (CSP backbone, PAN, task-aligned assigner) for CPUs",
-            params=1_389_335,
+            params=1_686_181,
             defaults={"widths": [16, 32, 64, 128, 256], "neck_width": 64, "depth": 1, **_WEIGHT_OPTIONS},
             tags=("cpu-friendly",),
         ),

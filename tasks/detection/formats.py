@@ -71,7 +71,7 @@ def read_detection(path: Path) -> dict[str, DetectionSplit]:
             return read_yolo_yaml(path / name)
     if (path / "labels").is_dir() and (path / "images").is_dir():
         return read_yolo_folder(path, _yolo_names(path))
-    if (path / "Annotations").is_dir() or any(path.glob("*.xml")) or (path / "annotations").is_dir() and any((path / "annotations").glob("*.xml")):
+    if any(path.glob("Annotations/*.xml")) or any(path.glob("annotations/*.xml")) or any(path.glob("*.xml")):
         return read_voc(path)
     coco = sorted(path.glob("*.json")) + sorted(path.glob("annotations/*.json"))
     if coco:
