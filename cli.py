@@ -319,7 +319,7 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any] | None:
     if args.json:
         return {"predictions": records}
     for record in records:
-        print(_human(record))
+        print(module.format_prediction(record) or _human(record))
     return None
 
 

@@ -101,6 +101,15 @@ def test_predict_writes_boxes_as_json_and_annotated_pngs(zoo_cli, coco_run, tmp_
     assert strict[0]["detections"] == []
 
 
+def test_predict_prints_one_line_per_object(zoo_cli, coco_run, tmp_path):
+    draw(scenes()[0], 0).save(tmp_path / "one.png")
+    result = zoo_cli("predict", coco_run, tmp_path / "one.png", "--score-threshold", "0.01", "--output", tmp_path / "drawn")
+    assert result.code == 0, result.err
+    first, *objects = result.out.splitlines()
+    assert first.startswith(f"{tmp_path / 'one.png'}: ") and f"(drawn in {tmp_path / 'drawn' / 'one.png'})" in first
+    assert objects and all(line.split()[0] in CLASSES and "x1=" in line for line in objects)
+
+
 def test_predict_options_are_checked(zoo_cli, coco_run, tmp_path):
     from tests.test_errors import assert_user_error
 
@@ -283,3 +292,11 @@ def test_a_model_started_from_published_weights_loads_without_them(monkeypatch, 
     with restoring():
         restored = detector("fasterrcnn-mobilenet", pretrained_backbone=True)
     restored.load_state_dict(trained.state_dict(), strict=True)
+
+
+def test_evaluate_on_other_annotated_data(zoo_cli, coco_run, tmp_path):
+    """`zoo evaluate --data` reads any format; a VOC tree with splits gives its val part."""
+    result = zoo_cli("evaluate", coco_run, "--data", voc(tmp_path / "voc"), "--json")
+    assert result.code == 0, result.err
+    document = json.loads(result.out)
+    assert document["rows"] == 2 and 0 <= document["metrics"]["map50"] <= 1

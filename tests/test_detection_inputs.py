@@ -111,3 +111,8 @@ def test_torchvision_detector_refuses_grayscale_channels():
 
     with pytest.raises(ValueError, match="RGB"):
         fasterrcnn_mobilenet(in_channels=1, num_classes=2, image_size=64)
+
+
+def test_coco_annotation_with_a_bad_bbox(zoo_cli, tmp_path):
+    data = edit_coco(coco(tmp_path / "data"), lambda d: d["annotations"][0].update(bbox=[1, 2, 3]))
+    assert_user_error(train(zoo_cli, tmp_path, data), "(annotation id 1): 'bbox' must be [x, y, width, height]")

@@ -115,6 +115,10 @@ class ZooModule(L.LightningModule):
         record per input."""
         raise NotImplementedError(f"{type(self).__name__} does not implement predict_from_cli")
 
+    def format_prediction(self, record: dict[str, Any]) -> str | None:
+        """One `predict_from_cli` record as text for a person (None: generic key=value text)."""
+        return None
+
     def evaluation_dataset(self, path: Path) -> Dataset:
         """The labelled data at `path`, read the way this model was trained to read it."""
         raise NotImplementedError(f"{type(self).__name__} does not implement evaluation_dataset")

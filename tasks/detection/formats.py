@@ -107,15 +107,21 @@ def read_coco(path: Path) -> DetectionSplit:
         if not isinstance(document.get(key), list):
             raise ZooError(f"{path} is not a COCO instances file: it has no {key!r} list")
     categories = {}
-    for category in document["categories"]:
+    for number, category in enumerate(document["categories"]):
+        if not isinstance(category, dict) or "id" not in category or "name" not in category:
+            raise ZooError(f"{path}: category #{number} needs an 'id' and a 'name'", "fix the file")
         categories[category["id"]] = str(category["name"])
     roots = [path.parent, path.parent / "images", path.parent.parent / "images", path.parent.parent]
     roots += [path.parent.parent / path.stem.removeprefix("instances_")]  # annotations/instances_val2017.json -> val2017/
     items: dict[Any, Annotated] = {}
-    for image in document["images"]:
+    for number, image in enumerate(document["images"]):
+        if not isinstance(image, dict) or "id" not in image or "file_name" not in image:
+            raise ZooError(f"{path}: image #{number} needs an 'id' and a 'file_name'", "fix the file")
         file = _find_image(str(image["file_name"]), roots)
         items[image["id"]] = Annotated(file, f"{path} (image id {image['id']})")
     for number, annotation in enumerate(document["annotations"]):
+        if not isinstance(annotation, dict):
+            raise ZooError(f"{path}: annotation #{number} is not an object", "fix the file")
         place = f"{path} (annotation id {annotation.get('id', f'#{number}')})"
         if annotation.get("image_id") not in items:
             raise ZooError(f"{place}: image_id {annotation.get('image_id')!r} is not in its 'images' list", "fix the annotation")
@@ -126,7 +132,10 @@ def read_coco(path: Path) -> DetectionSplit:
             )
         if annotation.get("iscrowd"):
             continue  # a crowd region, not one object
-        x, y, width, height = annotation["bbox"]
+        box = annotation.get("bbox")
+        if not isinstance(box, list) or len(box) != 4 or not all(isinstance(v, (int, float)) for v in box):
+            raise ZooError(f"{place}: 'bbox' must be [x, y, width, height] in pixels, not {box!r}", "fix the annotation")
+        x, y, width, height = box
         items[annotation["image_id"]].add((x, y, x + width, y + height), categories[annotation["category_id"]], place)
     ordered = [categories[i] for i in sorted(categories)]
     return DetectionSplit(str(path), list(items.values()), ordered)
@@ -342,6 +351,8 @@ def read_csv(path: Path) -> DetectionSplit:
                 box = [float(row[c]) for c in CSV_COLUMNS[1:]]
             except ValueError:
                 raise ZooError(f"{place}: xmin, ymin, xmax, ymax must be numbers") from None
+            if not row[label_column]:
+                raise ZooError(f"{place}: a box without a {label_column}", "name its class, or leave all four coordinates empty")
             items[name].add(box, row[label_column], place)
     if not items:
         raise ZooError(f"{path} has no rows")

@@ -169,6 +169,13 @@ class DetectionModule(ZooModule):
             results.append({"input": str(file), "image": str(target), **record})
         return results
 
+    def format_prediction(self, record: dict[str, Any]) -> str:
+        """`photo.jpg: 2 objects (drawn in predictions/photo.png)` and a line per object."""
+        found = record["detections"]
+        lines = [f"{record['input']}: {len(found)} object{'' if len(found) == 1 else 's'} (drawn in {record['image']})"]
+        lines += [f"  {d['label']:<12} {d['score']:.2f}  x1={d['box'][0]} y1={d['box'][1]} x2={d['box'][2]} y2={d['box'][3]}" for d in found]
+        return "\n".join(lines)
+
     # Evaluation, export, summary ------------------------------------------------------------
 
     def evaluation_dataset(self, path: Path) -> DetectionDataset:
