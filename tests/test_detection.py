@@ -300,3 +300,12 @@ def test_evaluate_on_other_annotated_data(zoo_cli, coco_run, tmp_path):
     assert result.code == 0, result.err
     document = json.loads(result.out)
     assert document["rows"] == 2 and 0 <= document["metrics"]["map50"] <= 1
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the advice is for CPUs")
+def test_a_torchvision_detector_trains_end_to_end_and_says_yolo_is_faster_on_a_cpu(zoo_cli, tmp_path):
+    result = zoo_cli("train", "detection/ssdlite", "--data", coco(tmp_path / "data"), "--output", tmp_path / "runs",
+                     "--max-epochs", "1", "data.batch_size=4", "data.image_size=64", "--json")
+    assert result.code == 0, result.err
+    assert "zoo: warning: ssdlite trained from scratch on a CPU learns slowly" in result.err
+    assert "map50" in json.loads(result.out)["metrics"]["val"]

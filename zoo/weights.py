@@ -90,3 +90,18 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         if state and all(k.startswith(prefix) for k in state):
             state = {k[len(prefix):]: v for k, v in state.items()}
     return state
+
+
+def check_architecture(own: dict[str, torch.Tensor], state: dict[str, torch.Tensor], source: str, new_layers: tuple[str, ...] = ()) -> None:
+    """A ValueError when `state` is for another architecture than the model's state `own`:
+    tensors missing (besides layers under the `new_layers` prefixes, made anew anyway) or
+    unexpected. Batch-norm step counters do not count (frozen batch norm has none)."""
+    counter = "num_batches_tracked"
+    missing = [k for k in own if k not in state and not k.startswith(new_layers) and counter not in k]
+    unexpected = [k for k in state if k not in own and counter not in k]
+    if missing or unexpected:
+        sample = ", ".join((missing or unexpected)[:3])
+        raise ValueError(
+            f"the weights in {source} are for another architecture "
+            f"({len(missing)} tensors missing, {len(unexpected)} unexpected, e.g. {sample})"
+        )

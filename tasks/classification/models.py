@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from zoo.weights import starting_weights
+from zoo.weights import check_architecture, starting_weights
 
 MIN_IMAGE_SIZE = 32  # torchvision's networks downsample 32 times
 
@@ -145,16 +145,11 @@ def load_weights(net: nn.Module, state: dict[str, torch.Tensor], *, head: str, s
     """Load every tensor that fits. The head is kept new when its classes differ; an RGB stem
     loads into a grayscale one summed over colors. Anything else that differs is an error."""
     own = net.state_dict()
-    missing = [k for k in own if k not in state and not k.startswith(f"{head}.") and "num_batches_tracked" not in k]
-    unexpected = [k for k in state if k not in own]
-    if missing or unexpected:
-        sample = ", ".join((missing or unexpected)[:3])
-        raise ValueError(
-            f"the weights in {source} are for another architecture "
-            f"({len(missing)} tensors missing, {len(unexpected)} unexpected, e.g. {sample})"
-        )
+    check_architecture(own, state, source, new_layers=(f"{head}.",))
     fitted = {}
     for key, value in state.items():
+        if key not in own:
+            continue  # a batch-norm step counter
         target = own[key]
         if value.shape == target.shape:
             fitted[key] = value

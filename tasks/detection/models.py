@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from tasks.detection.yolo import STRIDES, YoloDetector
-from zoo.weights import cached_download, is_restoring, starting_weights
+from zoo.weights import cached_download, check_architecture, is_restoring, starting_weights
 
 Targets = Sequence[dict[str, torch.Tensor]]
 
@@ -182,17 +182,9 @@ def load_weights(net: nn.Module, state: dict[str, torch.Tensor], *, heads: Seque
     """Load every tensor; the class-dependent head layers only when their classes match (else
     they stay new). Weights of another architecture are an error."""
     own = net.state_dict()
-    state = {k: v for k, v in state.items() if "num_batches_tracked" not in k}
-    missing = [k for k in own if k not in state and "num_batches_tracked" not in k]
-    unexpected = [k for k in state if k not in own]
-    if missing or unexpected:
-        sample = ", ".join((missing or unexpected)[:3])
-        raise ValueError(
-            f"the weights in {source} are for another architecture "
-            f"({len(missing)} tensors missing, {len(unexpected)} unexpected, e.g. {sample})"
-        )
+    check_architecture(own, state, source)
     fitted = {}
-    for key, value in state.items():
+    for key, value in ((k, v) for k, v in state.items() if k in own):
         if value.shape == own[key].shape:
             fitted[key] = value
         elif not key.startswith(tuple(heads)):

@@ -6,6 +6,7 @@ normalize them themselves. Metrics are COCO's, computed by torchmetrics on a COC
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from torch import nn
 from torchmetrics.detection import MeanAveragePrecision
 
 from tasks.detection.data import DetectionDataset, check_boxes, check_labels, resizer, single_split, transforms
-from tasks.detection.models import Yolo
+from tasks.detection.models import Torchvision, Yolo
 from zoo.errors import ZooError
 from zoo.images import image_files, is_pil, open_image, to_tensor
 from zoo.module import ZooModule
@@ -61,6 +62,17 @@ class DetectionModule(ZooModule):
             )
         boxes, logits = self.net.model(images)
         return boxes, logits.sigmoid()
+
+    def on_fit_start(self) -> None:
+        """A torchvision detector from scratch on a CPU learns in hours, not minutes: say so."""
+        model = self.config["model"]
+        from_scratch = not any(model.get(k) for k in ("pretrained", "weights", "pretrained_backbone"))
+        if isinstance(self.net, Torchvision) and from_scratch and self.device.type == "cpu" and self.trainer.is_global_zero:
+            warnings.warn(
+                f"{model['name']} trained from scratch on a CPU learns slowly (minutes per epoch, low mAP for many epochs); "
+                "detection/yolo trains in minutes on a CPU, or start from weights: model.pretrained=true",
+                stacklevel=1,
+            )
 
     @staticmethod
     def _scaled(images: Sequence[torch.Tensor]) -> list[torch.Tensor]:
