@@ -164,7 +164,7 @@ def test_coco_metrics_equal_pycocotools(tmp_path):
             "scores": torch.rand(count + 2, generator=generator),
             "labels": torch.cat([labels, torch.randint(0, 3, (2,), generator=generator)]),
         })
-    metric = DetectionModule._metric()
+    metric = DetectionModule.coco_metric()
     metric.update(predictions, targets)
     ours = metric.compute()
 

@@ -29,10 +29,10 @@ def export(run: str | Path, format: str, output: str | Path | None = None) -> di
     target = Path(output) if output else beside / "export" / f"model{SUFFIXES[format]}"
     if target.is_dir():
         raise ZooError(f"--output {target} is a folder", f"name a file, such as {target / ('model' + SUFFIXES[format])}")
-    target.parent.mkdir(parents=True, exist_ok=True)
     example = module.example_input()
     with torch.no_grad():
-        expected = _outputs(module(example))
+        expected = _outputs(module(example))  # a model that cannot be exported says so here
+    target.parent.mkdir(parents=True, exist_ok=True)
     run_exported = {"onnx": _onnx, "pt2": _pt2}[format](module, example, target)
     actual = _outputs(run_exported(example)) if run_exported else None
     difference = None if actual is None else max(float((a - e).abs().max()) for a, e in zip(actual, expected))

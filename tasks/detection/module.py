@@ -42,13 +42,14 @@ class DetectionModule(ZooModule):
         self.classes: list[str] = info["classes"]
         self.image_size: int = info["image_size"]
         self.net = self.build_net(in_channels=3, num_classes=len(self.classes), image_size=self.image_size)
-        self.metrics = nn.ModuleDict({split: self._metric() for split in ("val", "test")})
+        self.metrics = nn.ModuleDict({split: self.coco_metric() for split in ("val", "test")})
         self.eval_transform = transforms(self.image_size, "none")
         self.resize = resizer(self.image_size)
         self.shown: dict[str, list[tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]]] = {}
 
     @staticmethod
-    def _metric() -> MeanAveragePrecision:
+    def coco_metric() -> MeanAveragePrecision:
+        """COCO's box evaluation, per class too, on the faster_coco_eval backend."""
         return MeanAveragePrecision(box_format="xyxy", iou_type="bbox", class_metrics=True, backend="faster_coco_eval")
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
