@@ -288,7 +288,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any] | None:
         return None  # an extra DDP process: rank 0 reports
     if args.json:
         return run.to_json()
-    print(f"Trained {run.task}/{run.model}: {run.epochs} epochs in {run.seconds:.1f} s")
+    print(f"Trained {run.task}/{run.model}: {run.epochs} epoch{'' if run.epochs == 1 else 's'} in {run.seconds:.1f} s")
     for key, value in run.summary.items():
         print(f"  {key}: {_human(value)}")
     for split, metrics in run.metrics.items():

@@ -246,7 +246,7 @@ def test_pretrained_detector_weights_come_from_torchvisions_cache(monkeypatch, t
     assert own["head.classification_head.module_list.0.1.weight"].shape[0] == 6 * (3 + 1)  # 6 anchors x (3 classes + background)
 
 
-def test_offline_pretrained_backbone_says_how_to_pass_a_file(zoo_cli, monkeypatch, tmp_path):
+def test_offline_pretrained_backbone_says_where_to_put_the_file(zoo_cli, monkeypatch, tmp_path):
     import urllib.error
 
     from tests.test_errors import assert_user_error
@@ -257,7 +257,9 @@ def test_offline_pretrained_backbone_says_how_to_pass_a_file(zoo_cli, monkeypatc
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
     result = zoo_cli("train", "detection/fasterrcnn-mobilenet", "--output", tmp_path, "model.pretrained_backbone=true")
-    assert_user_error(result, "cannot download https://download.pytorch.org/models/mobilenet_v3_large", "model.weights=PATH")
+    cache = tmp_path / "torch" / "hub" / "checkpoints"
+    assert_user_error(result, "cannot download https://download.pytorch.org/models/mobilenet_v3_large", f"place it at {cache}")
+    assert "model.weights" not in result.err  # backbone weights are not a whole detector's
 
 
 def test_weights_from_a_run_start_a_model_for_other_classes(coco_run, tmp_path):

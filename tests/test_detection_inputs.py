@@ -116,3 +116,22 @@ def test_torchvision_detector_refuses_grayscale_channels():
 def test_coco_annotation_with_a_bad_bbox(zoo_cli, tmp_path):
     data = edit_coco(coco(tmp_path / "data"), lambda d: d["annotations"][0].update(bbox=[1, 2, 3]))
     assert_user_error(train(zoo_cli, tmp_path, data), "(annotation id 1): 'bbox' must be [x, y, width, height]")
+
+
+def test_yolo_folder_with_a_names_only_yaml(zoo_cli, tmp_path):
+    root = yolo(tmp_path / "data", with_yaml=False)
+    (root / "classes.txt").unlink()
+    (root / "data.yaml").write_text("names: [apple, berry]\n")
+    result = train(zoo_cli, tmp_path, root)
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["notes"][0].startswith("YOLO data: ")
+
+
+def test_python_predict_checks_its_threshold(tmp_path):
+    import zoo
+    from zoo.errors import ZooError
+
+    run = zoo.train("detection/yolo", data=coco(tmp_path / "data"), output=tmp_path / "runs", max_epochs=1, progress=False,
+                    overrides={"data.batch_size": 4})
+    with pytest.raises(ZooError, match="score_threshold must be from 0 to 1"):
+        zoo.load(run.path).predict([tmp_path / "data" / "images" / "img0.png"], score_threshold=2)

@@ -28,7 +28,7 @@ def assert_user_error(result, *fragments: str) -> None:
         (["train", "linear-regresion"], ["unknown task 'linear-regresion'", "did you mean 'linear-regression'"]),
         (["train", "linear-regression/linaer"], ["unknown model 'linaer'", "'linear'"]),
         (["info", "linear-regression/nope"], ["unknown model 'nope'"]),
-        (["train", "linear-regression", "optim.lrr=0.1"], ["unknown key 'optim.lrr'", "did you mean 'lr'"]),
+        (["train", "linear-regression", "optim.lrr=0.1"], ["unknown key 'optim.lrr'", "did you mean 'optim.lr'"]),
         (["train", "linear-regression", "trainer.max_epoch=3"], ["unknown key 'trainer.max_epoch'", "max_epochs"]),
         (["train", "linear-regression", "optim.lr=fast"], ["optim.lr expects float, got 'fast'"]),
         (["train", "linear-regression", "optim.name=adamm"], ["optim.name", "did you mean 'adam'"]),

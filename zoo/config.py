@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePath
 from typing import Any
 
-from zoo.errors import ZooError, did_you_mean
+from zoo.errors import ZooError, close_matches, did_you_mean
 from zoo.plugins import Task, file_ref
 
 Config = dict[str, Any]
@@ -207,6 +207,12 @@ def validate(config: Config, schema: Config) -> Config:
     return checked
 
 
+def _suggest(key: str, names: Iterable[str], prefix: str) -> str | None:
+    """'did you mean ...?' naming the close keys in full (`model.name`, not `name`)."""
+    matches = close_matches(key, names)
+    return "did you mean " + " or ".join(repr(f"{prefix}{m}") for m in matches) + "?" if matches else None
+
+
 def _check_section(given: Mapping[str, Any], schema: Mapping[str, Any], prefix: str) -> Config:
     checked = dict(schema)
     for key, value in given.items():
@@ -215,7 +221,7 @@ def _check_section(given: Mapping[str, Any], schema: Mapping[str, Any], prefix: 
             if key in TRAINER_KEYS_ZOO_SETS:
                 raise ZooError(f"{where} is set by zoo", "the run folder holds logs and checkpoints")
             if key not in TRAINER_KEYS:
-                raise ZooError(f"unknown key {where!r}", did_you_mean(key, TRAINER_KEYS))
+                raise ZooError(f"unknown key {where!r}", _suggest(key, TRAINER_KEYS, prefix))
             typed = key in schema and not isinstance(schema[key], str)  # "auto" defaults take many types
             checked[key] = _coerce(value, schema[key], where) if typed else value
         elif prefix == "model." and given.get("source") and key not in schema:
@@ -223,7 +229,7 @@ def _check_section(given: Mapping[str, Any], schema: Mapping[str, Any], prefix: 
         elif key not in schema:
             raise ZooError(
                 f"unknown key {where!r}",
-                did_you_mean(key, schema) or f"known keys: {', '.join(sorted(schema))}",
+                _suggest(key, schema, prefix) or f"known keys: {', '.join(sorted(schema))}",
             )
         elif isinstance(schema[key], dict):
             if not isinstance(value, dict):

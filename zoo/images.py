@@ -143,7 +143,7 @@ def _opened(path: Path) -> Iterator[Any]:
         with Image.open(path) as image:
             yield image
     except FileNotFoundError:
-        raise ZooError(f"image {path} does not exist", "fix the path or remove the row naming it") from None
+        raise ZooError(f"image {path} does not exist", "check the path (or remove what names it)") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ZooError(f"{path} is not a readable image ({error})", "remove or replace that file") from None
 

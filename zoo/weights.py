@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from zoo.errors import ZooError
+
 _restoring: ContextVar[bool] = ContextVar("restoring", default=False)
 
 
@@ -38,13 +40,14 @@ def starting_weights(url: str | None, path: str | None) -> tuple[dict[str, torch
     if _restoring.get() or not (url or path):
         return None
     if url:
-        return read_state_dict(cached_download(url)), url
+        return read_state_dict(cached_download(url, alternative="model.weights=PATH")), url
     return read_state_dict(Path(path)), str(path)
 
 
-def cached_download(url: str) -> Path:
-    """The file at `url` in torch hub's cache, downloaded first when missing. Offline, a
-    ValueError says where to put the file by hand. (Callers skip it while `restoring`.)"""
+def cached_download(url: str, alternative: str | None = None) -> Path:
+    """The file at `url` in torch hub's cache, downloaded first when missing. Offline, the
+    error says where to put the file by hand (or the `alternative`, such as model.weights).
+    (Callers skip it while `restoring`.)"""
     import urllib.error
 
     cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
@@ -54,10 +57,8 @@ def cached_download(url: str) -> Path:
         cache.parent.mkdir(parents=True, exist_ok=True)
         torch.hub.download_url_to_file(url, str(cache), progress=True)
     except (urllib.error.URLError, OSError, RuntimeError) as error:
-        raise ValueError(
-            f"cannot download {url} ({error}); on a machine with internet, download that file "
-            f"and pass model.weights=PATH (or place it at {cache})"
-        ) from None
+        instead = f"pass {alternative} (or place it at {cache})" if alternative else f"place it at {cache}"
+        raise ZooError(f"cannot download {url} ({error})", f"on a machine with internet, download that file and {instead}") from None
     return cache
 
 

@@ -91,6 +91,9 @@ def build_data(config: dict[str, Any]) -> DataBundle:
     val = dataset("val", None, eval_transform) if "val" in splits else dataset("train", val_rows, eval_transform)
     test = dataset("test", None, eval_transform) if "test" in splits else None
     boxes = sum(len(train.items[i].boxes) for i in train.indices)
+    empty = sum(not train.items[i].boxes for i in train.indices)
+    kind = f"{train_all.kind} data" if train_all.kind != "demo" else "the demo shapes"
+    notes.insert(0, f"{kind}: {len(train)} training images ({empty} without objects), {boxes} boxes, {len(classes)} classes, {len(val)} validation images")
     info = {"classes": classes, "image_size": image_size, "rows": {"train": len(train), "val": len(val)}, "train_boxes": boxes}
     return DataBundle(train=train, val=val, test=test, info=info, notes=notes)
 
@@ -100,17 +103,17 @@ def read_data(data: dict[str, Any]) -> dict[str, DetectionSplit]:
     splits = demo_splits() if data["path"] is None else read_detection(Path(data["path"]))
     for split, key in (("val", "val_path"), ("test", "test_path")):
         if data[key] is not None:
-            splits[split] = single_split(Path(data[key]), key)
+            splits[split] = single_split(Path(data[key]), f"data.{key}")
     return splits
 
 
 def single_split(path: Path, key: str) -> DetectionSplit:
     """The data at `path` as one split: for data with splits, its test (else val) part."""
-    found = read_detection(path)
+    found = read_detection(path, key)
     for split in ("test", "val", "train") if len(found) > 1 else ("train",):
         if split in found:
             return found[split]
-    raise ZooError(f"data.{key}: no images found in {path}")
+    raise ZooError(f"{key}: no images found in {path}")
 
 
 def class_names(split: DetectionSplit) -> list[str]:
@@ -140,7 +143,7 @@ def check_boxes(split: DetectionSplit, notes: list[str]) -> list[tuple[int, int]
     annotation), turn fractions into pixels, clip boxes to their image and drop boxes without
     area; clipped and dropped boxes are counted in `notes`. Returns the (height, width) sizes."""
     sizes = []
-    clipped, dropped = 0, []
+    clipped, dropped = [], []
     for item in split.items:
         height, width = _image_size(item)
         sizes.append((height, width))
@@ -152,13 +155,14 @@ def check_boxes(split: DetectionSplit, notes: list[str]) -> list[tuple[int, int]
             if inside[2] <= inside[0] or inside[3] <= inside[1]:
                 dropped.append(place)
                 continue
-            clipped += inside != pixels
+            if inside != pixels:
+                clipped.append(place)
             for column, value in zip(kept, (inside, label, place)):
                 column.append(value)
         item.boxes, item.labels, item.places = kept
         item.normalized = False
     if clipped:
-        notes.append(f"{split.source}: {clipped} box(es) reached outside their image and were clipped to it")
+        notes.append(f"{split.source}: {len(clipped)} box(es) reached outside their image and were clipped to it, first at {clipped[0]}")
     if dropped:
         notes.append(f"{split.source}: {len(dropped)} box(es) without area (x2 <= x1 or y2 <= y1, after clipping) were dropped, first at {dropped[0]}")
     return sizes
@@ -242,7 +246,7 @@ def demo_splits() -> dict[str, DetectionSplit]:
             item.add(box, shape, item.place)
         item.image = pixels.clamp(0, 255).round().to(torch.uint8)
         items.append(item)
-    return {"train": DetectionSplit(origin, items, list(DEMO_CLASSES))}
+    return {"train": DetectionSplit(origin, items, list(DEMO_CLASSES), "demo")}
 
 
 def _overlap(a: Sequence[float], b: Sequence[float]) -> bool:

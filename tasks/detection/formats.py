@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,15 +49,16 @@ class DetectionSplit:
     source: str
     items: list[Annotated]
     classes: list[str] | None = None
+    kind: str = ""  # the format it was read from, as users name it
 
     def __len__(self) -> int:
         return len(self.items)
 
 
-def read_detection(path: Path) -> dict[str, DetectionSplit]:
-    """The splits at `path`, its format told by what is there."""
+def read_detection(path: Path, key: str = "data.path") -> dict[str, DetectionSplit]:
+    """The splits at `path` (given as `key`), its format told by what is there."""
     if not path.exists():
-        raise ZooError(f"data path {path} does not exist", "pass a COCO JSON, a CSV, or a VOC or YOLO folder")
+        raise ZooError(f"{key} {path} does not exist", "pass a COCO JSON, a CSV, or a VOC or YOLO folder")
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix == ".json":
@@ -138,7 +140,7 @@ def read_coco(path: Path) -> DetectionSplit:
         x, y, width, height = box
         items[annotation["image_id"]].add((x, y, x + width, y + height), categories[annotation["category_id"]], place)
     ordered = [categories[i] for i in sorted(categories)]
-    return DetectionSplit(str(path), list(items.values()), ordered)
+    return DetectionSplit(str(path), list(items.values()), ordered, "COCO")
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -147,7 +149,10 @@ def read_json(path: Path) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         raise ZooError(f"{path}:{error.lineno}:{error.colno}: malformed JSON ({error.msg})", "fix the file") from None
     if not isinstance(document, dict):
-        raise ZooError(f"{path} holds a JSON {type(document).__name__}, not a COCO object")
+        raise ZooError(
+            f"{path} holds a JSON {type(document).__name__}, not a COCO object",
+            "a COCO instances file is an object with 'images', 'annotations' and 'categories'",
+        )
     return document
 
 
@@ -179,11 +184,11 @@ def read_voc(root: Path) -> dict[str, DetectionSplit]:
     if "train" not in named and (sets / "trainval.txt").is_file():
         named["train"] = sets / "trainval.txt"
     if not named:
-        return {"train": DetectionSplit(str(xml_dir), [read_voc_file(f, image_dir) for f in files])}
+        return {"train": DetectionSplit(str(xml_dir), [read_voc_file(f, image_dir) for f in files], kind="Pascal VOC")}
     splits = {}
     for split, listing in named.items():
         stems = [line.split()[0] for line in listing.read_text().splitlines() if line.strip()]
-        splits[split] = DetectionSplit(str(listing), [read_voc_file(xml_dir / f"{stem}.xml", image_dir) for stem in stems])
+        splits[split] = DetectionSplit(str(listing), [read_voc_file(xml_dir / f"{stem}.xml", image_dir) for stem in stems], kind="Pascal VOC")
     return splits
 
 
@@ -196,7 +201,8 @@ def read_voc_file(path: Path, image_dir: Path) -> Annotated:
         raise ZooError(f"annotation {path} does not exist", "fix the ImageSets list naming it") from None
     except ET.ParseError as error:
         line, column = error.position
-        raise ZooError(f"{path}:{line}:{column + 1}: malformed XML ({error})", "fix the file") from None
+        reason = re.sub(r":? line \d+, column \d+$", "", str(error))
+        raise ZooError(f"{path}:{line}:{column + 1}: malformed XML ({reason})", "fix the file") from None
     root = tree.getroot()
     name = (root.findtext("filename") or "").strip()
     image = image_dir / name if name else _image_beside(image_dir, path.stem)
@@ -209,10 +215,12 @@ def read_voc_file(path: Path, image_dir: Path) -> Annotated:
         box = obj.find("bndbox")
         if not label or box is None:
             raise ZooError(f"{place}: an object needs a <name> and a <bndbox>", "fix the file")
+        texts = [(box.findtext(tag) or "").strip() for tag in ("xmin", "ymin", "xmax", "ymax")]
         try:
-            coordinates = [float(box.findtext(tag) or "") for tag in ("xmin", "ymin", "xmax", "ymax")]
+            coordinates = [float(text) for text in texts]
         except ValueError:
-            raise ZooError(f"{place}: <bndbox> needs numbers in xmin, ymin, xmax, ymax") from None
+            shown = ", ".join(f"{tag}={text!r}" for tag, text in zip(("xmin", "ymin", "xmax", "ymax"), texts))
+            raise ZooError(f"{place}: <bndbox> needs numbers in xmin, ymin, xmax, ymax, not {shown}", "fix the file") from None
         item.add(coordinates, label, place)
     return item
 
@@ -241,6 +249,8 @@ def read_yolo_yaml(path: Path) -> dict[str, DetectionSplit]:
         raise ZooError(f"{path} has no 'names' list of classes", "a YOLO dataset YAML names its classes")
     names = spec["names"]
     names = [str(names[k]) for k in sorted(names)] if isinstance(names, dict) else [str(n) for n in names]
+    if not any(spec.get(split) for split in ("train", "val", "test")) and (path.parent / "images").is_dir():
+        return read_yolo_folder(path.parent, names)  # a names-only YAML beside images/ and labels/
     root = path.parent / spec.get("path", "") if spec.get("path") else path.parent
     splits = {}
     for split in ("train", "val", "test"):
@@ -299,7 +309,7 @@ def read_yolo_images(images: Path, labels: Path, names: list[str]) -> DetectionS
                 if line.strip():
                     _yolo_line(item, line, f"{label_file}:{number}", names)
         items.append(item)
-    return DetectionSplit(str(images), items, names)
+    return DetectionSplit(str(images), items, names, "YOLO")
 
 
 def _yolo_line(item: Annotated, line: str, place: str, names: list[str]) -> None:
@@ -312,7 +322,10 @@ def _yolo_line(item: Annotated, line: str, place: str, names: list[str]) -> None
         raise ZooError(f"{place}: expected 5 numbers (class cx cy w h), got {len(values)}", "segmentation polygons are not read")
     index, cx, cy, width, height = values
     if not index.is_integer() or not 0 <= index < len(names):
-        raise ZooError(f"{place}: class {fields[0]} is not one of the {len(names)} named classes (0 to {len(names) - 1})")
+        raise ZooError(
+            f"{place}: class {fields[0]} is not one of the {len(names)} named classes (0 to {len(names) - 1})",
+            "fix the label, or add the class to the names",
+        )
     item.add((cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2), names[int(index)], place)
 
 
@@ -350,10 +363,11 @@ def read_csv(path: Path) -> DetectionSplit:
             try:
                 box = [float(row[c]) for c in CSV_COLUMNS[1:]]
             except ValueError:
-                raise ZooError(f"{place}: xmin, ymin, xmax, ymax must be numbers") from None
+                shown = ", ".join(f"{c}={row[c]!r}" for c in CSV_COLUMNS[1:])
+                raise ZooError(f"{place}: xmin, ymin, xmax, ymax must be numbers, not {shown}", "fix the row") from None
             if not row[label_column]:
                 raise ZooError(f"{place}: a box without a {label_column}", "name its class, or leave all four coordinates empty")
             items[name].add(box, row[label_column], place)
     if not items:
         raise ZooError(f"{path} has no rows")
-    return DetectionSplit(str(path), list(items.values()))
+    return DetectionSplit(str(path), list(items.values()), kind="CSV")

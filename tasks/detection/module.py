@@ -127,6 +127,8 @@ class DetectionModule(ZooModule):
     def predict(self, inputs: Sequence[Any], score_threshold: float = 0.5) -> list[dict[str, Any]]:
         """Each image (a file path, PIL image, or uint8 tensor (3, H, W)) -> its size and
         detections: {"label", "score", "box": [x1, y1, x2, y2] in the image's pixels}, best first."""
+        if not 0 <= score_threshold <= 1:
+            raise ZooError(f"score_threshold must be from 0 to 1, not {score_threshold!r}")
         if isinstance(inputs, torch.Tensor):
             inputs = list(inputs) if inputs.ndim == 4 else [inputs]
         elif isinstance(inputs, (str, Path)) or is_pil(inputs):
@@ -166,7 +168,7 @@ class DetectionModule(ZooModule):
             threshold = float(score_threshold)
         except ValueError:
             threshold = -1.0
-        if not 0 <= threshold <= 1:
+        if not 0 <= threshold <= 1:  # NaN too
             raise ZooError(f"--score-threshold must be a number from 0 to 1, not {score_threshold!r}")
         files = image_files(args)
         folder = Path(output)
@@ -193,7 +195,7 @@ class DetectionModule(ZooModule):
 
     def evaluation_dataset(self, path: Path) -> DetectionDataset:
         """Annotated images at `path` (for data with splits, its test or else val part)."""
-        split = single_split(path, "path")
+        split = single_split(path, "--data")
         check_boxes(split, notes=[])
         check_labels(split, self.classes)
         return DetectionDataset(split.items, self.classes, range(len(split)), self.eval_transform)
