@@ -216,11 +216,13 @@ DEMO_CLASSES = ("circle", "square", "triangle")
 DEMO_IMAGES = 480
 DEMO_SIDE = 128
 DEMO_MAX_OBJECTS = 4
+DEMO_CONTRAST = 80  # of 255
 
 
 def demo_splits() -> dict[str, DetectionSplit]:
-    """Circles, squares and triangles of random color and size (14 to 44 pixels) on noisy
-    backgrounds: 480 RGB images of 128x128 pixels with 0 to 4 objects each, the same every time."""
+    """Circles, squares and triangles of random size (14 to 44 pixels) and any color that
+    stands out from a noisy dark background: 480 RGB images of 128x128 pixels with 0 to 4
+    objects each, the same every time."""
     generator = torch.Generator().manual_seed(4321)
     coords = torch.arange(DEMO_SIDE, dtype=torch.float32) + 0.5
     y, x = torch.meshgrid(coords, coords, indexing="ij")
@@ -241,12 +243,20 @@ def demo_splits() -> dict[str, DetectionSplit]:
                 continue
             shape = DEMO_CLASSES[int(torch.randint(len(DEMO_CLASSES), (), generator=generator))]
             mask = _shape_mask(shape, (y - cy) / radius, (x - cx) / radius)
-            color = 127 + 128 * torch.rand(3, 1, 1, generator=generator)
+            color = _contrasting(background, generator)
             pixels = torch.where(mask, color, pixels)
             item.add(box, shape, item.place)
         item.image = pixels.clamp(0, 255).round().to(torch.uint8)
         items.append(item)
     return {"train": DetectionSplit(origin, items, list(DEMO_CLASSES), "demo")}
+
+
+def _contrasting(background: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A random color at least DEMO_CONTRAST from `background` on average over the channels."""
+    while True:
+        color = 255 * torch.rand(3, 1, 1, generator=generator)
+        if (color - background).abs().mean() >= DEMO_CONTRAST:
+            return color
 
 
 def _overlap(a: Sequence[float], b: Sequence[float]) -> bool:

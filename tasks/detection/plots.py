@@ -28,7 +28,7 @@ def annotate(image: torch.Tensor, detections: Sequence[dict[str, Any]], classes:
     labels = [f"{d['label']} {d['score']:.2f}" for d in detections]
     colors = [color(index[d["label"]]) for d in detections]
     width = max(2, round(max(image.shape[-2:]) / 300))
-    return draw_bounding_boxes(image, boxes, labels=labels, colors=colors, width=width, font=_font(), font_size=max(10, width * 6))
+    return draw_bounding_boxes(image, boxes, labels=labels, colors=colors, width=width, font=_font(), font_size=max(12, width * 6))
 
 
 def _font() -> str | None:
