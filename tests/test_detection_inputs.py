@@ -135,3 +135,11 @@ def test_python_predict_checks_its_threshold(tmp_path):
                     overrides={"data.batch_size": 4})
     with pytest.raises(ZooError, match="score_threshold must be from 0 to 1"):
         zoo.load(run.path).predict([tmp_path / "data" / "images" / "img0.png"], score_threshold=2)
+
+
+def test_a_truncated_image_stops_the_run_and_leaves_no_folders(zoo_cli, tmp_path):
+    root = voc(tmp_path / "data")
+    jpeg = root / "JPEGImages" / "img5.jpg"  # a training image: its header reads, its pixels do not
+    jpeg.write_bytes(jpeg.read_bytes()[: jpeg.stat().st_size * 9 // 10])
+    assert_user_error(train(zoo_cli, tmp_path, root), f"{jpeg} is not a readable image")
+    assert list((tmp_path / "runs").iterdir()) == []  # no empty <task>/<model>/ folders either

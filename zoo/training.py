@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -144,6 +145,9 @@ def train(name: str | None = None, *, resume: str | Path | None = None, progress
     except BaseException:
         if fresh and not joining and not (run_dir / "checkpoints" / "last.ckpt").exists():
             shutil.rmtree(run_dir, ignore_errors=True)
+            for parent in (run_dir.parent, run_dir.parent.parent):  # <model>/ and <task>/, when left empty
+                with contextlib.suppress(OSError):
+                    parent.rmdir()
         raise
     finally:
         if not joining:
