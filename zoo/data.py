@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,22 @@ class DataBundle:
     info: dict[str, Any]
     test: Dataset | None = None
     notes: list[str] = field(default_factory=list)
+
+
+def class_names(labels: Iterable[str]) -> list[str]:
+    """The distinct labels, in numeric order when all are integers, else alphabetical."""
+    distinct = set(labels)
+    if all(_is_integer(label) for label in distinct):
+        return sorted(distinct, key=int)
+    return sorted(distinct)
+
+
+def _is_integer(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
 
 
 def split_indices(size: int, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:

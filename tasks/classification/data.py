@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import Dataset
 
 from tasks.classification.models import ARCHITECTURES, input_size
-from zoo.data import DataBundle, split_indices
+from zoo.data import DataBundle, class_names, split_indices
 from zoo.errors import ZooError
 from zoo.images import ImageSource, LabelledImages, TensorImages, read_splits, survey, to_tensor
 
@@ -117,22 +117,6 @@ def single_split(path: Path, key: str, columns: dict[str, Any]) -> LabelledImage
         if split in found:
             return found[split]
     raise ZooError(f"data.{key}: no images found in {path}")
-
-
-def class_names(labels: Sequence[str]) -> list[str]:
-    """The distinct labels, in numeric order when all are integers, else alphabetical."""
-    distinct = set(labels)
-    if all(_is_integer(label) for label in distinct):
-        return sorted(distinct, key=int)
-    return sorted(distinct)
-
-
-def _is_integer(text: str) -> bool:
-    try:
-        int(text)
-    except ValueError:
-        return False
-    return True
 
 
 def encode(split: LabelledImages, classes: list[str]) -> list[int]:

@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from tasks.detection.formats import Annotated, DetectionSplit, read_detection
-from zoo.data import DataBundle, split_indices
+from zoo.data import DataBundle, class_names, split_indices
 from zoo.errors import ZooError
 from zoo.images import image_mode, open_image, to_tensor
 
@@ -68,8 +68,9 @@ def build_data(config: dict[str, Any]) -> DataBundle:
     notes: list[str] = []
     sizes = {name: check_boxes(split, notes) for name, split in splits.items()}
     train_all = splits["train"]
-    classes = class_names(train_all)
-    for name, split in splits.items():
+    declared = train_all.classes  # COCO categories, YOLO names; else the labels on the boxes
+    classes = list(declared) if declared else class_names(label for item in train_all.items for label in item.labels)
+    for split in splits.values():
         check_labels(split, classes)
     if not any(item.boxes for item in train_all.items):
         raise ZooError(f"{train_all.source} has no objects to learn from", "annotate some boxes")
@@ -94,7 +95,7 @@ def build_data(config: dict[str, Any]) -> DataBundle:
     empty = sum(not train.items[i].boxes for i in train.indices)
     kind = f"{train_all.kind} data" if train_all.kind != "demo" else "the demo shapes"
     notes.insert(0, f"{kind}: {len(train)} training images ({empty} without objects), {boxes} boxes, {len(classes)} classes, {len(val)} validation images")
-    info = {"classes": classes, "image_size": image_size, "rows": {"train": len(train), "val": len(val)}, "train_boxes": boxes}
+    info = {"classes": classes, "image_size": image_size, "rows": {"train": len(train), "val": len(val)}}
     return DataBundle(train=train, val=val, test=test, info=info, notes=notes)
 
 
@@ -114,17 +115,6 @@ def single_split(path: Path, key: str) -> DetectionSplit:
         if split in found:
             return found[split]
     raise ZooError(f"{key}: no images found in {path}")
-
-
-def class_names(split: DetectionSplit) -> list[str]:
-    """The classes the data declares, else the names on its boxes (numeric order when all are
-    integers, else alphabetical)."""
-    if split.classes:
-        return list(split.classes)
-    names = {label for item in split.items for label in item.labels}
-    if all(name.lstrip("-").isdigit() for name in names):
-        return sorted(names, key=int)
-    return sorted(names)
 
 
 def check_labels(split: DetectionSplit, classes: list[str]) -> None:

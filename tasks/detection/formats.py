@@ -205,9 +205,10 @@ def read_voc_file(path: Path, image_dir: Path) -> Annotated:
         raise ZooError(f"{path}:{line}:{column + 1}: malformed XML ({reason})", "fix the file") from None
     root = tree.getroot()
     name = (root.findtext("filename") or "").strip()
-    image = image_dir / name if name else _image_beside(image_dir, path.stem)
-    if name and not image.is_file() and _image_beside(image_dir, path.stem).is_file():
-        image = _image_beside(image_dir, path.stem)  # a filename without or with another suffix
+    named = image_dir / name if name else None
+    image = named if named is not None and named.is_file() else _image_beside(image_dir, path.stem)
+    if named is not None and not image.is_file():
+        image = named  # neither is there: the error names the file the XML names
     item = Annotated(image, str(path))
     for number, obj in enumerate(root.iter("object"), start=1):
         place = f"{path} (object {number})"

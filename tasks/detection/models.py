@@ -20,7 +20,11 @@ Targets = Sequence[dict[str, torch.Tensor]]
 
 
 class Detector(nn.Module):
-    """The common face of all detectors."""
+    """The common face of all detectors: a wrapper around `model`."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
 
     def forward(self, images: list[torch.Tensor], targets: Targets | None = None) -> dict[str, torch.Tensor] | list[dict[str, torch.Tensor]]:
         raise NotImplementedError
@@ -31,19 +35,17 @@ class Yolo(Detector):
     Boxes keep the coordinates of the unpadded images."""
 
     score_threshold = 0.05  # detections kept for evaluation, as torchvision's detectors keep
-
-    def __init__(self, net: YoloDetector) -> None:
-        super().__init__()
-        self.model = net
+    model: YoloDetector
 
     def forward(self, images: list[torch.Tensor], targets: Targets | None = None) -> dict[str, torch.Tensor] | list[dict[str, torch.Tensor]]:
+        from torchvision.ops import clip_boxes_to_image
+
         batch = pad_batch(images, STRIDES[-1])
         if targets is not None:
             return self.model.loss(batch, targets)
         detections = self.model.detect(batch, score_threshold=self.score_threshold)
         for found, image in zip(detections, images):
-            height, width = image.shape[-2:]
-            found["boxes"] = found["boxes"].clamp_min(0).minimum(torch.tensor([width, height, width, height], device=image.device))
+            found["boxes"] = clip_boxes_to_image(found["boxes"], tuple(image.shape[-2:]))
         return detections
 
 
@@ -61,10 +63,6 @@ def pad_batch(images: Sequence[torch.Tensor], multiple: int) -> torch.Tensor:
 
 class Torchvision(Detector):
     """A torchvision detector, its labels shifted by one (its class 0 is the background)."""
-
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.model = net
 
     def forward(self, images: list[torch.Tensor], targets: Targets | None = None) -> dict[str, torch.Tensor] | list[dict[str, torch.Tensor]]:
         if targets is not None:

@@ -152,11 +152,12 @@ class DetectionModule(ZooModule):
     def _record(self, original: torch.Tensor, resized: torch.Tensor, found: dict[str, torch.Tensor], threshold: float) -> dict[str, Any]:
         height, width = original.shape[-2:]
         scale = torch.tensor([width / resized.shape[-1], height / resized.shape[-2]] * 2)
-        keep = found["scores"].float().cpu() >= threshold
+        scores = found["scores"].float().cpu()
+        keep = scores >= threshold
         boxes = found["boxes"].float().cpu()[keep] * scale
         detections = [
             {"label": self.classes[int(label)], "score": round(float(score), 4), "box": [round(float(v), 1) for v in box]}
-            for box, score, label in zip(boxes, found["scores"].cpu()[keep], found["labels"].cpu()[keep])
+            for box, score, label in zip(boxes, scores[keep], found["labels"].cpu()[keep])
         ]
         return {"width": int(width), "height": int(height), "detections": detections}
 
