@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch.utils.data import DistributedSampler, RandomSampler, SequentialSampler
 
 from zoo.errors import ZooError
-from zoo.text import SPECIAL_TOKENS, LengthBatches, encode, load_tokenizer, pad, save_tokenizer, train_tokenizer
+from zoo.text import SPECIAL_TOKENS, LengthBatches, add_cls_sep, encode, load_tokenizer, pad, save_tokenizer, train_tokenizer
 
 TEXTS = [
     "a gripping film with a superb cast",
@@ -22,19 +23,23 @@ def test_tokenizer_learns_the_texts_and_keeps_special_tokens_first(kind, tmp_pat
     tokenizer = train_tokenizer(TEXTS, kind=kind, vocab_size=300)
     assert [tokenizer.token_to_id(t) for t in SPECIAL_TOKENS] == list(range(len(SPECIAL_TOKENS)))
     assert tokenizer.get_vocab_size() <= 300
-    [ids] = encode(tokenizer, ["A gripping film"])
+    [ids], _ = encode(tokenizer, ["A gripping film"])
     assert tokenizer.token_to_id(SPECIAL_TOKENS[1]) not in ids  # known words, no [UNK]
     assert tokenizer.decode(ids).strip() == "a gripping film"  # lowercased
-    [unseen] = encode(tokenizer, ["grippingly wonderfulness"])  # new words: made of pieces
+    [unseen], _ = encode(tokenizer, ["grippingly wonderfulness"])  # new words: made of pieces
     assert len(unseen) >= 2 and tokenizer.token_to_id(SPECIAL_TOKENS[1]) not in unseen
     save_tokenizer(tokenizer, tmp_path)
     reloaded = load_tokenizer(tmp_path)
     assert encode(reloaded, TEXTS[:5]) == encode(tokenizer, TEXTS[:5])
 
 
-def test_encode_cuts_to_max_length():
-    tokenizer = train_tokenizer(TEXTS, vocab_size=300)
-    assert [len(ids) for ids in encode(tokenizer, TEXTS[:3], max_length=4)] == [4, 4, 4]
+def test_encode_cuts_to_max_length_and_counts_the_cut_texts():
+    tokenizer = add_cls_sep(train_tokenizer(TEXTS, vocab_size=300))
+    ids, cut = encode(tokenizer, ["a film", *TEXTS[:3]], max_length=5, special_tokens=True)
+    assert [len(i) for i in ids] == [4, 5, 5, 5] and cut == 3
+    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    assert all(i[0] == cls and i[-1] == sep for i in ids)
+    assert encode(tokenizer, ["a film"])[0][0] == ids[0][1:-1]  # without special tokens
 
 
 def test_tokenizer_mistakes_are_user_errors(tmp_path):
@@ -51,10 +56,24 @@ def test_pad_right_pads_to_the_longest():
     assert ids.tolist() == [[5, 6, 7], [8, 0, 0], [0, 0, 0]] and lengths.tolist() == [3, 1, 0]
 
 
+class Lengths(torch.utils.data.Dataset):
+    def __init__(self, lengths: list[int]) -> None:
+        self.lengths = lengths
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+
+def batches_of(lengths: list[int], batch_size: int, *, shuffle: bool, seed: int = 0, **options) -> LengthBatches:
+    dataset = Lengths(lengths)
+    sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(seed)) if shuffle else SequentialSampler(dataset)
+    return LengthBatches(sampler, batch_size, **options)
+
+
 def test_length_batches_cover_every_row_once_with_little_padding():
     generator = torch.Generator().manual_seed(0)
     lengths = torch.randint(1, 200, (1000,), generator=generator).tolist()
-    sampler = LengthBatches(lengths, batch_size=32, shuffle=True, seed=1, pool=10)
+    sampler = batches_of(lengths, 32, shuffle=True, seed=1, pool=10)
     batches = list(sampler)
     assert len(batches) == len(sampler) == 32
     assert sorted(i for batch in batches for i in batch) == list(range(1000))
@@ -65,15 +84,36 @@ def test_length_batches_cover_every_row_once_with_little_padding():
     random_order = torch.randperm(1000, generator=generator).tolist()
     random_batches = [random_order[i : i + 32] for i in range(0, 1000, 32)]
     assert padded(batches) < 0.7 * padded(random_batches)
+    assert len(list(batches_of(lengths, 32, shuffle=True, drop_last=True))) == 31
 
 
 def test_length_batches_change_each_epoch_and_repeat_with_the_seed():
     lengths = list(range(100))
-    first = LengthBatches(lengths, 8, shuffle=True, seed=3)
-    again = LengthBatches(lengths, 8, shuffle=True, seed=3)
-    assert list(first) == list(again)
+    first = batches_of(lengths, 8, shuffle=True, seed=3)
+    again = batches_of(lengths, 8, shuffle=True, seed=3)
     epoch_zero = list(first)
-    first.set_epoch(1)
+    assert epoch_zero == list(again)
     assert list(first) != epoch_zero
-    ordered = list(LengthBatches([3, 1, 2, 5, 4], 2, shuffle=False))
-    assert ordered == [[1, 2], [0, 4], [3]]
+    assert list(batches_of([3, 1, 2, 5, 4], 2, shuffle=False)) == [[1, 2], [0, 4], [3]]
+
+
+def test_length_batches_share_the_data_among_devices():
+    """On several devices each one batches the share its DistributedSampler gives it."""
+    lengths = torch.randint(1, 50, (101,), generator=torch.Generator().manual_seed(0)).tolist()
+    dataset = Lengths(lengths)
+    shares = [list(LengthBatches(DistributedSampler(dataset, num_replicas=2, rank=rank, seed=0), 8)) for rank in (0, 1)]
+    assert len(shares[0]) == len(shares[1])
+    seen = [i for share in shares for batch in share for i in batch]
+    assert set(seen) == set(range(101)) and len(seen) == 102  # one index repeated to even the shares
+
+
+def test_loader_batches_texts_by_length():
+    from zoo.data import loader
+
+    class Texts(Lengths):
+        def __getitem__(self, index: int) -> int:
+            return index
+
+    lengths = [5, 1, 4, 2, 3, 6]
+    batches = list(loader(Texts(lengths), {"batch_size": 2, "num_workers": 0}, shuffle=False))
+    assert [sorted(lengths[i] for i in batch.tolist()) for batch in batches] == [[1, 2], [3, 4], [5, 6]]

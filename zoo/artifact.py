@@ -36,10 +36,11 @@ def save(module: Any, target: Path, metrics: dict[str, Any], notes: list[str]) -
         shutil.copy2(file, partial / file.name)
         config["model"]["source"] = f"{file.name}:{attribute}"
     params = sum(p.numel() for p in module.parameters())
-    write_json(
-        partial / CONFIG,
-        {"zoo_version": __version__, "config": config, "info": module.info, "metrics": metrics, "params": params},
-    )
+    info = dict(module.info)
+    for key, name in module.info_files.items():
+        (partial / name).write_text(info[key], encoding="utf-8")
+        info[key] = {"file": name}
+    write_json(partial / CONFIG, {"zoo_version": __version__, "config": config, "info": info, "metrics": metrics, "params": params})
     save_model(module, str(partial / WEIGHTS))
     (partial / CARD).write_text(model_card(config, metrics, params, notes), encoding="utf-8")
     shutil.rmtree(target, ignore_errors=True)
@@ -62,6 +63,10 @@ def load(path: str | Path) -> Any:
         config["model"]["source"] = str(folder / source)
     config["compile"] = False  # compiling is for training; a loaded model starts at once
     module_class = load_ref(find_task(config["task"]).module)
+    for key, name in module_class.info_files.items():
+        if not (folder / name).is_file():
+            raise ZooError(f"{folder / name} does not exist", "the model folder is incomplete: copy it whole or train again")
+        info[key] = (folder / name).read_text(encoding="utf-8")
     with restoring():  # no downloads: the saved weights replace the starting ones
         module = module_class(config, info)
     try:

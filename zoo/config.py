@@ -90,9 +90,9 @@ RANGES = {
 
 def defaults(task: Task, model: str) -> Config:
     """The config a run of `task/model` starts from, before any file or override."""
-    config = merge(CORE_DEFAULTS, task.defaults)
-    config["task"] = task.name
     spec = task.models.get(model)
+    config = merge(merge(CORE_DEFAULTS, task.defaults), spec.overrides if spec else {})
+    config["task"] = task.name
     config["model"] = {**config["model"], "name": model, **(spec.defaults if spec else {})}
     return config
 
@@ -301,4 +301,9 @@ def resolve(
             did_you_mean(str(name), task.models) or f"see `zoo list '{task.name}/*'`",
         )
     schema = defaults(task, name)
+    if not given_model.get("source"):
+        for key in given_model:
+            owners = [f"{task.name}/{m}" for m, spec in task.models.items() if key not in schema["model"] and key in spec.defaults]
+            if owners:
+                raise ZooError(f"model.{key} is not a setting of {task.name}/{name}", f"{' and '.join(owners)} {'takes' if len(owners) == 1 else 'take'} it: name the model (zoo train {owners[0]})")
     return validate(merge(schema, given), schema)

@@ -48,17 +48,25 @@ def split_indices(size: int, val_fraction: float, seed: int) -> tuple[list[int],
 def loader(dataset: Dataset, data_config: dict[str, Any], *, shuffle: bool, seed: int = 0) -> DataLoader:
     """A DataLoader with the run's batch size and workers; shuffling is seeded. A training
     epoch drops a last batch of one row, which batch norm cannot train on. A dataset whose
-    items do not stack (images of different sizes, box lists) brings its own `collate`."""
+    items do not stack (images of different sizes, box lists, texts) brings its own `collate`;
+    one with `lengths` (texts) is batched by length (`zoo.text.LengthBatches`)."""
+    from torch.utils.data import RandomSampler, SequentialSampler
+
     workers = data_config["num_workers"]
     batch_size = data_config["batch_size"]
+    drop_last = shuffle and len(dataset) > batch_size and len(dataset) % batch_size == 1  # type: ignore[arg-type]
+    generator = torch.Generator().manual_seed(seed) if shuffle else None
+    batching: dict[str, Any] = {"batch_size": batch_size, "shuffle": shuffle, "drop_last": drop_last, "generator": generator}
+    if hasattr(dataset, "lengths"):
+        from zoo.text import LengthBatches
+
+        sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+        batching = {"batch_sampler": LengthBatches(sampler, batch_size, drop_last)}
     return DataLoader(
         dataset,
-        batch_size=batch_size,
-        shuffle=shuffle,
-        drop_last=shuffle and len(dataset) > batch_size and len(dataset) % batch_size == 1,  # type: ignore[arg-type]
         num_workers=workers,
         persistent_workers=workers > 0,
         pin_memory=torch.cuda.is_available(),
-        generator=torch.Generator().manual_seed(seed) if shuffle else None,
         collate_fn=getattr(dataset, "collate", None),
+        **batching,
     )

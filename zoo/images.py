@@ -12,10 +12,7 @@ needs: 1 when every image is grayscale, else 3. RGBA and palette images are laid
 
 from __future__ import annotations
 
-import csv
 import gzip
-import io
-import json
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -25,7 +22,8 @@ from typing import Any, Protocol
 
 import torch
 
-from zoo.errors import ZooError, did_you_mean
+from zoo import tables
+from zoo.errors import ZooError
 
 EXIF_ORIENTATION = 0x0112
 IMAGE_SUFFIXES = frozenset(
@@ -298,75 +296,24 @@ def _hidden(relative: Path) -> bool:
 
 def read_table(path: Path, image_column: str | None, label_column: str | None) -> LabelledImages:
     """A CSV/TSV or JSONL file of image path and label; paths are relative to the file."""
-    rows, places = _read_rows(path)
-    if not rows:
+    table = tables.read_table(path)
+    if not table.rows:
         raise ZooError(f"{path} has no rows", "it needs an image path and a label per row")
-    columns = list(rows[0])
-    image_key = _column(path, columns, image_column, PATH_COLUMNS, "image path", "data.image_column")
-    label_key = _column(path, columns, label_column, LABEL_COLUMNS, "label", "data.label_column")
+    image_key = tables.pick_column(table, image_column, PATH_COLUMNS, "image path", "data.image_column")
+    label_key = tables.pick_column(table, label_column, LABEL_COLUMNS, "label", "data.label_column")
     paths: list[Path] = []
     labels: list[str] = []
-    for row, place in zip(rows, places):
-        image, label = row.get(image_key), row.get(label_key)
-        if image in (None, "") or label in (None, ""):
+    for row, place in zip(table.rows, table.places):
+        image, label = row.get(image_key), tables.label_text(row.get(label_key))
+        if image in (None, "") or label is None:
             missing = image_key if image in (None, "") else label_key
             raise ZooError(f"{place}: {missing!r} is empty", "fill it in or remove the row")
         image_path = (path.parent / str(image)).resolve()
         if not image_path.is_file():
             raise ZooError(f"{place}: image {image_path} does not exist", "fix the path (relative to the table) or remove the row")
         paths.append(image_path)
-        labels.append(_label_text(label))
-    return LabelledImages(str(path), FileImages(paths), labels, places)
-
-
-def _read_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ZooError(f"{path}: byte {error.start} is not UTF-8 text", "save the file as UTF-8") from None
-    if path.suffix.lower() in (".jsonl", ".json"):
-        rows, places = [], []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ZooError(f"{path}:{number}:{error.colno}: invalid JSON ({error.msg})", "write one JSON object per line") from None
-            if not isinstance(row, dict):
-                raise ZooError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
-            rows.append(row)
-            places.append(f"{path}:{number}")
-        return rows, places
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    try:
-        rows = [row for row in reader if any((v or "").strip() for v in row.values())]
-    except csv.Error as error:
-        raise ZooError(f"{path}:{reader.line_num}: malformed CSV ({error})") from None
-    return rows, [f"{path}:{n + 2}" for n in range(len(rows))]
-
-
-def _column(path: Path, columns: list[str], chosen: str | None, usual: Sequence[str], role: str, key: str) -> str:
-    if chosen is not None:
-        if chosen not in columns:
-            hint = did_you_mean(chosen, columns) or f"its columns are: {', '.join(columns)}"
-            raise ZooError(f"{path} has no {role} column {chosen!r} ({key})", hint)
-        return chosen
-    for name in columns:
-        if name.strip().lower() in usual:
-            return name
-    raise ZooError(
-        f"{path} has no {role} column (looked for {', '.join(usual)})",
-        f"its columns are {', '.join(columns)}; name one with {key}=COLUMN",
-    )
-
-
-def _label_text(value: Any) -> str:
-    """A label as text; integral floats (3.0) read as integers."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
+        labels.append(label)
+    return LabelledImages(str(path), FileImages(paths), labels, table.places)
 
 
 def read_idx_folder(image_files: Sequence[Path]) -> dict[str, LabelledImages]:
@@ -459,7 +406,7 @@ def _hf_split(dataset: Any, origin: str, image_column: str | None, label_column:
     raw = list(dataset[label_key])
     if any(v is None for v in raw):
         raise ZooError(f"{origin}: row {raw.index(None)} has no label", "drop unlabelled rows")
-    labels = [label_feature.int2str(v) if isinstance(label_feature, datasets.ClassLabel) else _label_text(v) for v in raw]
+    labels = [label_feature.int2str(v) if isinstance(label_feature, datasets.ClassLabel) else str(tables.label_text(v)) for v in raw]
     return LabelledImages(origin, DatasetImages(dataset, image_key, origin), labels, [f"{origin} row {i}" for i in range(len(labels))])
 
 

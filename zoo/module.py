@@ -32,6 +32,8 @@ class ZooModule(L.LightningModule):
 
     predict_options: dict[str, str] = {}
     output_names: tuple[str, ...] = ("output",)  # of `forward`, as exported (ONNX output names)
+    module_keys: tuple[str, ...] = ()  # model.* keys the module uses itself, not passed to the builder
+    info_files: dict[str, str] = {}  # info entries (text) saved in model/ as files of their own: key -> file name
 
     def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
         super().__init__()
@@ -44,7 +46,7 @@ class ZooModule(L.LightningModule):
         a registered builder, or the user's own `model.source` ("file.py:Name"). With
         `compile: true` its forward is compiled with torch.compile."""
         model = self.config["model"]
-        hparams = {k: v for k, v in model.items() if k not in ("name", "source")}
+        hparams = {k: v for k, v in model.items() if k not in ("name", "source", *self.module_keys)}
         if model["source"]:
             builder, origin = load_ref(model["source"]), f"model.source {model['source']!r}"
         else:

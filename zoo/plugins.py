@@ -33,6 +33,7 @@ class Model:
     params: int | None = None  # parameter count at the default size, on the demo data
     defaults: Mapping[str, Any] = field(default_factory=dict)  # its hyper-parameters (model.*)
     tags: tuple[str, ...] = ()
+    overrides: Mapping[str, Any] = field(default_factory=dict)  # other sections it changes from the task's (optim...)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import Sampler
+from torch.utils.data import BatchSampler, RandomSampler, Sampler
 
 from zoo.errors import ZooError
 
@@ -71,10 +71,55 @@ def load_tokenizer(folder: Path) -> Any:
         raise ZooError(f"{path} is not a tokenizer file ({error})", "train the model again") from None
 
 
-def encode(tokenizer: Any, texts: Sequence[str], max_length: int | None = None) -> list[list[int]]:
-    """Token ids of each text (no special tokens), cut to `max_length`."""
-    encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
-    return [e.ids[:max_length] if max_length else e.ids for e in encodings]
+def encode(tokenizer: Any, texts: Sequence[str], max_length: int | None = None, special_tokens: bool = False) -> tuple[list[list[int]], int]:
+    """(token ids of each text, how many texts were cut): at most `max_length` ids each,
+    special tokens included (a tokenizer's post-processor adds them, such as [CLS] ... [SEP])."""
+    if max_length:
+        tokenizer.enable_truncation(max_length)
+    else:
+        tokenizer.no_truncation()
+    encodings = tokenizer.encode_batch(list(texts), add_special_tokens=special_tokens)
+    return [e.ids for e in encodings], sum(1 for e in encodings if e.overflowing)
+
+
+def add_cls_sep(tokenizer: Any) -> Any:
+    """Make `tokenizer` frame every text as [CLS] text [SEP] (with special tokens on), as
+    BERT-style encoders expect."""
+    from tokenizers import processors
+
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single=f"{CLS} $A {SEP}", special_tokens=[(CLS, tokenizer.token_to_id(CLS)), (SEP, tokenizer.token_to_id(SEP))]
+    )
+    return tokenizer
+
+
+def pretrained_tokenizer(source: str, key: str) -> tuple[Any, int]:
+    """(tokenizer, padding id) from `source`: a folder holding a tokenizer.json (a zoo model
+    or run folder too), or a Hugging Face tokenizer (hub name or saved folder). `key` names
+    the setting in messages."""
+    from tokenizers import Tokenizer
+
+    folder = Path(source).expanduser()
+    if source.startswith((".", "/", "~")) and not folder.is_dir():
+        raise ZooError(f"{key}: folder {folder} does not exist", "name a hub tokenizer or a folder with a tokenizer.json")
+    for candidate in (folder, folder / "model"):
+        if (candidate / TOKENIZER_FILE).is_file() and not (candidate / "tokenizer_config.json").is_file():
+            tokenizer = load_tokenizer(candidate)
+            pad_id = tokenizer.token_to_id(PAD)
+            return tokenizer, pad_id if pad_id is not None else 0
+    from transformers import AutoTokenizer
+
+    try:
+        loaded = AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as error:
+        raise ZooError(f"{key} {source!r} cannot be loaded: {str(error).splitlines()[0]}", "name a hub tokenizer or a folder with a tokenizer.json") from None
+    backend = getattr(loaded, "backend_tokenizer", None)
+    if backend is None:
+        raise ZooError(f"{key} {source!r} has no fast (tokenizers) version", "use a tokenizer that ships a tokenizer.json")
+    tokenizer = Tokenizer.from_str(backend.to_str())
+    tokenizer.no_padding()
+    pad_id = loaded.pad_token_id if loaded.pad_token_id is not None else loaded.eos_token_id
+    return tokenizer, pad_id if pad_id is not None else 0
 
 
 def pad(sequences: Sequence[Sequence[int]], pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -86,41 +131,36 @@ def pad(sequences: Sequence[Sequence[int]], pad_id: int = 0) -> tuple[torch.Tens
     return ids, lengths
 
 
-class LengthBatches(Sampler[list[int]]):
-    """Batches of indices whose sequences have similar lengths. Shuffled: each epoch (see
-    `set_epoch`) a seeded shuffle, then sorting by length within pools of `pool` batches, cut
-    into batches that are shuffled in turn. Not shuffled: sorted by length, for evaluation and
-    prediction. Either way every index comes once per epoch."""
+class LengthBatches(BatchSampler):
+    """Batches of similar lengths from the indices `sampler` yields (a random, sequential or
+    distributed sampler over a dataset with `lengths`): each run of `pool` batches' worth of
+    indices is sorted by length and cut into batches; when the sampler shuffles, the batches'
+    order is shuffled too. Every index comes once per epoch.
 
-    def __init__(self, lengths: Sequence[int], batch_size: int, *, shuffle: bool, seed: int = 0, pool: int = 50) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-        self.lengths = list(lengths)
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.seed = seed
+    It has BatchSampler's signature, so on several devices Lightning rebuilds it around a
+    DistributedSampler and each device batches its own share."""
+
+    def __init__(self, sampler: Sampler[int], batch_size: int, drop_last: bool = False, pool: int = 50) -> None:
+        super().__init__(sampler, batch_size, drop_last)
+        dataset = getattr(sampler, "dataset", None) or getattr(sampler, "data_source", None)
+        if dataset is None or not hasattr(dataset, "lengths"):
+            raise ValueError("LengthBatches needs a sampler over a dataset with `lengths`")
+        self.lengths: Sequence[int] = dataset.lengths
         self.pool = pool
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Lightning calls this before each training epoch: a new order every epoch."""
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.lengths) / self.batch_size)
+        self.shuffle = isinstance(sampler, RandomSampler) or bool(getattr(sampler, "shuffle", False))
+        self._epochs = 0  # batch orders differ from epoch to epoch, the same in every run
 
     def __iter__(self) -> Iterator[list[int]]:
-        size = len(self.lengths)
-        if not self.shuffle:
-            order = sorted(range(size), key=self.lengths.__getitem__)
-            yield from (order[i : i + self.batch_size] for i in range(0, size, self.batch_size))
-            return
-        generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        order = torch.randperm(size, generator=generator).tolist()
+        order = list(self.sampler)
         span = self.batch_size * self.pool
         batches = []
-        for start in range(0, size, span):
+        for start in range(0, len(order), span):
             pooled = sorted(order[start : start + span], key=self.lengths.__getitem__)
             batches += [pooled[i : i + self.batch_size] for i in range(0, len(pooled), self.batch_size)]
-        for index in torch.randperm(len(batches), generator=generator).tolist():
-            yield batches[index]
+        if self.drop_last and batches and len(batches[-1]) < self.batch_size:
+            batches.pop()
+        if self.shuffle:
+            generator = torch.Generator().manual_seed(self._epochs)
+            batches = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+        self._epochs += 1
+        yield from batches

@@ -14,16 +14,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MetricCollection
-from torchmetrics.classification import (
-    MulticlassAccuracy,
-    MulticlassConfusionMatrix,
-    MulticlassF1Score,
-    MulticlassPrecision,
-    MulticlassRecall,
-)
 
 from tasks.classification.data import ImageDataset, encode, single_split, transforms
+from zoo.class_metrics import class_metrics, confusion_plot, log_class_metrics
 from zoo.errors import ZooError
 from zoo.images import image_files, is_pil, open_image, to_tensor
 from zoo.module import ZooModule
@@ -43,23 +36,9 @@ class ClassificationModule(ZooModule):
         shape = (1, self.channels, 1, 1)
         self.register_buffer("mean", torch.tensor(info["mean"]).reshape(shape), persistent=False)
         self.register_buffer("std", torch.tensor(info["std"]).reshape(shape), persistent=False)
-        self.metrics = nn.ModuleDict({split: self._metrics(split) for split in ("val", "test")})
+        self.metrics = nn.ModuleDict({split: class_metrics(len(self.classes), split, TOP_K) for split in ("val", "test")})
         self.confusion: dict[str, torch.Tensor] = {}  # of each split's latest evaluation, for the plots
         self.eval_transform = transforms(info, augment="none")
-
-    def _metrics(self, split: str) -> MetricCollection:
-        classes = len(self.classes)
-        metrics: dict[str, Any] = {
-            "acc": MulticlassAccuracy(classes, average="micro"),
-            "f1": MulticlassF1Score(classes, average="macro"),
-            "precision": MulticlassPrecision(classes, average=None),
-            "recall": MulticlassRecall(classes, average=None),
-            "confusion": MulticlassConfusionMatrix(classes),
-        }
-        if classes > TOP_K:
-            metrics["top5"] = MulticlassAccuracy(classes, top_k=TOP_K, average="micro")
-        # No compute groups: they would merge top-1 and top-5 whenever their first batches agree.
-        return MetricCollection(metrics, prefix=f"{split}/", compute_groups=False)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Logits of float images in [0, 1] (uint8 images are scaled first)."""
@@ -95,20 +74,7 @@ class ClassificationModule(ZooModule):
         self._log_metrics("test")
 
     def _log_metrics(self, split: str) -> None:
-        """The headline metrics, and precision/recall per class as `{split}/precision/<class>`."""
-        collection = self.metrics[split]
-        values = collection.compute()
-        collection.reset()
-        self.confusion[split] = values.pop(f"{split}/confusion").cpu()
-        logged = {}
-        for name, value in values.items():
-            if value.ndim == 0:
-                logged[name] = value
-            else:
-                logged.update({f"{name}/{label}": v for label, v in zip(self.classes, value)})
-        accuracy = logged.pop(f"{split}/acc")
-        self.log(f"{split}/acc", accuracy, prog_bar=True)
-        self.log_dict(logged)
+        self.confusion[split] = log_class_metrics(self, self.metrics[split], split, self.classes)
 
     # Prediction -----------------------------------------------------------------------------
 
@@ -161,11 +127,9 @@ class ClassificationModule(ZooModule):
     def write_plots(self, folder: Path) -> None:
         """plots/confusion_matrix.png of the validation split (confusion_matrix_test.png too
         when there is a test split)."""
-        from tasks.classification.plots import confusion_plot
-
         for split, suffix in (("val", ""), ("test", "_test")):
             if split in self.confusion:
-                confusion_plot(self.confusion[split], self.classes, folder / f"confusion_matrix{suffix}.png")
+                confusion_plot(self.confusion[split], self.classes, folder / f"confusion_matrix{suffix}.png", "images")
 
     def describe(self) -> dict[str, Any]:
         shown = ", ".join(self.classes[:10]) + (f" ... ({len(self.classes)})" if len(self.classes) > 10 else "")

@@ -1,0 +1,244 @@
+"""Labelled texts for sentiment: tables, columns, labels, the tokenizer, encoded datasets.
+
+A dataset item is (token ids, class index); batches are (ids (N, L) padded per batch,
+lengths (N,), targets (N,)), drawn by length so little compute goes to padding. Texts that
+are empty or only whitespace are skipped and counted in the run's notes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+
+from zoo import tables, text
+from zoo.data import DataBundle, class_names, split_indices
+from zoo.errors import ZooError
+
+TEXT_COLUMNS = ("text", "sentence", "review", "content", "document", "comment", "tweet")
+LABEL_COLUMNS = ("label", "labels", "sentiment", "class", "target", "category")
+FINE_TUNING_LR = 1e-4  # a pretrained model fine-tuned faster than this usually forgets what it knew
+
+
+@dataclass
+class Texts:
+    """One split's texts and labels (as text), and where each row was read."""
+
+    source: str
+    texts: list[str]
+    labels: list[str]
+    places: list[str]
+    skipped: int = 0  # rows whose text was empty or whitespace
+    first_skipped: str = ""  # where the first of them was
+
+
+class TextDataset(Dataset):
+    """(token ids, class index) pairs; `lengths` lets the loader batch texts of like length."""
+
+    def __init__(self, ids: Sequence[list[int]], targets: Sequence[int], pad_id: int) -> None:
+        self.ids = list(ids)
+        self.targets = list(targets)
+        self.pad_id = pad_id
+        self.lengths = [len(i) for i in self.ids]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index: int) -> tuple[list[int], int]:
+        return self.ids[index], self.targets[index]
+
+    def collate(self, items: Sequence[tuple[list[int], int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        ids, lengths = text.pad([i for i, _ in items], self.pad_id)
+        return ids, lengths, torch.tensor([t for _, t in items], dtype=torch.int64)
+
+
+def build_data(config: dict[str, Any]) -> DataBundle:
+    """Train/val (and test) datasets; `info` keeps the classes, the tokenizer (as JSON text,
+    saved as model/tokenizer.json) and, for a pretrained model, its transformers config."""
+    data, model = config["data"], config["model"]
+    if not 0 < data["val_fraction"] < 1:
+        raise ZooError(f"data.val_fraction must be between 0 and 1, not {data['val_fraction']}")
+    if data["max_length"] < 8:
+        raise ZooError(f"data.max_length must be at least 8 tokens, not {data['max_length']}")
+    notes: list[str] = []
+    splits = read_data(data, notes)
+    train_all = splits["train"]
+    classes = class_names(train_all.labels)
+    if len(classes) < 2:
+        raise ZooError(f"{train_all.source} has only one label ({classes[0]!r})", "sentiment needs at least two classes")
+    targets = {name: encode_labels(split, classes) for name, split in splits.items()}
+    if "val" in splits:
+        train_rows, val_rows = list(range(len(train_all.texts))), None
+    else:
+        if len(train_all.texts) < 2:
+            raise ZooError(f"{train_all.source} has {len(train_all.texts)} text: a validation split needs at least two", "add texts")
+        train_rows, val_rows = split_indices(len(train_all.texts), data["val_fraction"], config["seed"])
+        notes.append(f"validating on a seeded random {data['val_fraction']:.0%} of the training texts ({len(val_rows)})")
+
+    tokenizer, pad_id, pretrained = tokenizer_for(config, [train_all.texts[i] for i in train_rows], notes)
+    max_length = data["max_length"]
+    if pretrained:
+        max_length = min(max_length, pretrained["config"].get("max_position_embeddings") or max_length)
+    elif "max_positions" in model and max_length > model["max_positions"]:
+        raise ZooError(f"data.max_length {max_length} is more than model.max_positions {model['max_positions']}", "raise model.max_positions or lower data.max_length")
+    encoded, cut = {}, 0
+    for name, split in splits.items():
+        encoded[name], split_cut = text.encode(tokenizer, split.texts, max_length, special_tokens=True)
+        cut += split_cut
+    if cut:
+        notes.append(f"{cut} text(s) longer than {max_length} tokens were cut to that length (data.max_length)")
+
+    def dataset(split: str, rows: Sequence[int] | None) -> TextDataset:
+        ids, labels = encoded[split], targets[split]
+        chosen = range(len(ids)) if rows is None else rows
+        return TextDataset([ids[i] for i in chosen], [labels[i] for i in chosen], pad_id)
+
+    train = dataset("train", train_rows)
+    val = dataset("val", None) if "val" in splits else dataset("train", val_rows)
+    test = dataset("test", None) if "test" in splits else None
+    notes.insert(0, f"{'the demo reviews' if data['path'] is None else train_all.source}: {len(train)} training texts, {len(val)} validation texts, {len(classes)} classes ({', '.join(classes[:10])})")
+    info = {
+        "classes": classes,
+        "tokenizer": tokenizer.to_str(),
+        "pad_id": pad_id,
+        "vocab_size": tokenizer.get_vocab_size(),
+        "max_length": max_length,
+        "pretrained": pretrained,
+        "rows": {"train": len(train), "val": len(val)},
+    }
+    return DataBundle(train=train, val=val, test=test, info=info, notes=notes)
+
+
+def read_data(data: dict[str, Any], notes: list[str]) -> dict[str, Texts]:
+    """The splits at data.path (or the demo), with data.val_path and data.test_path laid
+    over; a test table without labels (GLUE's test.tsv) is left out, with a note."""
+    found = {"train": demo_texts()} if data["path"] is None else read_splits(Path(data["path"]), data, notes)
+    for split, key in (("val", "val_path"), ("test", "test_path")):
+        if data[key] is not None:
+            found[split] = single_split(Path(data[key]), data)
+    for split, texts in found.items():
+        if not texts.texts:
+            raise ZooError(f"{texts.source} has no texts", "it needs rows of text and label")
+        if texts.skipped:
+            notes.append(f"{texts.skipped} row(s) with empty or whitespace-only text skipped (the first: {texts.first_skipped})")
+    return found
+
+
+def read_splits(path: Path, data: dict[str, Any], notes: list[str]) -> dict[str, Texts]:
+    splits = {}
+    for split, table in tables.read_table_splits(path).items():
+        if split == "test" and data["label_column"] is None and not any(c.strip().lower() in LABEL_COLUMNS for c in table.columns):
+            notes.append(f"{table.source} has no labels: not used for testing")
+            continue
+        splits[split] = labelled_texts(table, data)
+    return splits
+
+
+def single_split(path: Path, data: dict[str, Any]) -> Texts:
+    """The texts at `path` as one split: for a folder with splits, its test (else val) part."""
+    found = tables.read_table_splits(path)
+    for split in ("test", "val", "train"):
+        if split in found:
+            return labelled_texts(found[split], data)
+    raise AssertionError("read_table_splits always has a train split")
+
+
+def labelled_texts(table: tables.Table, data: dict[str, Any]) -> Texts:
+    """The text and label columns of `table`; rows without text are skipped (counted), rows
+    without a label are an error."""
+    text_key = tables.pick_column(table, data["text_column"], TEXT_COLUMNS, "text", "data.text_column")
+    label_key = tables.pick_column(table, data["label_column"], LABEL_COLUMNS, "label", "data.label_column")
+    texts = Texts(table.source, [], [], [])
+    for row, place in zip(table.rows, table.places):
+        content = row.get(text_key)
+        content = "" if content is None else str(content).strip()
+        if not content:
+            texts.first_skipped = texts.first_skipped or place
+            texts.skipped += 1
+            continue
+        label = tables.label_text(row.get(label_key))
+        if label is None:
+            raise ZooError(f"{place}: the {label_key!r} cell is empty or NaN", "label the row or remove it")
+        texts.texts.append(content)
+        texts.labels.append(label)
+        texts.places.append(place)
+    return texts
+
+
+def encode_labels(split: Texts, classes: list[str]) -> list[int]:
+    """Class indices of a split's labels; a label training never saw is an error."""
+    index = {name: i for i, name in enumerate(classes)}
+    for label, place in zip(split.labels, split.places):
+        if label not in index:
+            raise ZooError(
+                f"{place}: label {label!r} does not occur in the training data",
+                f"the training labels are {', '.join(classes[:20])}{' ...' if len(classes) > 20 else ''}",
+            )
+    return [index[label] for label in split.labels]
+
+
+def tokenizer_for(config: dict[str, Any], texts: Sequence[str], notes: list[str]) -> tuple[Any, int, dict[str, Any] | None]:
+    """(tokenizer, padding id, pretrained model facts or None): a pretrained model's own
+    tokenizer, the tokenizer named by model.tokenizer, or one trained on the training texts."""
+    model, optim = config["model"], config["optim"]
+    if model.get("pretrained"):
+        source = str(model["pretrained"])
+        tokenizer, pad_id = text.pretrained_tokenizer(source, "model.pretrained")
+        if optim["lr"] > FINE_TUNING_LR:
+            notes.append(f"optim.lr {optim['lr']:g} is high for fine-tuning a pretrained model: 2e-5 to 5e-5 is usual")
+        return tokenizer, pad_id, {"source": source, "config": pretrained_config(source)}
+    if model["tokenizer"]:
+        tokenizer, pad_id = text.pretrained_tokenizer(str(model["tokenizer"]), "model.tokenizer")
+        notes.append(f"tokenizer {model['tokenizer']} ({tokenizer.get_vocab_size():,} tokens)")
+        return tokenizer, pad_id, None
+    tokenizer = text.train_tokenizer(texts, kind=model["tokenizer_kind"], vocab_size=model["vocab_size"], lowercase=model["lowercase"])
+    notes.append(f"a {model['tokenizer_kind']} tokenizer of {tokenizer.get_vocab_size():,} tokens trained on the training texts")
+    return text.add_cls_sep(tokenizer), 0, None
+
+
+def pretrained_config(source: str) -> dict[str, Any]:
+    """The transformers config of a pretrained model, kept so a saved model rebuilds offline."""
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(source).to_dict()
+    except (OSError, ValueError) as error:
+        raise ZooError(f"model.pretrained {source!r} cannot be loaded: {str(error).splitlines()[0]}", "name a hub model or a folder saved with save_pretrained") from None
+
+
+# The demo: short reviews made up on the spot -------------------------------------------------
+
+_POSITIVE = "gripping wonderful superb moving delightful brilliant charming funny beautiful clever".split()
+_NEGATIVE = "dull boring clumsy tedious awful bland predictable lifeless messy forgettable".split()
+_SUBJECTS = ["the film", "this movie", "the story", "the acting", "the script", "the music", "the ending", "the cast"]
+_TEMPLATES = [
+    "{subject} is {word}",
+    "{subject} was {word} and {other}",
+    "a {word} film",
+    "what a {word} movie !",
+    "{subject} feels {word} from start to finish",
+    "i found {subject} {word}",
+    "{subject} is not {opposite} at all",
+    "honestly , {subject} is {word} .",
+]
+DEMO_SIZE = 480
+
+
+def demo_texts() -> Texts:
+    """480 short movie reviews, positive or negative, the same every time; some say "not"
+    before a word of the other side, so word order matters."""
+    rng = random.Random(1234)
+    texts, labels = [], []
+    for i in range(DEMO_SIZE):
+        label = ("negative", "positive")[i % 2]
+        same, opposite = (_POSITIVE, _NEGATIVE) if label == "positive" else (_NEGATIVE, _POSITIVE)
+        template = rng.choice(_TEMPLATES)
+        texts.append(template.format(subject=rng.choice(_SUBJECTS), word=rng.choice(same), other=rng.choice(same), opposite=rng.choice(opposite)))
+        labels.append(label)
+    origin = "the demo reviews"
+    return Texts(origin, texts, labels, [f"{origin} #{i + 1}" for i in range(DEMO_SIZE)])

@@ -1,0 +1,141 @@
+"""Sentiment networks: token ids (N, L) and their lengths (N,) in, class logits (N, C) out.
+
+`textcnn` and `bilstm` learn their own word embeddings; `transformer` is a BERT-style encoder
+from a transformers config, or any pretrained `AutoModelForSequenceClassification`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from zoo.errors import ZooError
+from zoo.weights import is_restoring
+
+
+class TextCNN(nn.Module):
+    """Kim (2014): word embeddings, one convolution per filter width, max-over-time pooling,
+    dropout and a linear layer. Windows that would reach past a text's end are left out of
+    the pooling, so padding never decides a feature."""
+
+    def __init__(self, vocab_size: int, num_classes: int, pad_id: int, embedding_dim: int, widths: Sequence[int], maps: int, dropout: float) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
+        self.convolutions = nn.ModuleList(nn.Conv1d(embedding_dim, maps, width) for width in widths)
+        self.widths = list(widths)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(maps * len(widths), num_classes)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        longest = max(ids.shape[1], max(self.widths))
+        embedded = self.embedding(F.pad(ids, (0, longest - ids.shape[1]), value=self.embedding.padding_idx or 0))
+        embedded = embedded.transpose(1, 2)  # (N, E, L)
+        pooled = []
+        for width, convolution in zip(self.widths, self.convolutions):
+            features = F.relu(convolution(embedded))  # (N, maps, L - width + 1)
+            starts = torch.arange(features.shape[2], device=ids.device)
+            # A window may start at or before length - width; the first window always counts.
+            outside = starts[None, :] > (lengths[:, None] - width).clamp_min(0)
+            pooled.append(features.masked_fill(outside[:, None, :], 0.0).amax(dim=2))
+        return self.classifier(self.dropout(torch.cat(pooled, dim=1)))
+
+
+class BiLSTM(nn.Module):
+    """Word embeddings, a bidirectional LSTM over packed sequences (no steps spent on
+    padding), the last forward and first backward states joined, dropout, a linear layer."""
+
+    def __init__(self, vocab_size: int, num_classes: int, pad_id: int, embedding_dim: int, hidden_size: int, layers: int, dropout: float) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
+        self.lstm = nn.LSTM(embedding_dim, hidden_size, num_layers=layers, bidirectional=True, batch_first=True, dropout=dropout if layers > 1 else 0.0)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(2 * hidden_size, num_classes)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        embedded = self.dropout(self.embedding(ids))
+        packed = nn.utils.rnn.pack_padded_sequence(embedded, lengths.clamp_min(1).cpu(), batch_first=True, enforce_sorted=False)
+        _, (hidden, _) = self.lstm(packed)
+        last_forward, last_backward = hidden[-2], hidden[-1]
+        return self.classifier(self.dropout(torch.cat([last_forward, last_backward], dim=1)))
+
+
+class SequenceClassifier(nn.Module):
+    """A transformers `...ForSequenceClassification` model behind the (ids, lengths)
+    interface; the attention mask is built from the lengths."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        mask = torch.arange(ids.shape[1], device=ids.device)[None, :] < lengths[:, None]
+        return self.model(input_ids=ids, attention_mask=mask.long()).logits
+
+
+def textcnn(vocab_size: int, num_classes: int, pad_id: int, embedding_dim: int = 300, widths: Sequence[int] = (3, 4, 5), maps: int = 100, dropout: float = 0.5) -> TextCNN:
+    return TextCNN(vocab_size, num_classes, pad_id, embedding_dim, widths, maps, dropout)
+
+
+def bilstm(vocab_size: int, num_classes: int, pad_id: int, embedding_dim: int = 300, hidden_size: int = 256, layers: int = 1, dropout: float = 0.5) -> BiLSTM:
+    return BiLSTM(vocab_size, num_classes, pad_id, embedding_dim, hidden_size, layers, dropout)
+
+
+def transformer(
+    vocab_size: int,
+    num_classes: int,
+    pad_id: int,
+    hidden_size: int = 256,
+    layers: int = 4,
+    heads: int = 4,
+    intermediate_size: int = 1024,
+    dropout: float = 0.1,
+    max_positions: int = 512,
+) -> SequenceClassifier:
+    """A BERT-style encoder from a `transformers.BertConfig`, random init; the [CLS] token's
+    state classifies."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    if hidden_size % heads:
+        raise ValueError(f"hidden_size {hidden_size} is not a multiple of heads {heads}")
+    config = BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=hidden_size,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=intermediate_size,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
+        max_position_embeddings=max_positions,
+        pad_token_id=pad_id,
+        num_labels=num_classes,
+    )
+    return SequenceClassifier(BertForSequenceClassification(config))
+
+
+def pretrained(source: str, hf_config: dict[str, Any], classes: list[str]) -> SequenceClassifier:
+    """`AutoModelForSequenceClassification` from `source` (a hub name or folder) with a new
+    classification layer for `classes`; while restoring a saved model, the same layers from
+    its saved config, without downloading anything."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    from transformers.utils import logging
+
+    labels = {"id2label": dict(enumerate(classes)), "label2id": {c: i for i, c in enumerate(classes)}}
+    if is_restoring():
+        config = AutoConfig.for_model(**{**hf_config, **labels})
+        return SequenceClassifier(AutoModelForSequenceClassification.from_config(config))
+    verbosity = logging.get_verbosity()
+    logging.set_verbosity_error()  # its load report only says the classification layer is new
+    logging.disable_progress_bar()
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(source, ignore_mismatched_sizes=True, **labels)
+    except (OSError, ValueError) as error:
+        raise ZooError(f"model.pretrained {source!r} cannot be loaded: {str(error).splitlines()[0]}", "name a hub model or a folder saved with save_pretrained") from None
+    finally:
+        logging.set_verbosity(verbosity)
+        logging.enable_progress_bar()
+    return SequenceClassifier(model.train())

@@ -1,0 +1,131 @@
+"""The sentiment LightningModule: texts in, class probabilities out.
+
+The tokenizer travels with the model (model/tokenizer.json), so prediction reads texts
+exactly as training did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tasks.sentiment import models
+from tasks.sentiment.data import TextDataset, encode_labels, single_split
+from zoo import text
+from zoo.class_metrics import class_metrics, confusion_plot, log_class_metrics
+from zoo.errors import ZooError
+from zoo.module import ZooModule
+from zoo.tables import read_text
+
+PREDICT_BATCH = 128
+
+
+class SentimentModule(ZooModule):
+    """Cross-entropy training; accuracy, macro F1, per-class precision and recall."""
+
+    predict_options = {"file": "a UTF-8 text file, one text per line (blank lines are skipped)"}
+    module_keys = ("tokenizer", "tokenizer_kind", "vocab_size", "lowercase", "pretrained")
+    info_files = {"tokenizer": text.TOKENIZER_FILE}
+
+    def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
+        super().__init__(config, info)
+        from tokenizers import Tokenizer
+
+        self.classes: list[str] = info["classes"]
+        self.tokenizer = Tokenizer.from_str(info["tokenizer"])
+        self.pad_id: int = info["pad_id"]
+        self.max_length: int = info["max_length"]
+        if info["pretrained"]:
+            self.net = models.pretrained(info["pretrained"]["source"], info["pretrained"]["config"], self.classes)
+        else:
+            self.net = self.build_net(vocab_size=info["vocab_size"], num_classes=len(self.classes), pad_id=self.pad_id)
+        self.metrics = nn.ModuleDict({split: class_metrics(len(self.classes), split) for split in ("val", "test")})
+        self.confusion: dict[str, torch.Tensor] = {}  # of each split's latest evaluation, for the plots
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits (N, classes) of token ids (N, L) padded after each text's `lengths` (N,)."""
+        return self.net(ids, lengths)
+
+    def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
+        ids, lengths, targets = batch
+        loss = F.cross_entropy(self(ids, lengths), targets)
+        self.log_train_loss(loss, batch_size=len(targets))
+        return loss
+
+    def evaluation_step(self, batch: Sequence[torch.Tensor], split: str) -> None:
+        ids, lengths, targets = batch
+        logits = self(ids, lengths)
+        self.log(f"{split}/loss", F.cross_entropy(logits, targets), prog_bar=split == "val", batch_size=len(targets), sync_dist=True)
+        self.metrics[split].update(logits, targets)
+
+    def on_validation_epoch_end(self) -> None:
+        self.confusion["val"] = log_class_metrics(self, self.metrics["val"], "val", self.classes)
+
+    def on_test_epoch_end(self) -> None:
+        self.confusion["test"] = log_class_metrics(self, self.metrics["test"], "test", self.classes)
+
+    # Prediction -----------------------------------------------------------------------------
+
+    def predict(self, texts: Sequence[str] | str, batch_size: int = PREDICT_BATCH) -> list[dict[str, Any]]:
+        """Each text -> its label, that label's probability (`score`) and every label's
+        probability (`scores`). Texts are batched by length; records keep the input order."""
+        if isinstance(texts, str):
+            texts = [texts]
+        for number, item in enumerate(texts, start=1):
+            if not isinstance(item, str) or not item.strip():
+                raise ZooError(f"text {number} is {'empty' if isinstance(item, str) else f'a {type(item).__name__}, not a string'}", "pass non-empty strings")
+        ids, _ = text.encode(self.tokenizer, [t.strip() for t in texts], self.max_length, special_tokens=True)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        probabilities = torch.empty(len(ids), len(self.classes))
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                chosen = order[start : start + batch_size]
+                batch, lengths = text.pad([ids[i] for i in chosen], self.pad_id)
+                logits = self(batch.to(self.device), lengths.to(self.device))
+                probabilities[chosen] = logits.float().softmax(dim=1).cpu()
+        return [self._record(p) for p in probabilities]
+
+    def _record(self, probabilities: torch.Tensor) -> dict[str, Any]:
+        best = int(probabilities.argmax())
+        scores = {label: round(float(p), 6) for label, p in zip(self.classes, probabilities)}
+        return {"label": self.classes[best], "score": scores[self.classes[best]], "scores": scores}
+
+    def predict_from_cli(self, args: Sequence[str], file: str | None = None) -> list[dict[str, Any]]:
+        """The texts given, then the lines of `--file`."""
+        texts = list(args)
+        if file is not None:
+            texts += [line.strip() for line in read_text(Path(file)).splitlines() if line.strip()]
+        if not texts:
+            raise ZooError("no texts to predict", 'pass texts (zoo predict RUN "a gripping film") or --file lines.txt')
+        return [{"input": t, **record} for t, record in zip(texts, self.predict(texts))]
+
+    def format_prediction(self, record: dict[str, Any]) -> str:
+        return f"{record['label']} {record['score']:.3f}  {record['input']}"
+
+    # Evaluation, export, summary ------------------------------------------------------------
+
+    def evaluation_dataset(self, path: Path) -> TextDataset:
+        """Labelled texts at `path` (for a folder with splits, its test or else val part)."""
+        split = single_split(path, self.config["data"])
+        ids, _ = text.encode(self.tokenizer, split.texts, self.max_length, special_tokens=True)
+        return TextDataset(ids, encode_labels(split, self.classes), self.pad_id)
+
+    def example_input(self) -> tuple[torch.Tensor, torch.Tensor]:
+        ids, lengths = text.pad(text.encode(self.tokenizer, ["a gripping film", "dull"], self.max_length, special_tokens=True)[0], self.pad_id)
+        return ids, lengths
+
+    def write_plots(self, folder: Path) -> None:
+        """plots/confusion_matrix.png of the validation split (confusion_matrix_test.png too
+        when there is a test split)."""
+        for split, suffix in (("val", ""), ("test", "_test")):
+            if split in self.confusion:
+                confusion_plot(self.confusion[split], self.classes, folder / f"confusion_matrix{suffix}.png", "texts")
+
+    def describe(self) -> dict[str, Any]:
+        source = self.info["pretrained"]["source"] if self.info["pretrained"] else None
+        return {"classes": ", ".join(self.classes), "tokens": self.info["vocab_size"], **({"pretrained": source} if source else {})}

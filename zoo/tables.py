@@ -1,0 +1,198 @@
+"""Tables of labelled rows, for every task that reads them: CSV, TSV, JSONL (each may be
+gzipped), parquet, a `datasets` folder, or a folder of split files (`train.tsv.gz`, `dev.tsv`).
+
+Every row remembers where it was read (`file:line`, `folder [split] row N`), so a bad cell can
+be named. Cells keep the types the format gives them: text from CSV, any JSON value from JSONL.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import ZooError, did_you_mean
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
+SPLIT_NAMES = {"train": ("train", "training"), "val": ("validation", "val", "valid", "dev"), "test": ("test", "testing")}
+
+
+@dataclass
+class Table:
+    source: str  # the file or split, as named in messages
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    places: list[str]  # where each row was read
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def table_suffix(path: Path) -> str:
+    """The format suffix of a table file, looking through `.gz` (`train.tsv.gz` -> `.tsv`)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
+
+
+def read_table(path: Path) -> Table:
+    """One table file; blank lines and rows are skipped."""
+    suffix = table_suffix(path)
+    if suffix == ".parquet":
+        return _read_parquet(path)
+    if suffix not in TABLE_SUFFIXES:
+        raise ZooError(f"cannot tell the format of {path}", f"use one of {', '.join(TABLE_SUFFIXES)} (optionally .gz)")
+    text = read_text(path)
+    if suffix in (".jsonl", ".json"):
+        return _read_json(path, text)
+    reader = csv.reader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",")
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise ZooError(f"{path} is empty", "it needs a header row naming the columns")
+        columns = [name.strip() for name in header]
+        rows, places = [], []
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) != len(columns):
+                raise ZooError(f"{path}:{reader.line_num}: {len(cells)} cells, but the header has {len(columns)} columns", "fix the row (a stray separator or quote?)")
+            rows.append(dict(zip(columns, cells)))
+            places.append(f"{path}:{reader.line_num}")
+    except csv.Error as error:
+        raise ZooError(f"{path}:{reader.line_num}: malformed {suffix[1:].upper()} ({error})") from None
+    return Table(str(path), columns, rows, places)
+
+
+def read_text(path: Path) -> str:
+    """A text file (gzipped when it ends in .gz) decoded as UTF-8; bad bytes are named by line."""
+    if not path.is_file():
+        raise ZooError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
+    try:
+        data = gzip.decompress(path.read_bytes()) if path.suffix.lower() == ".gz" else path.read_bytes()
+    except (OSError, EOFError) as error:
+        raise ZooError(f"{path} cannot be read ({error})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ZooError(f"{path}:{line}: bytes that are not UTF-8 text ({data[error.start:error.end]!r})", "save the file as UTF-8") from None
+
+
+def _read_json(path: Path, text: str) -> Table:
+    """JSON lines, or one array of objects (text starting with `[`)."""
+    if text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ZooError(f"{path}:{error.lineno}:{error.colno}: invalid JSON ({error.msg})") from None
+        return _json_rows(path, [(item, f"{path} item {i + 1}") for i, item in enumerate(items)])
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                found.append((json.loads(line), f"{path}:{number}"))
+            except json.JSONDecodeError as error:
+                raise ZooError(f"{path}:{number}:{error.colno}: invalid JSON ({error.msg})", "write one JSON object per line") from None
+    return _json_rows(path, found)
+
+
+def _json_rows(path: Path, items: Sequence[tuple[Any, str]]) -> Table:
+    columns: dict[str, None] = {}
+    for row, place in items:
+        if not isinstance(row, dict):
+            raise ZooError(f"{place}: expected a JSON object, got {type(row).__name__}")
+        columns.update(dict.fromkeys(row))
+    return Table(str(path), list(columns), [row for row, _ in items], [place for _, place in items])
+
+
+def _read_parquet(path: Path) -> Table:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (OSError, ValueError) as error:
+        raise ZooError(f"{path} is not a readable parquet file ({error})") from None
+    return Table(str(path), list(table.column_names), table.to_pylist(), [f"{path} row {i + 1}" for i in range(table.num_rows)])
+
+
+def read_table_splits(path: Path) -> dict[str, Table]:
+    """The tables at `path` by split: a file is "train"; a `datasets` folder and a folder of
+    split files (train.*, dev.* or validation.*, test.*) give the splits they have."""
+    if not path.exists():
+        raise ZooError(f"data path {path} does not exist", "pass --data a CSV/TSV/JSONL/parquet file, a folder of them, or a datasets folder")
+    if path.is_file():
+        return {"train": read_table(path)}
+    if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
+        return read_datasets_folder(path)
+    files = {f: table_suffix(f) for f in sorted(path.iterdir()) if f.is_file() and table_suffix(f) in TABLE_SUFFIXES}
+    splits = {}
+    for split, names in SPLIT_NAMES.items():
+        found = next((f for name in names for f in files if f.name.lower().split(".")[0] == name), None)
+        if found is not None:
+            splits[split] = read_table(found)
+    if "train" not in splits:
+        listed = ", ".join(f.name for f in files) or "no table files"
+        raise ZooError(f"{path} has no train file (it has {listed})", "name the training table train.csv, train.tsv(.gz), train.jsonl or train.parquet")
+    return splits
+
+
+def read_datasets_folder(path: Path) -> dict[str, Table]:
+    """A folder written by `datasets.save_to_disk` (a Dataset, or a DatasetDict with splits).
+    Class-label columns read as their names."""
+    import datasets
+
+    try:
+        loaded = datasets.load_from_disk(str(path))
+    except (FileNotFoundError, ValueError, OSError) as error:
+        raise ZooError(f"{path} is not a readable datasets folder ({error})") from None
+    parts = dict(loaded) if isinstance(loaded, datasets.DatasetDict) else {"train": loaded}
+    splits = {}
+    for split, names in SPLIT_NAMES.items():
+        found = next((name for name in names if name in parts), None)
+        if found is not None:
+            dataset = parts[found]
+            rows = dataset.to_list()
+            for column, feature in dataset.features.items():
+                if isinstance(feature, datasets.ClassLabel):
+                    for row in rows:
+                        row[column] = feature.int2str(row[column]) if row[column] is not None and row[column] >= 0 else None
+            origin = f"{path} [{found}]"
+            splits[split] = Table(origin, list(dataset.column_names), rows, [f"{origin} row {i}" for i in range(len(rows))])
+    if "train" not in splits:
+        raise ZooError(f"{path} has no 'train' split (it has {', '.join(parts)})")
+    return splits
+
+
+def pick_column(table: Table, chosen: str | None, usual: Sequence[str], role: str, key: str) -> str:
+    """The column named by `key` (checked), else the first whose name is one of `usual`."""
+    if chosen is not None:
+        if chosen not in table.columns:
+            hint = did_you_mean(chosen, table.columns) or f"its columns are: {', '.join(table.columns)}"
+            raise ZooError(f"{table.source} has no {role} column {chosen!r} ({key})", hint)
+        return chosen
+    for name in table.columns:
+        if name.strip().lower() in usual:
+            return name
+    raise ZooError(
+        f"{table.source} has no {role} column (looked for {', '.join(usual)})",
+        f"its columns are {', '.join(table.columns)}; name one with {key}=COLUMN",
+    )
+
+
+def label_text(value: Any) -> str | None:
+    """A label cell as text (integral floats such as 3.0 read as "3"); None when it is
+    missing: empty, null or NaN."""
+    if value is None or isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return None if text == "" or text.lower() == "nan" else text
