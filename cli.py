@@ -76,7 +76,7 @@ def build_parser() -> Parser:
 
     predict = commands.add_parser("predict", help="predictions of a trained model")
     predict.add_argument("run", help="a run folder or its model/ folder")
-    predict.add_argument("inputs", nargs="+", metavar="INPUT", help="values or files, as the task reads them")
+    predict.add_argument("inputs", nargs="*", metavar="INPUT", help="values or files, as the task reads them")
     predict.add_argument("--json", action="store_true", help="print one JSON document")
     predict.epilog = "A task may take its own options, e.g. detection: --score-threshold 0.3 --output DIR."
 

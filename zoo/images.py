@@ -158,6 +158,8 @@ def open_image(path: Path) -> Any:
 def image_files(args: Sequence[str]) -> list[Path]:
     """Image files named on a command line, and those in named folders (searched
     recursively, in name order)."""
+    if not args:
+        raise ZooError("no images to predict", "name image files or folders after the run folder")
     files: list[Path] = []
     for arg in args:
         path = Path(arg)

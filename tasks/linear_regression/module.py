@@ -83,6 +83,8 @@ class RegressionModule(ZooModule):
 
     def predict_from_cli(self, args: Sequence[str]) -> list[dict[str, float]]:
         """Each argument is a row ("4" or "1.5,2") or a CSV file with the feature columns."""
+        if not args:
+            raise ZooError("no rows to predict", "name them after the run folder: 4 or 1.5,2 or rows.csv")
         rows: list[list[float]] = []
         for arg in args:
             try:

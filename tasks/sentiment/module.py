@@ -78,7 +78,8 @@ class SentimentModule(ZooModule):
             texts = [texts]
         for number, item in enumerate(texts, start=1):
             if not isinstance(item, str) or not item.strip():
-                raise ZooError(f"text {number} is {'empty' if isinstance(item, str) else f'a {type(item).__name__}, not a string'}", "pass non-empty strings")
+                problem = "empty" if isinstance(item, str) else f"not a string but {type(item).__name__}"
+                raise ZooError(f"text {number} is {problem}", "pass non-empty strings")
         ids, _ = text.encode(self.tokenizer, [t.strip() for t in texts], self.max_length, special_tokens=True)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         probabilities = torch.empty(len(ids), len(self.classes))

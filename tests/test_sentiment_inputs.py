@@ -1,0 +1,87 @@
+"""Sentiment: what a user gets wrong, each answered with one line and exit status 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import finished_runs
+from tests.test_errors import assert_user_error
+from tests.texts import reviews, write_table
+
+FAST = ["--max-epochs", "1", "model.embedding_dim=8", "model.maps=4"]
+
+
+def train(zoo_cli, tmp_path: Path, data: Path, *extra: str):
+    return zoo_cli("train", "sentiment", "--data", data, "--output", tmp_path / "runs", *FAST, *extra)
+
+
+def test_missing_text_column_lists_the_columns(zoo_cli, tmp_path):
+    data = write_table(tmp_path / "data.csv", reviews(), text="body", label="label")
+    assert_user_error(train(zoo_cli, tmp_path, data), "has no text column", "its columns are body, label", "data.text_column")
+    assert_user_error(train(zoo_cli, tmp_path, data, "data.text_column=bdy"), "no text column 'bdy'", "did you mean 'body'")
+    assert not finished_runs(tmp_path / "runs")
+
+
+def test_empty_and_whitespace_texts_are_skipped_and_counted(zoo_cli, tmp_path):
+    data = write_table(tmp_path / "data.csv", [("", "positive"), ("   ", "negative"), *reviews()])
+    result = train(zoo_cli, tmp_path, data, "--json")
+    assert result.code == 0, result.err
+    assert any(f"2 row(s) with empty or whitespace-only text skipped (the first: {data}:2)" in n for n in json.loads(result.out)["notes"])
+
+
+def test_a_table_of_only_empty_texts(zoo_cli, tmp_path):
+    data = write_table(tmp_path / "data.csv", [(" ", "positive"), ("", "negative")])
+    assert_user_error(train(zoo_cli, tmp_path, data), f"{data} has no texts")
+
+
+def test_bytes_that_are_not_utf8_are_named_with_file_and_line(zoo_cli, tmp_path):
+    data = tmp_path / "data.tsv"
+    data.write_bytes(b"text\tlabel\na fine film\tpositive\nna\xefve and dull\tnegative\n")
+    assert_user_error(train(zoo_cli, tmp_path, data), f"{data}:3: bytes that are not UTF-8", "save the file as UTF-8")
+
+
+def test_a_label_seen_only_in_validation(zoo_cli, tmp_path):
+    train_file = write_table(tmp_path / "train.csv", reviews())
+    write_table(tmp_path / "validation.csv", [("so-so", "neutral"), *reviews(1)])
+    assert_user_error(train(zoo_cli, tmp_path, tmp_path), f"{tmp_path / 'validation.csv'}:2: label 'neutral' does not occur in the training data", "negative, positive")
+    assert train_file.is_file()
+
+
+@pytest.mark.parametrize(
+    ("file", "label", "line"),
+    [("data.csv", "", 2), ("data.csv", "NaN", 2), ("data.jsonl", float("nan"), 1), ("data.jsonl", None, 1)],
+)
+def test_a_missing_or_nan_label_is_named(zoo_cli, tmp_path, file, label, line):
+    data = write_table(tmp_path / file, [("a gripping film", label), *reviews()])
+    assert_user_error(train(zoo_cli, tmp_path, data), f"{data}:{line}: the 'label' cell is empty or NaN", "label the row or remove it")
+
+
+def test_one_class_is_not_enough(zoo_cli, tmp_path):
+    data = write_table(tmp_path / "data.csv", [(t, "positive") for t, _ in reviews()])
+    assert_user_error(train(zoo_cli, tmp_path, data), "has only one label ('positive')", "at least two classes")
+
+
+def test_a_folder_without_a_train_file(zoo_cli, tmp_path):
+    write_table(tmp_path / "reviews.csv", reviews())
+    assert_user_error(train(zoo_cli, tmp_path, tmp_path), "has no train file (it has reviews.csv)", "train.csv")
+
+
+def test_a_pretrained_model_that_is_not_there(zoo_cli, tmp_path):
+    result = zoo_cli("train", "sentiment/transformer", "model.pretrained=./no-such-model", "--output", tmp_path / "runs")
+    assert_user_error(result, "no-such-model does not exist")
+    assert_user_error(zoo_cli("train", "sentiment", "model.pretrained=bert-base-uncased"), "model.pretrained is not a setting of sentiment/textcnn", "zoo train sentiment/transformer")
+
+
+def test_predict_mistakes(zoo_cli, tmp_path):
+    import zoo
+
+    run = zoo.train("sentiment", output=tmp_path / "runs", max_epochs=1, progress=False).path
+    assert_user_error(zoo_cli("predict", run), "no texts to predict", "--file")
+    assert_user_error(zoo_cli("predict", run, "--file", tmp_path / "missing.txt"), "missing.txt does not exist")
+    assert_user_error(zoo_cli("predict", run, "a film", "--top-k", "3"), "unknown option --top-k", "--file")
+    assert_user_error(zoo_cli("predict", run, "  "), "text 1 is empty")
+    with pytest.raises(zoo.ZooError, match="text 2 is not a string but int"):
+        zoo.load(run).predict(["fine", 3])
