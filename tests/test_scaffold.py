@@ -23,6 +23,7 @@ TEMPLATES = {
         "ShapeDetector", "my-detector", "nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1)",
         ("map50", 0.5), set(),
     ),
+    "sentiment": ("ReviewNet", "my-classifier", "nn.Linear(hidden_size, num_classes)", ("acc", 0.9), set()),
 }
 
 

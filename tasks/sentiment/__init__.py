@@ -65,5 +65,5 @@ task = Task(
         "optim": {"name": "adamw", "lr": 1e-3, "weight_decay": 0.01, "scheduler": "cosine"},
         "trainer": {"max_epochs": 10},
     },
-    template=None,
+    template="sentiment",
 )
