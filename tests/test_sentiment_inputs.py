@@ -83,5 +83,7 @@ def test_predict_mistakes(zoo_cli, tmp_path):
     assert_user_error(zoo_cli("predict", run, "--file", tmp_path / "missing.txt"), "missing.txt does not exist")
     assert_user_error(zoo_cli("predict", run, "a film", "--top-k", "3"), "unknown option --top-k", "--file")
     assert_user_error(zoo_cli("predict", run, "  "), "text 1 is empty")
+    assert_user_error(zoo_cli("export", run, "--format", "onnx"), "exporting sentiment models is not offered yet")
+    assert not (run / "export").exists()
     with pytest.raises(zoo.ZooError, match="text 2 is not a string but int"):
         zoo.load(run).predict(["fine", 3])

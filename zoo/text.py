@@ -5,7 +5,6 @@ per batch, so little compute goes to padding.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any

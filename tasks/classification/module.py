@@ -17,7 +17,6 @@ from torch import nn
 
 from tasks.classification.data import ImageDataset, encode, single_split, transforms
 from zoo.class_metrics import class_metrics, confusion_plot, log_class_metrics
-from zoo.errors import ZooError
 from zoo.images import image_files, is_pil, open_image, to_tensor
 from zoo.module import ZooModule
 

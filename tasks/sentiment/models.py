@@ -17,14 +17,25 @@ from zoo.errors import ZooError
 from zoo.weights import is_restoring
 
 
+def word_embeddings(vocab_size: int, dim: int, pad_id: int) -> nn.Embedding:
+    """Embeddings learned from scratch, uniform in ±0.25 as Kim (2014) starts words without
+    pretrained vectors (PyTorch's N(0, 1) start is too large for Adam's steps to reshape in a
+    few epochs); padding stays zero."""
+    embedding = nn.Embedding(vocab_size, dim, padding_idx=pad_id)
+    nn.init.uniform_(embedding.weight, -0.25, 0.25)
+    with torch.no_grad():
+        embedding.weight[pad_id] = 0
+    return embedding
+
+
 class TextCNN(nn.Module):
-    """Kim (2014): word embeddings, one convolution per filter width, max-over-time pooling,
-    dropout and a linear layer. Windows that would reach past a text's end are left out of
+    """Kim (2014): word embeddings (CNN-rand: random, uniform in ±0.25), one convolution per
+    filter width, max-over-time pooling, dropout and a linear layer. Windows that would reach past a text's end are left out of
     the pooling, so padding never decides a feature."""
 
     def __init__(self, vocab_size: int, num_classes: int, pad_id: int, embedding_dim: int, widths: Sequence[int], maps: int, dropout: float) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
+        self.embedding = word_embeddings(vocab_size, embedding_dim, pad_id)
         self.convolutions = nn.ModuleList(nn.Conv1d(embedding_dim, maps, width) for width in widths)
         self.widths = list(widths)
         self.dropout = nn.Dropout(dropout)
@@ -45,12 +56,12 @@ class TextCNN(nn.Module):
 
 
 class BiLSTM(nn.Module):
-    """Word embeddings, a bidirectional LSTM over packed sequences (no steps spent on
+    """Word embeddings (as textcnn's), a bidirectional LSTM over packed sequences (no steps spent on
     padding), the last forward and first backward states joined, dropout, a linear layer."""
 
     def __init__(self, vocab_size: int, num_classes: int, pad_id: int, embedding_dim: int, hidden_size: int, layers: int, dropout: float) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
+        self.embedding = word_embeddings(vocab_size, embedding_dim, pad_id)
         self.lstm = nn.LSTM(embedding_dim, hidden_size, num_layers=layers, bidirectional=True, batch_first=True, dropout=dropout if layers > 1 else 0.0)
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(2 * hidden_size, num_classes)

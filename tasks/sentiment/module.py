@@ -116,9 +116,11 @@ class SentimentModule(ZooModule):
         ids, _ = text.encode(self.tokenizer, split.texts, self.max_length, special_tokens=True)
         return TextDataset(ids, encode_labels(split, self.classes), self.pad_id)
 
-    def example_input(self) -> tuple[torch.Tensor, torch.Tensor]:
-        ids, lengths = text.pad(text.encode(self.tokenizer, ["a gripping film", "dull"], self.max_length, special_tokens=True)[0], self.pad_id)
-        return ids, lengths
+    def example_input(self) -> torch.Tensor:
+        raise ZooError(
+            "exporting sentiment models is not offered yet",
+            "predict with zoo.load(RUN).predict; a transformer's network saves with zoo.load(RUN).net.model.save_pretrained(DIR)",
+        )
 
     def write_plots(self, folder: Path) -> None:
         """plots/confusion_matrix.png of the validation split (confusion_matrix_test.png too
