@@ -51,7 +51,10 @@ def main() -> None:
     module = zoo.load(args.run) if args.run else zoo.create("sentiment/transformer", data=data).eval()
     texts = [row["sentence"].strip() for row in read_table(data / "dev.tsv").rows]
     folder = Path(tempfile.mkdtemp(prefix="zoo-hf-"))
-    module.net.model.save_pretrained(folder)
+    network = module.net.model  # a transformers BertForSequenceClassification
+    network.config.id2label = dict(enumerate(module.classes))
+    network.config.label2id = {label: i for i, label in enumerate(module.classes)}
+    network.save_pretrained(folder)
     special = {"pad_token": PAD, "unk_token": UNK, "cls_token": CLS, "sep_token": SEP, "mask_token": MASK}
     PreTrainedTokenizerFast(tokenizer_object=module.tokenizer, model_max_length=module.max_length, **special).save_pretrained(folder)
 

@@ -3,6 +3,7 @@ tokenizers, prediction from the command line and from Python."""
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -54,6 +55,9 @@ def test_demo_trains_in_seconds_and_predicts(zoo_cli, tmp_path):
     evaluated = zoo_cli("evaluate", folder, "--data", write_table(tmp_path / "eval.csv", reviews(1)), "--json")
     assert evaluated.code == 0, evaluated.err
     assert json.loads(evaluated.out)["rows"] == 10
+    own = zoo_cli("evaluate", folder, "--json")  # the run's validation texts, with the saved tokenizer
+    assert own.code == 0, own.err
+    assert json.loads(own.out)["metrics"]["acc"] == pytest.approx(run["metrics"]["val"]["acc"])
 
 
 @pytest.mark.parametrize("name", ["bilstm", "transformer"])
@@ -145,3 +149,30 @@ def test_pretrained_model_fine_tunes_with_its_own_tokenizer_and_loads_without_it
 def test_a_high_learning_rate_for_fine_tuning_is_pointed_out(zoo_cli, tmp_path, tiny_pretrained):
     run = train(zoo_cli, tmp_path, "sentiment/transformer", "--max-epochs", "1", f"model.pretrained={tiny_pretrained}")
     assert any("is high for fine-tuning" in n for n in run["notes"])
+
+
+def test_resume_keeps_the_runs_tokenizer(zoo_cli, tmp_path):
+    """WordPiece training breaks ties in no fixed order: a resumed run must reuse its own."""
+    first = train(zoo_cli, tmp_path, "sentiment", "--max-epochs", "1", *TINY["textcnn"])
+    folder = Path(first["path"])
+    saved = (folder / "model" / "tokenizer.json").read_text()
+    resumed = zoo_cli("train", "--resume", folder, "--max-epochs", "2", "--json")
+    assert resumed.code == 0, resumed.err
+    assert json.loads(resumed.out)["epochs"] == 2
+    assert (folder / "model" / "tokenizer.json").read_text() == saved
+
+
+def test_ddp_processes_share_one_tokenizer(tmp_path):
+    """Each device's process rebuilds the data with rank 0's tokenizer, so token ids agree."""
+    from tests.conftest import zoo_process
+
+    result = zoo_process("train", "sentiment", "--max-epochs", "1", *TINY["textcnn"], "trainer.devices=2", "trainer.strategy=ddp",
+                         "trainer.accelerator=cpu", "--output", tmp_path, "--json", cwd=tmp_path)
+    assert result.code == 0, result.err[-3000:]
+    run = json.loads(result.out)
+    info = json.loads((Path(run["path"]) / "data_info.json").read_text())
+    assert info["tokenizer"] == (Path(run["path"]) / "model" / "tokenizer.json").read_text()
+    # The loss the two processes logged together equals one process's with the saved tokenizer.
+    with open(Path(run["path"]) / "logs" / "metrics.csv", newline="") as file:
+        [logged] = [float(row["val/loss"]) for row in csv.DictReader(file) if row.get("val/loss")]
+    assert zoo.evaluate(run["path"])["metrics"]["loss"] == pytest.approx(logged, abs=1e-4)

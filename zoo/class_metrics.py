@@ -54,6 +54,14 @@ def log_class_metrics(module: Any, collection: MetricCollection, split: str, cla
     return confusion
 
 
+def confusion_plots(confusions: dict[str, torch.Tensor], classes: list[str], folder: Path, items: str) -> None:
+    """`folder`/confusion_matrix.png of the validation split, and confusion_matrix_test.png
+    when there was a test split (`confusions` by split, as `log_class_metrics` returned them)."""
+    for split, suffix in (("val", ""), ("test", "_test")):
+        if split in confusions:
+            confusion_plot(confusions[split], classes, folder / f"confusion_matrix{suffix}.png", items)
+
+
 def confusion_plot(confusion: torch.Tensor, classes: list[str], target: Path, items: str) -> Path:
     """Rows are true classes, columns predicted ones; cells show counts, colored by the share
     of their row, so rare classes read as clearly as common ones. `items` names what was

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +22,28 @@ class DataBundle:
     info: dict[str, Any]
     test: Dataset | None = None
     notes: list[str] = field(default_factory=list)
+
+
+_reused: ContextVar[dict[str, Any] | None] = ContextVar("reused", default=None)
+
+
+@contextmanager
+def reusing(info: dict[str, Any] | None) -> Iterator[None]:
+    """Data builders called inside rebuild the data of a run that has begun (resumed, or
+    joined by another device's process) and reuse what its first build learned."""
+    token = _reused.set(info)
+    try:
+        yield
+    finally:
+        _reused.reset(token)
+
+
+def reused_info() -> dict[str, Any] | None:
+    """The `info` a run's data was first built with, while `reusing` it; else None. A builder
+    that learns from the data in a way that can come out differently (a WordPiece tokenizer:
+    its training breaks ties in no fixed order) takes that from here, so token ids stay those
+    of the checkpoint and agree across devices."""
+    return _reused.get()
 
 
 def class_names(labels: Iterable[str]) -> list[str]:

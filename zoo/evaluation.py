@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from zoo import artifact
-from zoo.plugins import find_task, load_ref
 from zoo.run import model_dir
 
 
@@ -21,7 +20,7 @@ def evaluate(run: str | Path, data: str | Path | None = None) -> dict[str, Any]:
     if data is not None:
         dataset, source = module.evaluation_dataset(Path(data)), str(Path(data).resolve())
     else:
-        dataset = load_ref(find_task(config["task"]).data)(config).val
+        dataset = module.validation_dataset()
         source = f"validation split of {config['data']['path'] or 'the demo data'}"
     trainer = trainers.single_device()
     results = trainer.test(module, loader(dataset, config["data"], shuffle=False), verbose=False)

@@ -21,6 +21,7 @@ from zoo.errors import ZooError
 
 # Lightning re-launches `zoo train` once per extra DDP process; they join rank 0's folder.
 RUN_DIR_ENV = "ZOO_RUN_DIR"
+DATA_INFO = "data_info.json"  # the facts of the run's first data build (classes, tokenizer...)
 
 
 def new_run_dir(output: Path, task: str, model: str) -> Path:

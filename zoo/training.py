@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -17,7 +18,7 @@ from typing import Any
 from zoo import config as configs
 from zoo.errors import ZooError, did_you_mean
 from zoo.plugins import Task, find_task, load_ref
-from zoo.run import RUN_DIR_ENV, last_checkpoint, load_checkpoint, new_run_dir, prepend_log, read_log, write_json
+from zoo.run import DATA_INFO, RUN_DIR_ENV, last_checkpoint, load_checkpoint, new_run_dir, prepend_log, read_log, write_json
 
 
 CORE_OPTIONS = ("config", "data", "max_epochs", "output", "seed", "compile", "detect_anomaly", "resume")
@@ -126,16 +127,20 @@ def train(name: str | None = None, *, resume: str | Path | None = None, progress
 
     import lightning as L
 
+    from zoo.data import reusing
+
     L.seed_everything(config["seed"], workers=True, verbose=False)
-    bundle = load_ref(task.data)(config)
+    joining = RUN_DIR_ENV in os.environ  # a DDP process that Lightning launched for rank 0
+    with reusing(_first_data_info(checkpoint, joining)):
+        bundle = load_ref(task.data)(config)
     module = load_ref(task.module)(config, bundle.info)
 
-    joining = RUN_DIR_ENV in os.environ  # a DDP process that Lightning launched for rank 0
     fresh = run_dir is None
     run_dir = run_dir or new_run_dir(Path(config["output"]), task.name, config["model"]["name"])
     if not joining:
         if fresh:  # a resumed run keeps its config.yaml until the new session succeeds
             (run_dir / "config.yaml").write_text(configs.to_yaml(config), encoding="utf-8")
+            write_json(run_dir / DATA_INFO, bundle.info)  # for the other devices' processes
         os.environ[RUN_DIR_ENV] = str(run_dir)
     try:
         run = _fit(task, config, bundle, module, run_dir, checkpoint, progress)
@@ -152,6 +157,16 @@ def train(name: str | None = None, *, resume: str | Path | None = None, progress
     finally:
         if not joining:
             os.environ.pop(RUN_DIR_ENV, None)
+
+
+def _first_data_info(checkpoint: Path | None, joining: bool) -> dict[str, Any] | None:
+    """The info the run's data was first built with: a resumed run's checkpoint has it; a
+    process joining rank 0 on another device reads what rank 0 wrote."""
+    if checkpoint is not None:
+        return load_checkpoint(checkpoint)["hyper_parameters"]["info"]
+    if joining:
+        return json.loads((Path(os.environ[RUN_DIR_ENV]) / DATA_INFO).read_text(encoding="utf-8"))
+    return None
 
 
 def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: Path, checkpoint: Path | None, progress: bool) -> Run:

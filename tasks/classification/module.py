@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tasks.classification.data import ImageDataset, encode, single_split, transforms
-from zoo.class_metrics import class_metrics, confusion_plot, log_class_metrics
+from zoo.class_metrics import class_metrics, confusion_plots, log_class_metrics
 from zoo.images import image_files, is_pil, open_image, to_tensor
 from zoo.module import ZooModule
 
@@ -124,11 +124,7 @@ class ClassificationModule(ZooModule):
         return torch.rand(2, self.channels, *self.image_size, generator=generator)
 
     def write_plots(self, folder: Path) -> None:
-        """plots/confusion_matrix.png of the validation split (confusion_matrix_test.png too
-        when there is a test split)."""
-        for split, suffix in (("val", ""), ("test", "_test")):
-            if split in self.confusion:
-                confusion_plot(self.confusion[split], self.classes, folder / f"confusion_matrix{suffix}.png", "images")
+        confusion_plots(self.confusion, self.classes, folder, "images")
 
     def describe(self) -> dict[str, Any]:
         shown = ", ".join(self.classes[:10]) + (f" ... ({len(self.classes)})" if len(self.classes) > 10 else "")

@@ -13,21 +13,21 @@ task = Task(
         "textcnn": Model(
             builder="tasks.sentiment.models:textcnn",
             summary="Kim (2014)'s CNN: widths 3/4/5 x 100 maps, max-over-time pooling, dropout 0.5",
-            params=3_121_602,
+            params=422_702,
             defaults={"embedding_dim": 300, "widths": [3, 4, 5], "maps": 100, "dropout": 0.5},
             tags=("cpu-friendly",),
         ),
         "bilstm": Model(
             builder="tasks.sentiment.models:bilstm",
             summary="A bidirectional LSTM over packed sequences (no compute spent on padding)",
-            params=3_728_002,
+            params=1_205_610,
             defaults={"embedding_dim": 300, "hidden_size": 256, "layers": 1, "dropout": 0.5},
             tags=("cpu-friendly",),
         ),
         "transformer": Model(
             builder="tasks.sentiment.models:transformer",
             summary="A BERT-style encoder from a transformers config (random init), or any pretrained model",
-            params=7_251_202,
+            params=3_410_178,
             defaults={
                 "hidden_size": 256,
                 "layers": 4,

@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import Dataset
 
 from zoo import tables, text
-from zoo.data import DataBundle, class_names, split_indices
+from zoo.data import DataBundle, class_names, reused_info, split_indices
 from zoo.errors import ZooError
 
 TEXT_COLUMNS = ("text", "sentence", "review", "content", "document", "comment", "tweet")
@@ -72,12 +72,8 @@ def build_data(config: dict[str, Any]) -> DataBundle:
     if len(classes) < 2:
         raise ZooError(f"{train_all.source} has only one label ({classes[0]!r})", "sentiment needs at least two classes")
     targets = {name: encode_labels(split, classes) for name, split in splits.items()}
-    if "val" in splits:
-        train_rows, val_rows = list(range(len(train_all.texts))), None
-    else:
-        if len(train_all.texts) < 2:
-            raise ZooError(f"{train_all.source} has {len(train_all.texts)} text: a validation split needs at least two", "add texts")
-        train_rows, val_rows = split_indices(len(train_all.texts), data["val_fraction"], config["seed"])
+    train_rows, val_rows = split_rows(splits, config)
+    if val_rows is not None:
         notes.append(f"validating on a seeded random {data['val_fraction']:.0%} of the training texts ({len(val_rows)})")
 
     tokenizer, pad_id, pretrained = tokenizer_for(config, [train_all.texts[i] for i in train_rows], notes)
@@ -112,6 +108,27 @@ def build_data(config: dict[str, Any]) -> DataBundle:
         "rows": {"train": len(train), "val": len(val)},
     }
     return DataBundle(train=train, val=val, test=test, info=info, notes=notes)
+
+
+def split_rows(splits: dict[str, Texts], config: dict[str, Any]) -> tuple[list[int], list[int] | None]:
+    """(training rows, validation rows) of the train split: all of them and None when the
+    data has a validation split, else a seeded random cut of data.val_fraction."""
+    size = len(splits["train"].texts)
+    if "val" in splits:
+        return list(range(size)), None
+    if size < 2:
+        raise ZooError(f"{splits['train'].source} has {size} text: a validation split needs at least two", "add texts")
+    return split_indices(size, config["data"]["val_fraction"], config["seed"])
+
+
+def validation_texts(config: dict[str, Any]) -> Texts:
+    """The validation texts of a run's config, chosen as training chose them."""
+    splits = read_data(config["data"], [])
+    if "val" in splits:
+        return splits["val"]
+    _, rows = split_rows(splits, config)
+    train = splits["train"]
+    return Texts(train.source, [train.texts[i] for i in rows], [train.labels[i] for i in rows], [train.places[i] for i in rows])
 
 
 def read_data(data: dict[str, Any], notes: list[str]) -> dict[str, Texts]:
@@ -186,6 +203,10 @@ def tokenizer_for(config: dict[str, Any], texts: Sequence[str], notes: list[str]
     """(tokenizer, padding id, pretrained model facts or None): a pretrained model's own
     tokenizer, the tokenizer named by model.tokenizer, or one trained on the training texts."""
     model, optim = config["model"], config["optim"]
+    if first := reused_info():  # a resumed run, another device's process: the run's own tokenizer
+        from tokenizers import Tokenizer
+
+        return Tokenizer.from_str(first["tokenizer"]), first["pad_id"], first["pretrained"]
     if model.get("pretrained"):
         source = str(model["pretrained"])
         tokenizer, pad_id = text.pretrained_tokenizer(source, "model.pretrained")

@@ -15,9 +15,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from tasks.sentiment import models
-from tasks.sentiment.data import TextDataset, encode_labels, single_split
+from tasks.sentiment.data import Texts, TextDataset, encode_labels, single_split, validation_texts
 from zoo import text
-from zoo.class_metrics import class_metrics, confusion_plot, log_class_metrics
+from zoo.class_metrics import class_metrics, confusion_plots, log_class_metrics
 from zoo.errors import ZooError
 from zoo.module import ZooModule
 from zoo.tables import read_text
@@ -112,9 +112,15 @@ class SentimentModule(ZooModule):
 
     def evaluation_dataset(self, path: Path) -> TextDataset:
         """Labelled texts at `path` (for a folder with splits, its test or else val part)."""
-        split = single_split(path, self.config["data"])
-        ids, _ = text.encode(self.tokenizer, split.texts, self.max_length, special_tokens=True)
-        return TextDataset(ids, encode_labels(split, self.classes), self.pad_id)
+        return self._encoded(single_split(path, self.config["data"]))
+
+    def validation_dataset(self) -> TextDataset:
+        """The run's own validation texts, read with the saved tokenizer (none is trained)."""
+        return self._encoded(validation_texts(self.config))
+
+    def _encoded(self, texts: Texts) -> TextDataset:
+        ids, _ = text.encode(self.tokenizer, texts.texts, self.max_length, special_tokens=True)
+        return TextDataset(ids, encode_labels(texts, self.classes), self.pad_id)
 
     def example_input(self) -> torch.Tensor:
         raise ZooError(
@@ -123,11 +129,7 @@ class SentimentModule(ZooModule):
         )
 
     def write_plots(self, folder: Path) -> None:
-        """plots/confusion_matrix.png of the validation split (confusion_matrix_test.png too
-        when there is a test split)."""
-        for split, suffix in (("val", ""), ("test", "_test")):
-            if split in self.confusion:
-                confusion_plot(self.confusion[split], self.classes, folder / f"confusion_matrix{suffix}.png", "texts")
+        confusion_plots(self.confusion, self.classes, folder, "texts")
 
     def describe(self) -> dict[str, Any]:
         source = self.info["pretrained"]["source"] if self.info["pretrained"] else None
