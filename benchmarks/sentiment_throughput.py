@@ -46,6 +46,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     from transformers import PreTrainedTokenizerFast, pipeline
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
 
     data = args.data_root.resolve() / "sst2"
     module = zoo.load(args.run) if args.run else zoo.create("sentiment/transformer", data=data).eval()
