@@ -5,7 +5,7 @@ phrases of `<data-root>/sst2` (train.tsv.gz, 67,349) and selected on its dev sen
     uv run python benchmarks/sst2.py [--data-root ../shared/data] [--models textcnn bilstm transformer]
 
 For each model: `zoo train sentiment/<model> --data <data-root>/sst2 --max-epochs N` with the
-model's defaults (and the overrides below), then the dev accuracy after each epoch, the best
+model's defaults, then the dev accuracy after each epoch, the best
 one (the checkpoint kept) with the time it took to get there, and the whole fit time. The
 target for textcnn: at least 82.7% dev accuracy (Kim 2014's CNN-rand) within 15 minutes.
 """
@@ -20,7 +20,6 @@ from pathlib import Path
 import zoo
 
 EPOCHS = {"textcnn": 6, "bilstm": 4, "transformer": 3}
-OVERRIDES: dict[str, list[str]] = {"textcnn": [], "bilstm": [], "transformer": []}
 TARGET = {"textcnn": (0.827, 15 * 60)}
 
 
@@ -34,8 +33,8 @@ def main() -> None:
     data = args.data_root.resolve() / "sst2"
     rows = []
     for name in args.models:
-        print(f"$ zoo train sentiment/{name} --data {data} --max-epochs {EPOCHS[name]} {' '.join(OVERRIDES[name])}".rstrip(), flush=True)
-        run = zoo.train(f"sentiment/{name}", data=data, max_epochs=EPOCHS[name], output=output, progress=False, overrides=OVERRIDES[name])
+        print(f"$ zoo train sentiment/{name} --data {data} --max-epochs {EPOCHS[name]}", flush=True)
+        run = zoo.train(f"sentiment/{name}", data=data, max_epochs=EPOCHS[name], output=output, progress=False)
         with open(run.path / "logs" / "metrics.csv", newline="") as file:
             curve = [float(row["val/acc"]) for row in csv.DictReader(file) if row.get("val/acc")]
         best = max(range(len(curve)), key=curve.__getitem__)
