@@ -78,7 +78,7 @@ def build_parser() -> Parser:
     predict.add_argument("run", help="a run folder or its model/ folder")
     predict.add_argument("inputs", nargs="*", metavar="INPUT", help="values or files, as the task reads them")
     predict.add_argument("--json", action="store_true", help="print one JSON document")
-    predict.epilog = "A task may take its own options, e.g. detection: --score-threshold 0.3 --output DIR."
+    predict.epilog = "A task may take its own options, e.g. detection: --score-threshold 0.3 --output DIR; sentiment: --file lines.txt."
 
     export = commands.add_parser("export", help="export a trained model (onnx, pt2)")
     export.add_argument("run", help="a run folder or its model/ folder")
@@ -313,7 +313,7 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any] | None:
     for name in args.flags:
         if name not in known:
             task = module.config["task"]
-            hint = did_you_mean(name, known) or (f"its options: --{', --'.join(known)}" if known else f"{task} takes no predict options")
+            hint = did_you_mean(f"--{name}", [f"--{k}" for k in known]) or (f"its options: --{', --'.join(known)}" if known else f"{task} takes no predict options")
             raise ZooError(f"unknown option --{name} for predicting with a {task} model", hint)
     records = module.predict_from_cli(args.inputs, **{k.replace("-", "_"): v for k, v in args.flags.items()})
     if args.json:

@@ -87,3 +87,53 @@ def test_predict_mistakes(zoo_cli, tmp_path):
     assert not (run / "export").exists()
     with pytest.raises(zoo.ZooError, match="text 2 is not a string but int"):
         zoo.load(run).predict(["fine", 3])
+
+
+def test_evaluating_on_data_without_usable_rows(zoo_cli, tmp_path):
+    import zoo
+
+    run = zoo.train("sentiment", output=tmp_path / "runs", max_epochs=1, progress=False).path
+    empty = write_table(tmp_path / "blank.csv", [("  ", "positive")])
+    assert_user_error(zoo_cli("evaluate", run, "--data", empty), "has no labelled rows to evaluate on")
+
+
+def test_an_unlabelled_test_split_is_left_out_with_a_note(zoo_cli, tmp_path):
+    """GLUE's test.tsv has no label column; the hub's test splits have labels -1."""
+    import datasets
+
+    (tmp_path / "glue").mkdir()
+    write_table(tmp_path / "glue" / "train.tsv", reviews(), text="sentence", label="polarity")
+    (tmp_path / "glue" / "test.tsv").write_text("index\tsentence\n0\ta film\n", encoding="utf-8")
+    result = train(zoo_cli, tmp_path, tmp_path / "glue", "data.label_column=polarity", "--json")
+    assert result.code == 0, result.err
+    assert any("test.tsv has no labels: not used for testing" in n for n in json.loads(result.out)["notes"])
+
+    features = datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=["negative", "positive"])})
+    labelled = datasets.Dataset.from_dict({"text": [t for t, _ in reviews()], "label": [y for _, y in reviews()]}, features=features)
+    hidden = datasets.Dataset.from_dict({"text": ["a film", "a story"], "label": [-1, -1]}, features=features)
+    datasets.DatasetDict({"train": labelled, "test": hidden}).save_to_disk(tmp_path / "hub")
+    result = train(zoo_cli, tmp_path, tmp_path / "hub", "--json")
+    assert result.code == 0, result.err
+    assert "test" not in json.loads(result.out)["metrics"]
+
+
+def test_table_mistakes_are_placed(zoo_cli, tmp_path):
+    stray = tmp_path / "stray.csv"
+    stray.write_text("text,label\na fine film,positive\n\"an unclosed quote,negative\nmore,positive\n", encoding="utf-8")
+    assert_user_error(train(zoo_cli, tmp_path, stray), f"{stray}:3: 1 cells", "read through line 4: an unclosed quote?")
+    columns = tmp_path / "pandas.json"
+    columns.write_text(json.dumps({"text": {"0": "good", "1": "bad"}, "label": {"0": "positive", "1": "negative"}}), encoding="utf-8")
+    assert_user_error(train(zoo_cli, tmp_path, columns), "holds columns of values", "orient='records', lines=True")
+    both = tmp_path / "both"
+    both.mkdir()
+    write_table(both / "train.csv", reviews())
+    write_table(both / "train.jsonl", reviews())
+    assert_user_error(train(zoo_cli, tmp_path, both), "has 2 train tables: train.csv, train.jsonl")
+
+
+def test_labels_written_as_floats_match_integers(zoo_cli, tmp_path):
+    write_table(tmp_path / "train.jsonl", [(t, 1 if y == "positive" else 0) for t, y in reviews()])
+    write_table(tmp_path / "dev.csv", [(t, "1.0" if y == "positive" else "0.0") for t, y in reviews(1)])
+    result = train(zoo_cli, tmp_path, tmp_path, "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["summary"]["classes"] == "0, 1"

@@ -45,7 +45,7 @@ def test_encode_cuts_to_max_length_and_counts_the_cut_texts():
 def test_tokenizer_mistakes_are_user_errors(tmp_path):
     with pytest.raises(ZooError, match="unknown tokenizer kind 'sentencepiece'"):
         train_tokenizer(TEXTS, kind="sentencepiece")
-    with pytest.raises(ZooError, match="vocabulary size"):
+    with pytest.raises(ZooError, match="model.vocab_size must be"):
         train_tokenizer(TEXTS, vocab_size=3)
     with pytest.raises(ZooError, match="tokenizer.json does not exist"):
         load_tokenizer(tmp_path)
@@ -117,3 +117,9 @@ def test_loader_batches_texts_by_length():
     lengths = [5, 1, 4, 2, 3, 6]
     batches = list(loader(Texts(lengths), {"batch_size": 2, "num_workers": 0}, shuffle=False))
     assert [sorted(lengths[i] for i in batch.tolist()) for batch in batches] == [[1, 2], [3, 4], [5, 6]]
+
+
+def test_bpe_training_repeats_exactly():
+    """Byte-level BPE is the reproducible choice (WordPiece training breaks ties in no fixed order)."""
+    first, second = (train_tokenizer(TEXTS, kind="bpe", vocab_size=300).to_str() for _ in range(2))
+    assert first == second

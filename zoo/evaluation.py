@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo import artifact
+from zoo.errors import ZooError
 from zoo.run import model_dir
 
 
@@ -22,6 +23,8 @@ def evaluate(run: str | Path, data: str | Path | None = None) -> dict[str, Any]:
     else:
         dataset = module.validation_dataset()
         source = f"validation split of {config['data']['path'] or 'the demo data'}"
+    if len(dataset) == 0:
+        raise ZooError(f"{source} has no labelled rows to evaluate on", "check the file, or the columns the model reads")
     trainer = trainers.single_device()
     results = trainer.test(module, loader(dataset, config["data"], shuffle=False), verbose=False)
     return {

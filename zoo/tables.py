@@ -59,13 +59,15 @@ def read_table(path: Path) -> Table:
             raise ZooError(f"{path} is empty", "it needs a header row naming the columns")
         columns = [name.strip() for name in header]
         rows, places = [], []
+        start = reader.line_num + 1  # the line a row starts on (a quoted cell may span lines)
         for cells in reader:
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(cells) != len(columns):
-                raise ZooError(f"{path}:{reader.line_num}: {len(cells)} cells, but the header has {len(columns)} columns", "fix the row (a stray separator or quote?)")
-            rows.append(dict(zip(columns, cells)))
-            places.append(f"{path}:{reader.line_num}")
+            if any(cell.strip() for cell in cells):
+                if len(cells) != len(columns):
+                    through = f" (read through line {reader.line_num}: an unclosed quote?)" if reader.line_num > start else ""
+                    raise ZooError(f"{path}:{start}: {len(cells)} cells, but the header has {len(columns)} columns{through}", "fix the row: a stray separator or quote")
+                rows.append(dict(zip(columns, cells)))
+                places.append(f"{path}:{start}")
+            start = reader.line_num + 1
     except csv.Error as error:
         raise ZooError(f"{path}:{reader.line_num}: malformed {suffix[1:].upper()} ({error})") from None
     return Table(str(path), columns, rows, places)
@@ -94,6 +96,10 @@ def _read_json(path: Path, text: str) -> Table:
         except json.JSONDecodeError as error:
             raise ZooError(f"{path}:{error.lineno}:{error.colno}: invalid JSON ({error.msg})") from None
         return _json_rows(path, [(item, f"{path} item {i + 1}") for i, item in enumerate(items)])
+    if text.lstrip().startswith("{") and len(text.strip().splitlines()) == 1:
+        whole = json.loads(text)
+        if whole and all(isinstance(v, dict) for v in whole.values()):
+            raise ZooError(f"{path} holds columns of values (pandas' default to_json)", "write one record per line: df.to_json(path, orient='records', lines=True)")
     found = []
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
@@ -135,9 +141,11 @@ def read_table_splits(path: Path) -> dict[str, Table]:
     files = {f: table_suffix(f) for f in sorted(path.iterdir()) if f.is_file() and table_suffix(f) in TABLE_SUFFIXES}
     splits = {}
     for split, names in SPLIT_NAMES.items():
-        found = next((f for name in names for f in files if f.name.lower().split(".")[0] == name), None)
-        if found is not None:
-            splits[split] = read_table(found)
+        found = [f for name in names for f in files if f.name.lower().split(".")[0] == name]
+        if len(found) > 1:
+            raise ZooError(f"{path} has {len(found)} {split} tables: {', '.join(f.name for f in found)}", "keep one, or pass --data the file to use")
+        if found:
+            splits[split] = read_table(found[0])
     if "train" not in splits:
         listed = ", ".join(f.name for f in files) or "no table files"
         raise ZooError(f"{path} has no train file (it has {listed})", "name the training table train.csv, train.tsv(.gz), train.jsonl or train.parquet")
@@ -165,7 +173,7 @@ def read_datasets_folder(path: Path) -> dict[str, Table]:
                     for row in rows:
                         row[column] = feature.int2str(row[column]) if row[column] is not None and row[column] >= 0 else None
             origin = f"{path} [{found}]"
-            splits[split] = Table(origin, list(dataset.column_names), rows, [f"{origin} row {i}" for i in range(len(rows))])
+            splits[split] = Table(origin, list(dataset.column_names), rows, [f"{origin} row {i + 1}" for i in range(len(rows))])
     if "train" not in splits:
         raise ZooError(f"{path} has no 'train' split (it has {', '.join(parts)})")
     return splits
@@ -188,11 +196,15 @@ def pick_column(table: Table, chosen: str | None, usual: Sequence[str], role: st
 
 
 def label_text(value: Any) -> str | None:
-    """A label cell as text (integral floats such as 3.0 read as "3"); None when it is
-    missing: empty, null or NaN."""
+    """A label cell as text (integral numbers such as 3.0 or "3.0" read as "3"); None when
+    it is missing: empty, null or NaN."""
     if value is None or isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value).strip()
-    return None if text == "" or text.lower() == "nan" else text
+    if text == "" or text.lower() == "nan":
+        return None
+    if text.endswith(".0") and text[:-2].lstrip("-").isdigit():  # "1.0", as pandas writes integer labels beside a NaN
+        return text[:-2]
+    return text

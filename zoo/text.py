@@ -29,9 +29,9 @@ def train_tokenizer(
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
     if kind not in TOKENIZER_KINDS:
-        raise ZooError(f"unknown tokenizer kind {kind!r}", f"choose {' or '.join(TOKENIZER_KINDS)}")
+        raise ZooError(f"model.tokenizer_kind: unknown tokenizer kind {kind!r}", f"choose {' or '.join(TOKENIZER_KINDS)}")
     if not isinstance(vocab_size, int) or vocab_size <= len(SPECIAL_TOKENS):
-        raise ZooError(f"the vocabulary size must be a whole number above {len(SPECIAL_TOKENS)}, not {vocab_size!r}")
+        raise ZooError(f"model.vocab_size must be a whole number above {len(SPECIAL_TOKENS)}, not {vocab_size!r}")
     options = {"vocab_size": vocab_size, "min_frequency": min_frequency, "special_tokens": list(SPECIAL_TOKENS), "show_progress": False}
     if kind == "wordpiece":
         tokenizer = Tokenizer(models.WordPiece(unk_token=UNK))
@@ -98,9 +98,10 @@ def pretrained_tokenizer(source: str, key: str) -> tuple[Any, int]:
     the setting in messages."""
     from tokenizers import Tokenizer
 
+    hint = "name a hub model or a folder saved with save_pretrained" if key == "model.pretrained" else "name a hub tokenizer or a folder with a tokenizer.json"
     folder = Path(source).expanduser()
     if source.startswith((".", "/", "~")) and not folder.is_dir():
-        raise ZooError(f"{key}: folder {folder} does not exist", "name a hub tokenizer or a folder with a tokenizer.json")
+        raise ZooError(f"{key}: folder {folder} does not exist", hint)
     for candidate in (folder, folder / "model"):
         if (candidate / TOKENIZER_FILE).is_file() and not (candidate / "tokenizer_config.json").is_file():
             tokenizer = load_tokenizer(candidate)
@@ -111,7 +112,7 @@ def pretrained_tokenizer(source: str, key: str) -> tuple[Any, int]:
     try:
         loaded = AutoTokenizer.from_pretrained(source)
     except (OSError, ValueError) as error:
-        raise ZooError(f"{key} {source!r} cannot be loaded: {str(error).splitlines()[0]}", "name a hub tokenizer or a folder with a tokenizer.json") from None
+        raise ZooError(f"{key} {source!r} cannot be loaded: {str(error).splitlines()[0]}", hint) from None
     backend = getattr(loaded, "backend_tokenizer", None)
     if backend is None:
         raise ZooError(f"{key} {source!r} has no fast (tokenizers) version", "use a tokenizer that ships a tokenizer.json")

@@ -97,7 +97,8 @@ def build_data(config: dict[str, Any]) -> DataBundle:
     train = dataset("train", train_rows)
     val = dataset("val", None) if "val" in splits else dataset("train", val_rows)
     test = dataset("test", None) if "test" in splits else None
-    notes.insert(0, f"{'the demo reviews' if data['path'] is None else train_all.source}: {len(train)} training texts, {len(val)} validation texts, {len(classes)} classes ({', '.join(classes[:10])})")
+    counts = f"{plural(len(train), 'training text')}, {plural(len(val), 'validation text')}, {len(classes)} classes ({', '.join(classes[:10])})"
+    notes.insert(0, f"{'the demo reviews' if data['path'] is None else train_all.source}: {counts}")
     info = {
         "classes": classes,
         "tokenizer": tokenizer.to_str(),
@@ -108,6 +109,10 @@ def build_data(config: dict[str, Any]) -> DataBundle:
         "rows": {"train": len(train), "val": len(val)},
     }
     return DataBundle(train=train, val=val, test=test, info=info, notes=notes)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def split_rows(splits: dict[str, Texts], config: dict[str, Any]) -> tuple[list[int], list[int] | None]:
@@ -149,11 +154,19 @@ def read_data(data: dict[str, Any], notes: list[str]) -> dict[str, Texts]:
 def read_splits(path: Path, data: dict[str, Any], notes: list[str]) -> dict[str, Texts]:
     splits = {}
     for split, table in tables.read_table_splits(path).items():
-        if split == "test" and data["label_column"] is None and not any(c.strip().lower() in LABEL_COLUMNS for c in table.columns):
+        if split == "test" and unlabelled(table, data):
             notes.append(f"{table.source} has no labels: not used for testing")
             continue
         splits[split] = labelled_texts(table, data)
     return splits
+
+
+def unlabelled(table: tables.Table, data: dict[str, Any]) -> bool:
+    """Whether `table` lacks the label column or a single label in it (GLUE's test files,
+    the hub's test splits labelled -1)."""
+    names = [data["label_column"]] if data["label_column"] else [c for c in table.columns if c.strip().lower() in LABEL_COLUMNS]
+    key = next((c for c in names if c in table.columns), None)
+    return key is None or all(tables.label_text(row.get(key)) is None for row in table.rows)
 
 
 def single_split(path: Path, data: dict[str, Any]) -> Texts:
