@@ -32,6 +32,11 @@ def test_demo_trains_in_seconds_and_predicts(zoo_cli, tmp_path):
     assert run["metrics"]["val"]["acc"] >= 0.9
     assert {"f1", "precision/positive", "recall/negative"} <= set(run["metrics"]["val"])
     folder = Path(run["path"])
+    with open(folder / "logs" / "metrics.csv", newline="") as file:
+        epochs = [(float(r["val/acc"]), float(r["val/loss"])) for r in csv.DictReader(file) if r.get("val/acc")]
+    best = max(acc for acc, _ in epochs)
+    later_of_ties = [loss for acc, loss in epochs if acc == best][-1]
+    assert run["metrics"]["val"]["loss"] == pytest.approx(later_of_ties)  # a tie keeps the later epoch
     assert (folder / "model" / "tokenizer.json").is_file()
     assert json.loads((folder / "model" / "config.json").read_text())["info"]["tokenizer"] == {"file": "tokenizer.json"}
     assert (folder / "plots" / "confusion_matrix.png").is_file()

@@ -92,6 +92,19 @@ class RunProgressBar(ProgressBar):
         self.on_train_end(trainer, module)
 
 
+class LaterOnTies(ModelCheckpoint):
+    """A checkpoint of the best epoch by the monitored metric, where a tie goes to the later
+    epoch: accuracy on a small validation set often stops moving while the model keeps
+    growing surer (lower loss), and the later model is the one a user expects to get."""
+
+    def check_monitor_top_k(self, trainer: L.Trainer, current: torch.Tensor | None = None) -> bool:
+        if current is None or not self.best_k_models:
+            return super().check_monitor_top_k(trainer, current)
+        best = self.best_k_models[self.kth_best_model_path]
+        better_or_equal = current >= best if self.mode == "max" else current <= best
+        return trainer.strategy.reduce_boolean_decision(bool(better_or_equal))
+
+
 class StopOnNonFiniteLoss(Callback):
     """Stop with a clear message the moment the training loss is NaN or infinite."""
 
@@ -119,11 +132,11 @@ def build(
     callbacks: list[Callback] = [StopOnNonFiniteLoss()]
     loggers: list[Logger] = []
     if run_dir is not None:
-        # best.ckpt by the monitored metric; last.ckpt after every epoch, for --resume (Lightning's
-        # save_last rewrites it only in epochs that improve the best).
-        for filename, metric in (("best", monitor), ("last", None)):
+        # best.ckpt by the monitored metric (ties: the later epoch); last.ckpt after every epoch,
+        # for --resume (Lightning's save_last rewrites it only in epochs that improve the best).
+        for filename, metric, checkpoint in (("best", monitor, LaterOnTies), ("last", None, ModelCheckpoint)):
             callbacks.append(
-                ModelCheckpoint(
+                checkpoint(
                     dirpath=run_dir / "checkpoints",
                     filename=filename,
                     monitor=metric,
