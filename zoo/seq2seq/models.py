@@ -1,0 +1,167 @@
+"""Encoder-decoder networks from scratch, for translation and summarization.
+
+Each takes source ids (N, S) with their lengths (N,) and, for training, the target fed to the
+decoder (N, T: BOS + target, teacher forcing), returning next-token logits (N, T, V). For
+generation each also decodes step by step (`encode`, `start`, `step`; see `decoding`).
+Padding is id `pad_id` on both sides and never attended to.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from zoo.seq2seq.decoding import Tensors
+
+
+def padding_mask(lengths: torch.Tensor, width: int) -> torch.Tensor:
+    """(N, width) True where a position is padding."""
+    return torch.arange(width, device=lengths.device)[None, :] >= lengths[:, None]
+
+
+class SinusoidalPositions(nn.Module):
+    """Vaswani et al.'s fixed sine/cosine positions, added to embeddings scaled by sqrt(d)."""
+
+    def __init__(self, dim: int, max_positions: int) -> None:
+        super().__init__()
+        position = torch.arange(max_positions)[:, None]
+        frequency = torch.exp(torch.arange(0, dim, 2) * (-math.log(10000.0) / dim))
+        table = torch.zeros(max_positions, dim)
+        table[:, 0::2] = torch.sin(position * frequency)
+        table[:, 1::2] = torch.cos(position * frequency[: dim // 2])
+        self.register_buffer("table", table, persistent=False)
+        self.scale = math.sqrt(dim)
+
+    def forward(self, embedded: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        return embedded * self.scale + self.table[offset : offset + embedded.shape[1]]
+
+
+class Transformer(nn.Module):
+    """Vaswani et al. (2017)'s encoder-decoder from `torch.nn` transformer layers (pre-norm),
+    sinusoidal positions, the output layer tied to the target embeddings, and source and target
+    embeddings shared when both sides use one vocabulary."""
+
+    def __init__(
+        self,
+        src_vocab: int,
+        tgt_vocab: int,
+        pad_id: int,
+        shared_vocab: bool,
+        dim: int = 256,
+        layers: int = 3,
+        heads: int = 4,
+        ff_dim: int = 1024,
+        dropout: float = 0.1,
+        max_positions: int = 512,
+    ) -> None:
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"dim {dim} is not a multiple of heads {heads}")
+        self.pad_id = pad_id
+        self.tgt_embedding = nn.Embedding(tgt_vocab, dim, padding_idx=pad_id)
+        self.src_embedding = self.tgt_embedding if shared_vocab else nn.Embedding(src_vocab, dim, padding_idx=pad_id)
+        for embedding in {id(e): e for e in (self.src_embedding, self.tgt_embedding)}.values():
+            nn.init.normal_(embedding.weight, std=dim**-0.5)
+            with torch.no_grad():
+                embedding.weight[pad_id] = 0
+        self.positions = SinusoidalPositions(dim, max_positions)
+        self.dropout = nn.Dropout(dropout)
+        options = {"d_model": dim, "nhead": heads, "dim_feedforward": ff_dim, "dropout": dropout, "batch_first": True, "norm_first": True}
+        self.encoder = nn.TransformerEncoder(
+            nn.TransformerEncoderLayer(**options), layers, norm=nn.LayerNorm(dim), enable_nested_tensor=False  # pre-norm has no nested fast path
+        )
+        self.decoder = nn.TransformerDecoder(nn.TransformerDecoderLayer(**options), layers, norm=nn.LayerNorm(dim))
+
+    def _embed(self, embedding: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.positions(embedding(ids)))
+
+    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> Tensors:
+        mask = padding_mask(src_lengths, src.shape[1])
+        memory = self.encoder(self._embed(self.src_embedding, src), src_key_padding_mask=mask)
+        return {"memory": memory, "memory_mask": mask}
+
+    def _decode(self, memory: Tensors, tgt_in: torch.Tensor) -> torch.Tensor:
+        causal = nn.Transformer.generate_square_subsequent_mask(tgt_in.shape[1], device=tgt_in.device, dtype=torch.bool)
+        hidden = self.decoder(
+            self._embed(self.tgt_embedding, tgt_in), memory["memory"], tgt_mask=causal, tgt_is_causal=True,
+            tgt_key_padding_mask=tgt_in == self.pad_id, memory_key_padding_mask=memory["memory_mask"],
+        )
+        return hidden @ self.tgt_embedding.weight.T  # tied output layer
+
+    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        return self._decode(self.encode(src, src_lengths), tgt_in)
+
+    def start(self, memory: Tensors) -> Tensors:
+        return {"prefix": torch.empty(memory["memory"].shape[0], 0, dtype=torch.long, device=memory["memory"].device)}
+
+    def step(self, memory: Tensors, state: Tensors, tokens: torch.Tensor) -> tuple[torch.Tensor, Tensors]:
+        """The decoder runs over the whole prefix again (no cache): short outputs, simple code."""
+        prefix = torch.cat([state["prefix"], tokens[:, None]], dim=1)
+        return self._decode(memory, prefix)[:, -1], {"prefix": prefix}
+
+
+class GRUAttention(nn.Module):
+    """Bahdanau et al. (2015): a bidirectional GRU encoder, and a GRU decoder that at each step
+    attends over the encoder states with additive attention and predicts from its state, the
+    context and the previous token."""
+
+    def __init__(
+        self,
+        src_vocab: int,
+        tgt_vocab: int,
+        pad_id: int,
+        shared_vocab: bool,
+        embedding_dim: int = 256,
+        hidden_size: int = 512,
+        dropout: float = 0.2,
+    ) -> None:
+        super().__init__()
+        self.pad_id = pad_id
+        self.tgt_embedding = nn.Embedding(tgt_vocab, embedding_dim, padding_idx=pad_id)
+        self.src_embedding = self.tgt_embedding if shared_vocab else nn.Embedding(src_vocab, embedding_dim, padding_idx=pad_id)
+        self.encoder = nn.GRU(embedding_dim, hidden_size, batch_first=True, bidirectional=True)
+        self.bridge = nn.Linear(2 * hidden_size, hidden_size)  # the decoder's first state
+        self.attention_query = nn.Linear(hidden_size, hidden_size, bias=False)
+        self.attention_keys = nn.Linear(2 * hidden_size, hidden_size, bias=False)
+        self.attention_score = nn.Linear(hidden_size, 1, bias=False)
+        self.decoder = nn.GRUCell(embedding_dim + 2 * hidden_size, hidden_size)
+        self.output = nn.Linear(hidden_size + 2 * hidden_size + embedding_dim, tgt_vocab)
+        self.dropout = nn.Dropout(dropout)
+
+    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> Tensors:
+        embedded = self.dropout(self.src_embedding(src))
+        packed = nn.utils.rnn.pack_padded_sequence(embedded, src_lengths.clamp_min(1).cpu(), batch_first=True, enforce_sorted=False)
+        states, _ = self.encoder(packed)
+        states, _ = nn.utils.rnn.pad_packed_sequence(states, batch_first=True, total_length=src.shape[1])
+        mask = padding_mask(src_lengths.clamp_min(1), src.shape[1])
+        mean = states.masked_fill(mask[..., None], 0).sum(1) / src_lengths.clamp_min(1)[:, None]
+        return {"states": states, "keys": self.attention_keys(states), "mask": mask, "first": torch.tanh(self.bridge(mean))}
+
+    def start(self, memory: Tensors) -> Tensors:
+        return {"hidden": memory["first"]}
+
+    def step(self, memory: Tensors, state: Tensors, tokens: torch.Tensor) -> tuple[torch.Tensor, Tensors]:
+        embedded = self.dropout(self.tgt_embedding(tokens))
+        scores = self.attention_score(torch.tanh(memory["keys"] + self.attention_query(state["hidden"])[:, None])).squeeze(-1)
+        weights = scores.masked_fill(memory["mask"], -float("inf")).softmax(dim=-1)
+        context = (weights[..., None] * memory["states"]).sum(dim=1)
+        hidden = self.decoder(torch.cat([embedded, context], dim=-1), state["hidden"])
+        logits = self.output(self.dropout(torch.cat([hidden, context, embedded], dim=-1)))
+        return logits, {"hidden": hidden}
+
+    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        memory = self.encode(src, src_lengths)
+        state = self.start(memory)
+        steps = []
+        for t in range(tgt_in.shape[1]):
+            logits, state = self.step(memory, state, tgt_in[:, t])
+            steps.append(logits)
+        return torch.stack(steps, dim=1)
+
+
+def sequence_loss(logits: torch.Tensor, tgt_out: torch.Tensor, pad_id: int, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Token-level cross-entropy over the non-padding targets."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), tgt_out.reshape(-1), ignore_index=pad_id, label_smoothing=label_smoothing)
