@@ -1,0 +1,71 @@
+"""Pairs of texts for translation and summarization, from every layout they come in."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from tests.texts import write_table
+from zoo.errors import ZooError
+from zoo.seq2seq.data import Columns, read_pairs
+
+GERMAN = ["Ein Mann fährt Fahrrad.", "Zwei Hunde spielen im Schnee.", "", "Eine Frau kocht."]
+ENGLISH = ["A man rides a bike.", "Two dogs play in the snow.", "An empty source.", "A woman cooks."]
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
+    return path
+
+
+def test_two_parallel_files_skip_pairs_with_an_empty_side(tmp_path):
+    source, target = write_lines(tmp_path / "train.de", GERMAN), write_lines(tmp_path / "train.en", ENGLISH)
+    [(split, pairs)] = read_pairs(f"{source},{target}").items()
+    assert split == "train" and pairs.sources == [GERMAN[i] for i in (0, 1, 3)] and pairs.targets[2] == "A woman cooks."
+    assert pairs.skipped == 1 and pairs.first_skipped == f"{source}:3" and pairs.places[2] == f"{source}:4"
+
+
+def test_the_multi30k_folder_layout_reads_its_direction_from_the_folder_name(tmp_path):
+    folder = tmp_path / "multi30k_de_en"
+    folder.mkdir()
+    for split in ("train", "val"):
+        write_lines(folder / f"{split}.de.gz", GERMAN)
+        write_lines(folder / f"{split}.en.gz", ENGLISH)
+    splits = read_pairs(str(folder))
+    assert set(splits) == {"train", "val"} and splits["val"].sources[0] == GERMAN[0]
+    reverse = read_pairs(str(folder), source_lang="en")
+    assert reverse["train"].sources[0] == ENGLISH[0] and reverse["train"].targets[0] == GERMAN[0]
+    plain = tmp_path / "data"
+    plain.mkdir()
+    for file in folder.iterdir():
+        (plain / file.name).write_bytes(file.read_bytes())
+    with pytest.raises(ZooError, match="cannot tell which of .* is the source.*data.source_lang=de data.target_lang=en"):
+        read_pairs(str(plain))
+    with pytest.raises(ZooError, match="data.target_lang 'fr' is not one of"):
+        read_pairs(str(plain), target_lang="fr")
+
+
+def test_parallel_files_of_different_lengths_name_both_counts(tmp_path):
+    source, target = write_lines(tmp_path / "a.de", GERMAN), write_lines(tmp_path / "a.en", ENGLISH[:3])
+    with pytest.raises(ZooError, match=r"a.de has 4 lines but .*a.en has 3"):
+        read_pairs(f"{source},{target}")
+
+
+def test_non_utf8_bytes_are_named_by_line(tmp_path):
+    source = tmp_path / "s.de"
+    source.write_bytes("Ein Mann.\n".encode() + b"Ein M\xe4dchen.\n")
+    target = write_lines(tmp_path / "s.en", ["A man.", "A girl."])
+    with pytest.raises(ZooError, match=r"s.de:2: bytes that are not UTF-8"):
+        read_pairs(f"{source},{target}")
+
+
+def test_tables_with_the_tasks_columns(tmp_path):
+    table = write_table(tmp_path / "dialogues.jsonl", [("Amanda: I baked cookies.", "Amanda baked cookies."), (" ", "empty")], text="dialogue", label="summary")
+    columns = Columns(usual_source=("document", "dialogue"), usual_target=("summary",))
+    pairs = read_pairs(str(table), columns)["train"]
+    assert pairs.sources == ["Amanda: I baked cookies."] and pairs.skipped == 1
+    with pytest.raises(ZooError, match="has no source column 'dialog'.*did you mean 'dialogue'"):
+        read_pairs(str(table), Columns(source="dialog", usual_target=("summary",)))

@@ -1,0 +1,138 @@
+"""Pairs of texts for sequence to sequence (source -> target), by split, from:
+
+    parallel files   `train.de,train.en` (line i of one is line i of the other), gzipped or not
+    a folder         `train.SRC` and `train.TGT`, with `val`/`valid`/`dev` and `test` files beside
+                     them (the Multi30k layout); which side is the source comes from
+                     data.source_lang / data.target_lang, or the folder's name (`multi30k_de_en`)
+    a table          CSV, TSV, JSONL, parquet or a datasets folder (see `zoo.tables`) with a
+                     source and a target column
+
+Pairs with an empty side are skipped and counted; every kept pair remembers where it was read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zoo import tables
+from zoo.errors import ZooError
+
+SPLIT_PREFIXES = {"train": ("train", "training"), "val": ("val", "valid", "validation", "dev"), "test": ("test", "testing")}
+_PARALLEL = re.compile(r"^(?P<split>[a-z]+)\.(?P<lang>[A-Za-z][A-Za-z_-]{0,9})(\.gz)?$")
+
+
+@dataclass
+class Pairs:
+    """One split's sources and targets, and where each pair was read."""
+
+    source: str
+    sources: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
+    skipped: int = 0  # pairs with an empty side
+    first_skipped: str = ""
+
+    def add(self, source: str, target: str, place: str) -> None:
+        source, target = source.strip(), target.strip()
+        if source and target:
+            self.sources.append(source)
+            self.targets.append(target)
+            self.places.append(place)
+        else:
+            self.first_skipped = self.first_skipped or place
+            self.skipped += 1
+
+
+def read_parallel(source_file: Path, target_file: Path) -> Pairs:
+    """Two line-aligned text files; different line counts stop with both counts named."""
+    source_lines = tables.read_text(source_file).splitlines()
+    target_lines = tables.read_text(target_file).splitlines()
+    if len(source_lines) != len(target_lines):
+        raise ZooError(
+            f"{source_file} has {len(source_lines):,} lines but {target_file} has {len(target_lines):,}",
+            "parallel files need one line per sentence, line i of one translating line i of the other",
+        )
+    pairs = Pairs(f"{source_file} + {target_file.name}")
+    for number, (source, target) in enumerate(zip(source_lines, target_lines), start=1):
+        pairs.add(source, target, f"{source_file}:{number}")
+    return pairs
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which table columns hold the sources and the targets: as named, else the first of the
+    usual names (a task's own: document/dialogue and summary, source and target)."""
+
+    source: str | None = None
+    target: str | None = None
+    usual_source: tuple[str, ...] = ("source", "src", "input")
+    usual_target: tuple[str, ...] = ("target", "tgt", "output")
+
+
+def read_table_pairs(table: tables.Table, columns: Columns) -> Pairs:
+    """Two columns of a table as pairs (a missing one is named, with the columns there are)."""
+    source_key = tables.pick_column(table, columns.source, columns.usual_source, "source", "data.source_column")
+    target_key = tables.pick_column(table, columns.target, columns.usual_target, "target", "data.target_column")
+    pairs = Pairs(table.source)
+    for row, place in zip(table.rows, table.places):
+        source, target = row.get(source_key), row.get(target_key)
+        pairs.add("" if source is None else str(source), "" if target is None else str(target), place)
+    return pairs
+
+
+def parallel_folder(folder: Path, source_lang: str | None, target_lang: str | None) -> dict[str, tuple[Path, Path]] | None:
+    """The (source file, target file) of each split in a folder of `split.lang` files, or
+    None when the folder has none."""
+    found: dict[str, dict[str, Path]] = {}
+    for file in sorted(folder.iterdir()):
+        match = _PARALLEL.match(file.name)
+        split = next((s for s, prefixes in SPLIT_PREFIXES.items() if match and match["split"] in prefixes), None)
+        if match and split:
+            found.setdefault(split, {})[match["lang"]] = file
+    if "train" not in found:
+        return None
+    languages = sorted(found["train"])
+    if len(languages) != 2:
+        raise ZooError(f"{folder} has train files for {len(languages)} languages ({', '.join(languages)})", "keep the two of one language pair")
+    source_lang, target_lang = direction(folder, languages, source_lang, target_lang)
+    splits = {}
+    for split, files in found.items():
+        if source_lang in files and target_lang in files:
+            splits[split] = (files[source_lang], files[target_lang])
+    return splits
+
+
+def direction(folder: Path, languages: list[str], source_lang: str | None, target_lang: str | None) -> tuple[str, str]:
+    """(source, target) language: as configured, else as the folder's name orders them."""
+    if source_lang or target_lang:
+        source_lang = source_lang or next(lang for lang in languages if lang != target_lang)
+        target_lang = target_lang or next(lang for lang in languages if lang != source_lang)
+        for lang, key in ((source_lang, "data.source_lang"), (target_lang, "data.target_lang")):
+            if lang not in languages:
+                raise ZooError(f"{key} {lang!r} is not one of {folder}'s languages ({', '.join(languages)})")
+        return source_lang, target_lang
+    words = re.split(r"[^A-Za-z]+", folder.resolve().name)
+    for first, second in zip(words, words[1:]):
+        if {first, second} == set(languages):
+            return first, second
+    raise ZooError(
+        f"cannot tell which of {folder}'s languages ({', '.join(languages)}) is the source",
+        f"set data.source_lang={languages[0]} data.target_lang={languages[1]} (or the other way round)",
+    )
+
+
+def read_pairs(spec: str, columns: Columns = Columns(), source_lang: str | None = None, target_lang: str | None = None) -> dict[str, Pairs]:
+    """The pairs named by `spec` (see the module's docstring), by split."""
+    if "," in spec and not Path(spec).exists():
+        names = spec.split(",")
+        if len(names) != 2:
+            raise ZooError(f"--data {spec!r} names {len(names)} files", "name two line-aligned files: SOURCE,TARGET")
+        return {"train": read_parallel(Path(names[0]), Path(names[1]))}
+    path = Path(spec)
+    if path.is_dir() and not (path / "dataset_dict.json").is_file() and not (path / "state.json").is_file():
+        folder = parallel_folder(path, source_lang, target_lang)
+        if folder is not None:
+            return {split: read_parallel(source, target) for split, (source, target) in folder.items()}
+    return {split: read_table_pairs(table, columns) for split, table in tables.read_table_splits(path).items()}
