@@ -69,3 +69,12 @@ def test_tables_with_the_tasks_columns(tmp_path):
     assert pairs.sources == ["Amanda: I baked cookies."] and pairs.skipped == 1
     with pytest.raises(ZooError, match="has no source column 'dialog'.*did you mean 'dialogue'"):
         read_pairs(str(table), Columns(source="dialog", usual_target=("summary",)))
+
+
+def test_a_folder_of_split_tables_is_not_taken_for_parallel_files(tmp_path):
+    """SAMSum's layout: train.jsonl.gz and val.jsonl.gz."""
+    rows = [("Amanda: I baked cookies.", "Amanda baked cookies."), ("Tom: Bring some!", "Tom wants some.")]
+    write_table(tmp_path / "train.jsonl.gz", rows, text="dialogue", label="summary")
+    write_table(tmp_path / "val.jsonl.gz", rows[:1], text="dialogue", label="summary")
+    splits = read_pairs(str(tmp_path), Columns(usual_source=("document", "dialogue"), usual_target=("summary",)))
+    assert {k: len(v.sources) for k, v in splits.items()} == {"train": 2, "val": 1}

@@ -87,7 +87,7 @@ def parallel_folder(folder: Path, source_lang: str | None, target_lang: str | No
     None when the folder has none."""
     found: dict[str, dict[str, Path]] = {}
     for file in sorted(folder.iterdir()):
-        match = _PARALLEL.match(file.name)
+        match = _PARALLEL.match(file.name) if tables.table_suffix(file) not in tables.TABLE_SUFFIXES else None
         split = next((s for s, prefixes in SPLIT_PREFIXES.items() if match and match["split"] in prefixes), None)
         if match and split:
             found.setdefault(split, {})[match["lang"]] = file
