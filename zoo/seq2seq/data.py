@@ -13,10 +13,15 @@ Pairs with an empty side are skipped and counted; every kept pair remembers wher
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from zoo import tables
+import torch
+from torch.utils.data import Dataset
+
+from zoo import tables, text
 from zoo.errors import ZooError
 
 SPLIT_PREFIXES = {"train": ("train", "training"), "val": ("val", "valid", "validation", "dev"), "test": ("test", "testing")}
@@ -136,3 +141,52 @@ def read_pairs(spec: str, columns: Columns = Columns(), source_lang: str | None 
         if folder is not None:
             return {split: read_parallel(source, target) for split, (source, target) in folder.items()}
     return {split: read_table_pairs(table, columns) for split, table in tables.read_table_splits(path).items()}
+
+
+# Token ids ------------------------------------------------------------------------------------
+
+
+def train_tokenizers(pairs: Pairs, shared: bool, kind: str, vocab_size: int, lowercase: bool) -> tuple[Any, Any]:
+    """(source tokenizer, target tokenizer) trained on the pairs: one joint tokenizer (the same
+    object twice) when `shared`, else one per side of `vocab_size` each. Ids 0..6 are the
+    special tokens of `zoo.text` on both sides."""
+    if shared:
+        joint = text.train_tokenizer(pairs.sources + pairs.targets, kind=kind, vocab_size=vocab_size, lowercase=lowercase)
+        return joint, joint
+    return (
+        text.train_tokenizer(pairs.sources, kind=kind, vocab_size=vocab_size, lowercase=lowercase),
+        text.train_tokenizer(pairs.targets, kind=kind, vocab_size=vocab_size, lowercase=lowercase),
+    )
+
+
+class PairDataset(Dataset):
+    """(source ids, target ids) pairs, without special tokens; `lengths` (both sides together)
+    lets the loader batch pairs of like length. Batches are (source (N, S), source lengths
+    (N,), decoder input [BOS] + target (N, T), decoder output target + [EOS] (N, T)), padded."""
+
+    def __init__(self, sources: Sequence[list[int]], targets: Sequence[list[int]]) -> None:
+        self.sources = list(sources)
+        self.targets = list(targets)
+        self.lengths = [len(s) + len(t) for s, t in zip(self.sources, self.targets)]
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def __getitem__(self, index: int) -> tuple[list[int], list[int]]:
+        return self.sources[index], self.targets[index]
+
+    @staticmethod
+    def collate(items: Sequence[tuple[list[int], list[int]]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        bos, eos = text.SPECIAL_TOKENS.index(text.BOS), text.SPECIAL_TOKENS.index(text.EOS)
+        source, source_lengths = text.pad([s for s, _ in items])
+        decoder_in, _ = text.pad([[bos, *t] for _, t in items])
+        decoder_out, _ = text.pad([[*t, eos] for _, t in items])
+        return source, source_lengths, decoder_in, decoder_out
+
+
+def encode_pairs(pairs: Pairs, source_tokenizer: Any, target_tokenizer: Any, max_source: int, max_target: int) -> tuple[PairDataset, int, int]:
+    """(dataset, sources cut, targets cut): sources cut to `max_source` tokens, targets to
+    `max_target` - 1 (room for [EOS])."""
+    sources, source_cut = text.encode(source_tokenizer, pairs.sources, max_source)
+    targets, target_cut = text.encode(target_tokenizer, pairs.targets, max_target - 1)
+    return PairDataset(sources, targets), source_cut, target_cut
