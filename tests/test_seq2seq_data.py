@@ -91,7 +91,8 @@ def test_pairs_become_padded_teacher_forcing_batches(tmp_path, shared):
     assert (source_tokenizer is target_tokenizer) == shared
     dataset, source_cut, target_cut = encode_pairs(pairs, source_tokenizer, target_tokenizer, max_source=64, max_target=6)
     assert len(dataset) == 15 and source_cut == 0 and target_cut > 0
-    src, src_lengths, decoder_in, decoder_out = dataset.collate([dataset[0], dataset[1]])
+    src, src_lengths, decoder_in, decoder_out, rows = dataset.collate([dataset[0], dataset[1]])
+    assert rows.tolist() == [0, 1] and dataset.references[1] == ENGLISH[1]
     bos, eos = SPECIAL_TOKENS.index(BOS), SPECIAL_TOKENS.index(EOS)
     assert decoder_in[:, 0].tolist() == [bos, bos] and decoder_in.shape == decoder_out.shape
     assert src_lengths.tolist() == [len(dataset[0][0]), len(dataset[1][0])]

@@ -127,8 +127,12 @@ class ZooModule(L.LightningModule):
 
     def validation_dataset(self) -> Dataset:
         """The run's own validation split (`zoo evaluate` without data): by default the task's
-        data builder run again on the saved config."""
-        return load_ref(find_task(self.config["task"]).data)(self.config).val
+        data builder run again on the saved config, reusing what the run learned from the
+        data (`zoo.data.reusing`: its tokenizers)."""
+        from zoo.data import reusing
+
+        with reusing(self.info):
+            return load_ref(find_task(self.config["task"]).data)(self.config).val
 
     def example_input(self) -> torch.Tensor:
         """One batch of model input, for tracing and export."""

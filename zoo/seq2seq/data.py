@@ -13,7 +13,7 @@ Pairs with an empty side are skipped and counted; every kept pair remembers wher
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import torch
 from torch.utils.data import Dataset
 
 from zoo import tables, text
+from zoo.data import DataBundle, reused_info, split_indices
 from zoo.errors import ZooError
 
 SPLIT_PREFIXES = {"train": ("train", "training"), "val": ("val", "valid", "validation", "dev"), "test": ("test", "testing")}
@@ -160,28 +161,31 @@ def train_tokenizers(pairs: Pairs, shared: bool, kind: str, vocab_size: int, low
 
 
 class PairDataset(Dataset):
-    """(source ids, target ids) pairs, without special tokens; `lengths` (both sides together)
-    lets the loader batch pairs of like length. Batches are (source (N, S), source lengths
-    (N,), decoder input [BOS] + target (N, T), decoder output target + [EOS] (N, T)), padded."""
+    """(source ids, target ids, row) triples, ids without special tokens, with the texts they
+    came from (the references the outputs are scored against); `lengths` (both sides together)
+    lets the loader batch pairs of like length. Batches are (source (N, S), source lengths (N,),
+    decoder input [BOS] + target (N, T), decoder output target + [EOS] (N, T), rows (N,))."""
 
-    def __init__(self, sources: Sequence[list[int]], targets: Sequence[list[int]]) -> None:
+    def __init__(self, sources: Sequence[list[int]], targets: Sequence[list[int]], source_texts: Sequence[str], references: Sequence[str]) -> None:
         self.sources = list(sources)
         self.targets = list(targets)
+        self.source_texts = list(source_texts)
+        self.references = list(references)
         self.lengths = [len(s) + len(t) for s, t in zip(self.sources, self.targets)]
 
     def __len__(self) -> int:
         return len(self.sources)
 
-    def __getitem__(self, index: int) -> tuple[list[int], list[int]]:
-        return self.sources[index], self.targets[index]
+    def __getitem__(self, index: int) -> tuple[list[int], list[int], int]:
+        return self.sources[index], self.targets[index], index
 
     @staticmethod
-    def collate(items: Sequence[tuple[list[int], list[int]]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def collate(items: Sequence[tuple[list[int], list[int], int]]) -> tuple[torch.Tensor, ...]:
         bos, eos = text.SPECIAL_TOKENS.index(text.BOS), text.SPECIAL_TOKENS.index(text.EOS)
-        source, source_lengths = text.pad([s for s, _ in items])
-        decoder_in, _ = text.pad([[bos, *t] for _, t in items])
-        decoder_out, _ = text.pad([[*t, eos] for _, t in items])
-        return source, source_lengths, decoder_in, decoder_out
+        source, source_lengths = text.pad([s for s, _, _ in items])
+        decoder_in, _ = text.pad([[bos, *t] for _, t, _ in items])
+        decoder_out, _ = text.pad([[*t, eos] for _, t, _ in items])
+        return source, source_lengths, decoder_in, decoder_out, torch.tensor([r for _, _, r in items])
 
 
 def encode_pairs(pairs: Pairs, source_tokenizer: Any, target_tokenizer: Any, max_source: int, max_target: int) -> tuple[PairDataset, int, int]:
@@ -189,4 +193,72 @@ def encode_pairs(pairs: Pairs, source_tokenizer: Any, target_tokenizer: Any, max
     `max_target` - 1 (room for [EOS])."""
     sources, source_cut = text.encode(source_tokenizer, pairs.sources, max_source)
     targets, target_cut = text.encode(target_tokenizer, pairs.targets, max_target - 1)
-    return PairDataset(sources, targets), source_cut, target_cut
+    return PairDataset(sources, targets, pairs.sources, pairs.targets), source_cut, target_cut
+
+
+def subset(pairs: Pairs, rows: Sequence[int]) -> Pairs:
+    """The pairs at `rows`."""
+    return Pairs(pairs.source, [pairs.sources[i] for i in rows], [pairs.targets[i] for i in rows], [pairs.places[i] for i in rows])
+
+
+def configured_columns(config: dict[str, Any], usual: Columns) -> Columns:
+    """The task's usual column names, with data.source_column / data.target_column laid over."""
+    data = config["data"]
+    return Columns(data.get("source_column"), data.get("target_column"), usual.usual_source, usual.usual_target)
+
+
+def read_configured(config: dict[str, Any], spec: str, usual: Columns) -> dict[str, Pairs]:
+    data = config["data"]
+    return read_pairs(spec, configured_columns(config, usual), data.get("source_lang"), data.get("target_lang"))
+
+
+def build_data(config: dict[str, Any], usual: Columns, demo: Callable[[], dict[str, Pairs]]) -> DataBundle:
+    """Train/val (and test) pair datasets of a sequence-to-sequence task; `info` keeps the
+    tokenizers (as JSON text) and the length limits."""
+    data, model = config["data"], config["model"]
+    if not 0 < data["val_fraction"] < 1:
+        raise ZooError(f"data.val_fraction must be between 0 and 1, not {data['val_fraction']}")
+    for key in ("max_source", "max_target"):
+        if data[key] < 4:
+            raise ZooError(f"data.{key} must be at least 4 tokens, not {data[key]}")
+    notes: list[str] = []
+    splits = demo() if data["path"] is None else read_configured(config, data["path"], usual)
+    for split, key in (("val", "val_path"), ("test", "test_path")):
+        if data[key] is not None:
+            found = read_configured(config, data[key], usual)
+            splits[split] = next(found[s] for s in ("test", "val", "train") if s in found)
+    for pairs in splits.values():
+        if not pairs.sources:
+            raise ZooError(f"{pairs.source} has no pairs", "it needs a source and a target per line or row")
+        if pairs.skipped:
+            notes.append(f"{pairs.skipped} pair(s) with an empty side skipped (the first: {pairs.first_skipped})")
+    if "val" not in splits:
+        if len(splits["train"].sources) < 2:
+            raise ZooError(f"{splits['train'].source} has one pair: a validation split needs at least two", "add pairs")
+        train_rows, val_rows = split_indices(len(splits["train"].sources), data["val_fraction"], config["seed"])
+        splits["val"] = subset(splits["train"], val_rows)
+        splits["train"] = subset(splits["train"], train_rows)
+        notes.append(f"validating on a seeded random {data['val_fraction']:.0%} of the pairs ({len(val_rows)})")
+    if first := reused_info():  # a resumed run, another device's process: the run's own tokenizers
+        from tokenizers import Tokenizer
+
+        source_tokenizer, target_tokenizer = Tokenizer.from_str(first["source_tokenizer"]), Tokenizer.from_str(first["target_tokenizer"])
+    else:
+        source_tokenizer, target_tokenizer = train_tokenizers(splits["train"], model["shared_vocab"], model["tokenizer_kind"], model["vocab_size"], model["lowercase"])
+    datasets, cut = {}, [0, 0]
+    for split, pairs in splits.items():
+        datasets[split], source_cut, target_cut = encode_pairs(pairs, source_tokenizer, target_tokenizer, data["max_source"], data["max_target"])
+        cut = [cut[0] + source_cut, cut[1] + target_cut]
+    if cut[0] or cut[1]:
+        notes.append(f"cut to data.max_source {data['max_source']} / data.max_target {data['max_target']} tokens: {cut[0]} source(s), {cut[1]} target(s)")
+    sides = "one shared tokenizer" if model["shared_vocab"] else "a tokenizer per side"
+    notes.insert(0, f"{'the demo pairs' if data['path'] is None else splits['train'].source}: {len(datasets['train']):,} training pairs, {len(datasets['val']):,} validation pairs; {sides} ({model['tokenizer_kind']}, {source_tokenizer.get_vocab_size():,} tokens)")
+    info = {
+        "source_tokenizer": source_tokenizer.to_str(),
+        "target_tokenizer": target_tokenizer.to_str(),
+        "shared_vocab": model["shared_vocab"],
+        "max_source": data["max_source"],
+        "max_target": data["max_target"],
+        "rows": {"train": len(datasets["train"]), "val": len(datasets["val"])},
+    }
+    return DataBundle(train=datasets["train"], val=datasets["val"], test=datasets.get("test"), info=info, notes=notes)

@@ -1,0 +1,172 @@
+"""The LightningModule of the sequence-to-sequence tasks: texts in, texts out.
+
+Training is teacher forcing with label-smoothed cross-entropy. Each validation decodes the
+validation sources greedily (fast) and scores the outputs against the reference texts with
+the task's metrics; prediction and `zoo evaluate` decode with the configured beam. The
+tokenizers travel with the model (model/source_tokenizer.json, model/target_tokenizer.json).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+
+from zoo import text
+from zoo.errors import ZooError
+from zoo.module import ZooModule
+from zoo.seq2seq.data import Columns, encode_pairs, read_configured
+from zoo.seq2seq.decoding import decode
+from zoo.seq2seq.models import sequence_loss
+from zoo.tables import read_text
+
+PREDICT_BATCH = 64
+SAMPLES = 20  # validation outputs written beside their references
+
+
+class Seq2SeqModule(ZooModule):
+    """A task subclasses it with `scores` (hypotheses, references -> {name: value}),
+    `headline` (the score the progress bar shows and the checkpoint is picked by) and
+    `columns`."""
+
+    scores: Callable[[Sequence[str], Sequence[str]], dict[str, float]]
+    headline: str
+    columns: Columns  # the usual names of the source and target columns of tables
+    predict_options = {
+        "file": "a UTF-8 text file, one source per line (blank lines are skipped)",
+        "beam": "the beam size (default: model.beam; 1 decodes greedily)",
+    }
+    module_keys = ("tokenizer_kind", "vocab_size", "lowercase", "shared_vocab", "label_smoothing", "beam", "length_penalty", "max_output")
+    info_files = {"source_tokenizer": "source_tokenizer.json", "target_tokenizer": "target_tokenizer.json"}
+
+    def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
+        super().__init__(config, info)
+        from tokenizers import Tokenizer
+
+        self.source_tokenizer = Tokenizer.from_str(info["source_tokenizer"])
+        self.target_tokenizer = Tokenizer.from_str(info["target_tokenizer"])
+        self.net = self.build_net(
+            src_vocab=self.source_tokenizer.get_vocab_size(), tgt_vocab=self.target_tokenizer.get_vocab_size(),
+            pad_id=0, shared_vocab=info["shared_vocab"],
+        )
+        self.bos, self.eos = text.SPECIAL_TOKENS.index(text.BOS), text.SPECIAL_TOKENS.index(text.EOS)
+        self._outputs: dict[int, str] = {}  # validation outputs by row, for the epoch's scores
+        self.samples: list[dict[str, str]] = []
+
+    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, decoder_in: torch.Tensor) -> torch.Tensor:
+        """Next-token logits (N, T, V) of the targets fed to the decoder (teacher forcing)."""
+        return self.net(src, src_lengths, decoder_in)
+
+    def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
+        src, src_lengths, decoder_in, decoder_out, _ = batch
+        loss = sequence_loss(self(src, src_lengths, decoder_in), decoder_out, 0, self.config["model"]["label_smoothing"])
+        self.log_train_loss(loss, batch_size=len(src))
+        return loss
+
+    def evaluation_step(self, batch: Sequence[torch.Tensor], split: str) -> None:
+        src, src_lengths, decoder_in, decoder_out, rows = batch
+        loss = sequence_loss(self(src, src_lengths, decoder_in), decoder_out, 0)
+        self.log(f"{split}/loss", loss, prog_bar=split == "val", batch_size=len(src), sync_dist=True)
+        beam = 1 if self.trainer.state.fn == "fit" else self.config["model"]["beam"]
+        outputs = self._decode(src, src_lengths, beam)
+        self._outputs.update(zip(rows.tolist(), outputs))
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_scores("val", self.trainer.val_dataloaders)
+
+    def on_test_epoch_end(self) -> None:
+        self._log_scores("test", self.trainer.test_dataloaders)
+
+    def _log_scores(self, split: str, loader: Any) -> None:
+        if self.trainer.sanity_checking or not self._outputs:
+            self._outputs.clear()
+            return
+        dataset = loader.dataset
+        rows = sorted(self._outputs)
+        hypotheses = [self._outputs[r] for r in rows]
+        references = [dataset.references[r] for r in rows]
+        for name, value in self.scores(hypotheses, references).items():
+            self.log(f"{split}/{name}", value, prog_bar=name == self.headline, rank_zero_only=True)
+        self.samples = [
+            {"source": dataset.source_texts[r], "reference": dataset.references[r], "output": self._outputs[r]} for r in rows[:SAMPLES]
+        ]
+        self._outputs.clear()
+
+    # Prediction -----------------------------------------------------------------------------
+
+    def _decode(self, src: torch.Tensor, src_lengths: torch.Tensor, beam: int) -> list[str]:
+        """Outputs of at most model.max_output tokens, and at most twice the longest source's
+        plus 10, so an untrained model's endless outputs stay cheap."""
+        model = self.config["model"]
+        limit = min(model["max_output"], 2 * int(src_lengths.max()) + 10)
+        ids = decode(self.net, src, src_lengths, self.bos, self.eos, limit, beam, model["length_penalty"])
+        return self.target_tokenizer.decode_batch(ids)
+
+    def predict(self, texts: Sequence[str] | str, beam: int | None = None, batch_size: int = PREDICT_BATCH) -> list[dict[str, str]]:
+        """Each source text -> {"output": its translation or summary}, decoded with `beam`
+        (default model.beam; 1: greedy). Sources are batched by length; order is kept."""
+        if isinstance(texts, str):
+            texts = [texts]
+        for number, item in enumerate(texts, start=1):
+            if not isinstance(item, str) or not item.strip():
+                problem = "empty" if isinstance(item, str) else f"not a string but {type(item).__name__}"
+                raise ZooError(f"text {number} is {problem}", "pass non-empty strings")
+        beam = self.config["model"]["beam"] if beam is None else beam
+        if not isinstance(beam, int) or beam < 1:
+            raise ZooError(f"the beam size must be a whole number of at least 1, not {beam!r}")
+        ids, _ = text.encode(self.source_tokenizer, [t.strip() for t in texts], self.info["max_source"])
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        outputs: list[str] = [""] * len(ids)
+        was_training = self.training
+        self.eval()
+        for start in range(0, len(order), batch_size):
+            chosen = order[start : start + batch_size]
+            src, lengths = text.pad([ids[i] for i in chosen])
+            for row, output in zip(chosen, self._decode(src.to(self.device), lengths.to(self.device), beam)):
+                outputs[row] = output
+        self.train(was_training)
+        return [{"output": output} for output in outputs]
+
+    def predict_from_cli(self, args: Sequence[str], file: str | None = None, beam: str | None = None) -> list[dict[str, Any]]:
+        """The texts given, then the lines of `--file`."""
+        texts = list(args)
+        if file is not None:
+            texts += [line.strip() for line in read_text(Path(file)).splitlines() if line.strip()]
+        if not texts:
+            raise ZooError("no texts to predict", 'pass texts (zoo predict RUN "Ein Mann fährt Fahrrad.") or --file lines.txt')
+        try:
+            size = None if beam is None else int(beam)
+        except ValueError:
+            raise ZooError(f"--beam must be a whole number, not {beam!r}") from None
+        return [{"input": t, **record} for t, record in zip(texts, self.predict(texts, beam=size))]
+
+    def format_prediction(self, record: dict[str, Any]) -> str:
+        return record["output"]
+
+    # Evaluation, export, summary ------------------------------------------------------------
+
+    def evaluation_dataset(self, path: Path) -> Dataset:
+        """The pairs at `path` (for data with splits, its test or else val part)."""
+        found = read_configured(self.config, str(path), self.columns)
+        pairs = next(found[s] for s in ("test", "val", "train") if s in found)
+        return encode_pairs(pairs, self.source_tokenizer, self.target_tokenizer, self.info["max_source"], self.info["max_target"])[0]
+
+    def example_input(self) -> torch.Tensor:
+        raise ZooError(f"exporting {self.config['task']} models is not offered yet", "predict with zoo.load(RUN).predict")
+
+    def write_plots(self, folder: Path) -> None:
+        """plots/samples.md: validation sources, references and outputs side by side."""
+        if not self.samples:
+            return
+        lines = ["| source | reference | output |", "|---|---|---|"]
+        cell = lambda value: value.replace("|", "\\|").replace("\n", " ")  # noqa: E731
+        lines += [f"| {cell(s['source'])} | {cell(s['reference'])} | {cell(s['output'])} |" for s in self.samples]
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "samples.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def describe(self) -> dict[str, Any]:
+        sizes = f"{self.source_tokenizer.get_vocab_size():,}" + ("" if self.info["shared_vocab"] else f" + {self.target_tokenizer.get_vocab_size():,}")
+        return {"tokens": sizes + (" (shared)" if self.info["shared_vocab"] else "")}
