@@ -37,12 +37,15 @@ def test_the_demo_learns_to_translate_and_predicts(zoo_cli, tmp_path):
     assert_user_error(zoo_cli("predict", folder, "Ein Satz.", "--beam", "zwei"), "--beam must be a whole number")
 
 
-def test_parallel_files_train_the_gru_attention_model(zoo_cli, tmp_path):
+def test_parallel_files_train_the_gru_attention_model(zoo_cli, tmp_path, monkeypatch):
     source, target = write_lines(tmp_path / "train.de", GERMAN * 10), write_lines(tmp_path / "train.en", ENGLISH * 10)
-    result = zoo_cli("train", "translation/gru-attention", "--data", f"{source},{target}", "--max-epochs", "1",
+    monkeypatch.chdir(tmp_path)  # relative file names, kept absolute in the run's config
+    result = zoo_cli("train", "translation/gru-attention", "--data", "train.de,train.en", "--max-epochs", "1",
                      "model.embedding_dim=16", "model.hidden_size=16", "--output", tmp_path / "runs", "--json")
     assert result.code == 0, result.err
     run = json.loads(result.out)
+    saved = (Path(run["path"]) / "config.yaml").read_text()
+    assert f"path: {source},{target}" in saved
     assert {"bleu", "chrf", "loss"} <= set(run["metrics"]["val"])
     assert any("10 pair(s) with an empty side skipped" in n for n in run["notes"])
 

@@ -135,7 +135,9 @@ def absolute_paths(config: Config, base: Path) -> Config:
         for section in sections:
             holder = holder.get(section) if isinstance(holder, dict) else None
         if isinstance(holder, dict) and isinstance(holder.get(key), str):
-            holder[key] = str((base / holder[key]).resolve())
+            value = holder[key]
+            parts = [value] if "," not in value or (base / value).exists() else value.split(",")  # SOURCE,TARGET files
+            holder[key] = ",".join(str((base / part).resolve()) for part in parts)
     model = config.get("model")
     if isinstance(model, dict) and isinstance(model.get("source"), str) and (ref := file_ref(model["source"])):
         model["source"] = f"{(base / ref[0]).resolve()}:{ref[1]}"
