@@ -167,17 +167,20 @@ def test_resume_keeps_the_runs_tokenizer(zoo_cli, tmp_path):
     assert (folder / "model" / "tokenizer.json").read_text() == saved
 
 
-def test_ddp_processes_share_one_tokenizer(tmp_path):
-    """Each device's process rebuilds the data with rank 0's tokenizer, so token ids agree."""
-    from tests.conftest import zoo_process
+def test_other_devices_processes_rebuild_the_data_with_rank_zeros_tokenizer(zoo_cli, tmp_path, monkeypatch):
+    """A process Lightning launches for another device runs the same command again; it finds
+    the run folder in the environment and reuses the tokenizer rank 0 trained (data_info.json)."""
+    from zoo import training
+    from zoo.data import reusing
+    from zoo.run import RUN_DIR_ENV
 
-    result = zoo_process("train", "sentiment", "--max-epochs", "1", *TINY["textcnn"], "trainer.devices=2", "trainer.strategy=ddp",
-                         "trainer.accelerator=cpu", "--output", tmp_path, "--json", cwd=tmp_path)
-    assert result.code == 0, result.err[-3000:]
-    run = json.loads(result.out)
-    info = json.loads((Path(run["path"]) / "data_info.json").read_text())
-    assert info["tokenizer"] == (Path(run["path"]) / "model" / "tokenizer.json").read_text()
-    # The loss the two processes logged together equals one process's with the saved tokenizer.
-    with open(Path(run["path"]) / "logs" / "metrics.csv", newline="") as file:
-        [logged] = [float(row["val/loss"]) for row in csv.DictReader(file) if row.get("val/loss")]
-    assert zoo.evaluate(run["path"])["metrics"]["loss"] == pytest.approx(logged, abs=1e-4)
+    run = train(zoo_cli, tmp_path, "sentiment", "--max-epochs", "1", *TINY["textcnn"])
+    folder = Path(run["path"])
+    monkeypatch.setenv(RUN_DIR_ENV, str(folder))
+    first = training._first_data_info(None, joining=True)
+    assert first["tokenizer"] == (folder / "model" / "tokenizer.json").read_text()
+    _, config = training.resolve_config(config=folder / "config.yaml")
+    from tasks.sentiment.data import build_data
+
+    with reusing(first):
+        assert build_data(config).info["tokenizer"] == first["tokenizer"]
