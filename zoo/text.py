@@ -122,6 +122,30 @@ def pretrained_tokenizer(source: str, key: str) -> tuple[Any, int]:
     return tokenizer, pad_id if pad_id is not None else 0
 
 
+def checked_texts(texts: Sequence[str] | str) -> list[str]:
+    """The texts to predict on, stripped (one string is one text); an empty one, or one that
+    is not a string, is a ZooError naming its position."""
+    if isinstance(texts, str):
+        texts = [texts]
+    for number, item in enumerate(texts, start=1):
+        if not isinstance(item, str) or not item.strip():
+            problem = "empty" if isinstance(item, str) else f"not a string but {type(item).__name__}"
+            raise ZooError(f"text {number} is {problem}", "pass non-empty strings")
+    return [t.strip() for t in texts]
+
+
+def cli_texts(args: Sequence[str], file: str | None, example: str) -> list[str]:
+    """`zoo predict` texts: the arguments, then the non-blank lines of `--file`."""
+    from zoo.tables import read_text
+
+    texts = list(args)
+    if file is not None:
+        texts += [line.strip() for line in read_text(Path(file)).splitlines() if line.strip()]
+    if not texts:
+        raise ZooError("no texts to predict", f'pass texts (zoo predict RUN "{example}") or --file lines.txt')
+    return texts
+
+
 def pad(sequences: Sequence[Sequence[int]], pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """(ids (N, longest), lengths (N,)): the sequences right-padded with `pad_id`."""
     lengths = torch.tensor([len(s) for s in sequences], dtype=torch.int64)

@@ -20,7 +20,6 @@ from zoo import text
 from zoo.class_metrics import class_metrics, confusion_plots, log_class_metrics
 from zoo.errors import ZooError
 from zoo.module import ZooModule
-from zoo.tables import read_text
 
 PREDICT_BATCH = 128
 
@@ -74,13 +73,7 @@ class SentimentModule(ZooModule):
     def predict(self, texts: Sequence[str] | str, batch_size: int = PREDICT_BATCH) -> list[dict[str, Any]]:
         """Each text -> its label, that label's probability (`score`) and every label's
         probability (`scores`). Texts are batched by length; records keep the input order."""
-        if isinstance(texts, str):
-            texts = [texts]
-        for number, item in enumerate(texts, start=1):
-            if not isinstance(item, str) or not item.strip():
-                problem = "empty" if isinstance(item, str) else f"not a string but {type(item).__name__}"
-                raise ZooError(f"text {number} is {problem}", "pass non-empty strings")
-        ids, _ = text.encode(self.tokenizer, [t.strip() for t in texts], self.max_length, special_tokens=True)
+        ids, _ = text.encode(self.tokenizer, text.checked_texts(texts), self.max_length, special_tokens=True)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         probabilities = torch.empty(len(ids), len(self.classes))
         with torch.inference_mode():
@@ -98,11 +91,7 @@ class SentimentModule(ZooModule):
 
     def predict_from_cli(self, args: Sequence[str], file: str | None = None) -> list[dict[str, Any]]:
         """The texts given, then the lines of `--file`."""
-        texts = list(args)
-        if file is not None:
-            texts += [line.strip() for line in read_text(Path(file)).splitlines() if line.strip()]
-        if not texts:
-            raise ZooError("no texts to predict", 'pass texts (zoo predict RUN "a gripping film") or --file lines.txt')
+        texts = text.cli_texts(args, file, example="a gripping film")
         return [{"input": t, **record} for t, record in zip(texts, self.predict(texts))]
 
     def format_prediction(self, record: dict[str, Any]) -> str:

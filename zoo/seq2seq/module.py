@@ -21,7 +21,6 @@ from zoo.module import ZooModule
 from zoo.seq2seq.data import Columns, encode_pairs, read_configured
 from zoo.seq2seq.decoding import decode
 from zoo.seq2seq.models import sequence_loss
-from zoo.tables import read_text
 
 PREDICT_BATCH = 64
 SAMPLES = 20  # validation outputs written beside their references
@@ -108,16 +107,11 @@ class Seq2SeqModule(ZooModule):
     def predict(self, texts: Sequence[str] | str, beam: int | None = None, batch_size: int = PREDICT_BATCH) -> list[dict[str, str]]:
         """Each source text -> {"output": its translation or summary}, decoded with `beam`
         (default model.beam; 1: greedy). Sources are batched by length; order is kept."""
-        if isinstance(texts, str):
-            texts = [texts]
-        for number, item in enumerate(texts, start=1):
-            if not isinstance(item, str) or not item.strip():
-                problem = "empty" if isinstance(item, str) else f"not a string but {type(item).__name__}"
-                raise ZooError(f"text {number} is {problem}", "pass non-empty strings")
+        texts = text.checked_texts(texts)
         beam = self.config["model"]["beam"] if beam is None else beam
         if not isinstance(beam, int) or beam < 1:
             raise ZooError(f"the beam size must be a whole number of at least 1, not {beam!r}")
-        ids, _ = text.encode(self.source_tokenizer, [t.strip() for t in texts], self.info["max_source"])
+        ids, _ = text.encode(self.source_tokenizer, texts, self.info["max_source"])
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         outputs: list[str] = [""] * len(ids)
         was_training = self.training
@@ -132,11 +126,7 @@ class Seq2SeqModule(ZooModule):
 
     def predict_from_cli(self, args: Sequence[str], file: str | None = None, beam: str | None = None) -> list[dict[str, Any]]:
         """The texts given, then the lines of `--file`."""
-        texts = list(args)
-        if file is not None:
-            texts += [line.strip() for line in read_text(Path(file)).splitlines() if line.strip()]
-        if not texts:
-            raise ZooError("no texts to predict", 'pass texts (zoo predict RUN "Ein Mann fährt Fahrrad.") or --file lines.txt')
+        texts = text.cli_texts(args, file, example="Ein Mann fährt Fahrrad.")
         try:
             size = None if beam is None else int(beam)
         except ValueError:
