@@ -13,23 +13,24 @@ import yaml
 from tests.test_errors import assert_user_error
 
 # Per template: the model class config.yaml points at, the run's model name, a line the user
-# edits in model.py, the validation metric and the least value it must reach, extra files.
+# edits in model.py, the validation metric it reports, extra files. (How well the app learns is
+# its own test's to check: it trains the full config.)
 TEMPLATES = {
     "linear-regression": (
-        "PriceModel", "my-linear", "nn.Linear(in_features, out_features)", ("r2", 0.95), {"data.csv"}
+        "PriceModel", "my-linear", "nn.Linear(in_features, out_features)", "r2", {"data.csv"}
     ),
-    "classification": ("ShapeNet", "my-cnn", "nn.Linear(flat, num_classes)", ("acc", 0.9), set()),
+    "classification": ("ShapeNet", "my-cnn", "nn.Linear(flat, num_classes)", "acc", set()),
     "detection": (
         "ShapeDetector", "my-detector", "nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1)",
-        ("map50", 0.5), set(),
+        "map50", set(),
     ),
-    "sentiment": ("ReviewNet", "my-classifier", "nn.Linear(hidden_size, num_classes)", ("acc", 0.9), set()),
+    "sentiment": ("ReviewNet", "my-classifier", "nn.Linear(hidden_size, num_classes)", "acc", set()),
 }
 
 
 @pytest.mark.parametrize("task", TEMPLATES)
 def test_new_application_trains_its_own_model_and_its_test_passes(task, zoo_cli, tmp_path, monkeypatch):
-    model_class, model_name, line, (metric, least), files = TEMPLATES[task]
+    model_class, model_name, line, metric, files = TEMPLATES[task]
     monkeypatch.chdir(tmp_path)
     assert zoo_cli("new", "my-app", "--task", task).code == 0
     app = tmp_path / "my-app"
@@ -46,10 +47,10 @@ def test_new_application_trains_its_own_model_and_its_test_passes(task, zoo_cli,
     assert line in model_file.read_text()
     model_file.write_text(model_file.read_text().replace(line, line[:-1] + ", bias=True)  # mine"))
     monkeypatch.chdir(app)
-    result = zoo_cli("train", "--config", "config.yaml", "--json")
+    result = zoo_cli("train", "--config", "config.yaml", "--max-epochs", "1", "--json")
     assert result.code == 0, result.err
     run = json.loads(result.out)
-    assert run["model"] == model_name and run["metrics"]["val"][metric] >= least
+    assert run["model"] == model_name and metric in run["metrics"]["val"]
     saved = Path(run["path"]) / "model"
     assert "# mine" in (saved / "model.py").read_text()  # the model folder carries the user's code
 
