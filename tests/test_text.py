@@ -7,7 +7,7 @@ import torch
 from torch.utils.data import DistributedSampler, RandomSampler, SequentialSampler
 
 from zoo.errors import ZooError
-from zoo.text import SPECIAL_TOKENS, LengthBatches, add_cls_sep, encode, load_tokenizer, pad, save_tokenizer, train_tokenizer
+from zoo.text import SPECIAL_TOKENS, LengthBatches, add_cls_sep, encode, load_tokenizer, pad, train_tokenizer
 
 TEXTS = [
     "a gripping film with a superb cast",
@@ -28,7 +28,7 @@ def test_tokenizer_learns_the_texts_and_keeps_special_tokens_first(kind, tmp_pat
     assert tokenizer.decode(ids).strip() == "a gripping film"  # lowercased
     [unseen], _ = encode(tokenizer, ["grippingly wonderfulness"])  # new words: made of pieces
     assert len(unseen) >= 2 and tokenizer.token_to_id(SPECIAL_TOKENS[1]) not in unseen
-    save_tokenizer(tokenizer, tmp_path)
+    tokenizer.save(str(tmp_path / "tokenizer.json"))
     reloaded = load_tokenizer(tmp_path)
     assert encode(reloaded, TEXTS[:5]) == encode(tokenizer, TEXTS[:5])
 

@@ -304,8 +304,8 @@ def resolve(
         )
     schema = defaults(task, name)
     if not given_model.get("source"):
-        for key in given_model:
-            owners = [f"{task.name}/{m}" for m, spec in task.models.items() if key not in schema["model"] and key in spec.defaults]
+        for key in given_model.keys() - schema["model"].keys():
+            owners = [f"{task.name}/{m}" for m, spec in task.models.items() if key in spec.defaults]
             if owners:
                 raise ZooError(f"model.{key} is not a setting of {task.name}/{name}", f"{' and '.join(owners)} {'takes' if len(owners) == 1 else 'take'} it: name the model (zoo train {owners[0]})")
     return validate(merge(schema, given), schema)

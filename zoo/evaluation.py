@@ -7,6 +7,7 @@ from typing import Any
 
 from zoo import artifact
 from zoo.errors import ZooError
+from zoo.plugins import find_task, load_ref
 from zoo.run import model_dir
 
 
@@ -14,14 +15,15 @@ def evaluate(run: str | Path, data: str | Path | None = None) -> dict[str, Any]:
     """Metrics on `data` read as the model was trained to read it; without `data`, on the
     validation split of the run's own data."""
     from zoo import trainer as trainers
-    from zoo.data import loader
+    from zoo.data import loader, reusing
 
     module = artifact.load(run)
     config = module.config
     if data is not None:
         dataset, source = module.evaluation_dataset(Path(data)), str(Path(data).resolve())
     else:
-        dataset = module.validation_dataset()
+        with reusing(module.info):  # the run's own tokenizers: none is trained again
+            dataset = load_ref(find_task(config["task"]).data)(config).val
         source = f"validation split of {config['data']['path'] or 'the demo data'}"
     if len(dataset) == 0:
         raise ZooError(f"{source} has no labelled rows to evaluate on", "check the file, or the columns the model reads")

@@ -2,7 +2,7 @@
 
 A task's module implements the steps Lightning calls and the methods zoo calls:
 `predict`, `predict_from_cli`, `evaluation_dataset`, `example_input`, and optionally
-`describe`, `write_plots` and `validation_dataset`.
+`describe` and `write_plots`.
 Its training step reports its loss with `log_train_loss`.
 """
 
@@ -124,15 +124,6 @@ class ZooModule(L.LightningModule):
     def evaluation_dataset(self, path: Path) -> Dataset:
         """The labelled data at `path`, read the way this model was trained to read it."""
         raise NotImplementedError(f"{type(self).__name__} does not implement evaluation_dataset")
-
-    def validation_dataset(self) -> Dataset:
-        """The run's own validation split (`zoo evaluate` without data): by default the task's
-        data builder run again on the saved config, reusing what the run learned from the
-        data (`zoo.data.reusing`: its tokenizers)."""
-        from zoo.data import reusing
-
-        with reusing(self.info):
-            return load_ref(find_task(self.config["task"]).data)(self.config).val
 
     def example_input(self) -> torch.Tensor:
         """One batch of model input, for tracing and export."""

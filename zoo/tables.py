@@ -96,10 +96,6 @@ def _read_json(path: Path, text: str) -> Table:
         except json.JSONDecodeError as error:
             raise ZooError(f"{path}:{error.lineno}:{error.colno}: invalid JSON ({error.msg})") from None
         return _json_rows(path, [(item, f"{path} item {i + 1}") for i, item in enumerate(items)])
-    if text.lstrip().startswith("{") and len(text.strip().splitlines()) == 1:
-        whole = json.loads(text)
-        if whole and all(isinstance(v, dict) for v in whole.values()):
-            raise ZooError(f"{path} holds columns of values (pandas' default to_json)", "write one record per line: df.to_json(path, orient='records', lines=True)")
     found = []
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
@@ -107,6 +103,8 @@ def _read_json(path: Path, text: str) -> Table:
                 found.append((json.loads(line), f"{path}:{number}"))
             except json.JSONDecodeError as error:
                 raise ZooError(f"{path}:{number}:{error.colno}: invalid JSON ({error.msg})", "write one JSON object per line") from None
+    if len(found) == 1 and isinstance(found[0][0], dict) and found[0][0] and all(isinstance(v, dict) for v in found[0][0].values()):
+        raise ZooError(f"{path} holds columns of values (pandas' default to_json)", "write one record per line: df.to_json(path, orient='records', lines=True)")
     return _json_rows(path, found)
 
 

@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import BatchSampler, RandomSampler, Sampler
 
 from zoo.errors import ZooError
+from zoo.tables import read_text
 
 PAD, UNK, CLS, SEP, MASK, BOS, EOS = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[BOS]", "[EOS]"
 SPECIAL_TOKENS = (PAD, UNK, CLS, SEP, MASK, BOS, EOS)  # ids 0..6 in every tokenizer trained here
@@ -50,15 +51,8 @@ def train_tokenizer(
     return tokenizer
 
 
-def save_tokenizer(tokenizer: Any, folder: Path) -> Path:
-    """Write `folder/tokenizer.json` (it travels with the model)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    tokenizer.save(str(folder / TOKENIZER_FILE))
-    return folder / TOKENIZER_FILE
-
-
 def load_tokenizer(folder: Path) -> Any:
-    """The tokenizer saved in `folder` by `save_tokenizer`."""
+    """The tokenizer in `folder/tokenizer.json` (a zoo model folder's, or any saved one)."""
     from tokenizers import Tokenizer
 
     path = folder / TOKENIZER_FILE
@@ -136,8 +130,6 @@ def checked_texts(texts: Sequence[str] | str) -> list[str]:
 
 def cli_texts(args: Sequence[str], file: str | None, example: str) -> list[str]:
     """`zoo predict` texts: the arguments, then the non-blank lines of `--file`."""
-    from zoo.tables import read_text
-
     texts = list(args)
     if file is not None:
         texts += [line.strip() for line in read_text(Path(file)).splitlines() if line.strip()]

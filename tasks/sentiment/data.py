@@ -126,16 +126,6 @@ def split_rows(splits: dict[str, Texts], config: dict[str, Any]) -> tuple[list[i
     return split_indices(size, config["data"]["val_fraction"], config["seed"])
 
 
-def validation_texts(config: dict[str, Any]) -> Texts:
-    """The validation texts of a run's config, chosen as training chose them."""
-    splits = read_data(config["data"], [])
-    if "val" in splits:
-        return splits["val"]
-    _, rows = split_rows(splits, config)
-    train = splits["train"]
-    return Texts(train.source, [train.texts[i] for i in rows], [train.labels[i] for i in rows], [train.places[i] for i in rows])
-
-
 def read_data(data: dict[str, Any], notes: list[str]) -> dict[str, Texts]:
     """The splits at data.path (or the demo), with data.val_path and data.test_path laid
     over; a test table without labels (GLUE's test.tsv) is left out, with a note."""

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tasks.sentiment import models
-from tasks.sentiment.data import Texts, TextDataset, encode_labels, single_split, validation_texts
+from tasks.sentiment.data import TextDataset, encode_labels, single_split
 from zoo import text
 from zoo.class_metrics import class_metrics, confusion_plots, log_class_metrics
 from zoo.errors import ZooError
@@ -101,13 +101,7 @@ class SentimentModule(ZooModule):
 
     def evaluation_dataset(self, path: Path) -> TextDataset:
         """Labelled texts at `path` (for a folder with splits, its test or else val part)."""
-        return self._encoded(single_split(path, self.config["data"]))
-
-    def validation_dataset(self) -> TextDataset:
-        """The run's own validation texts, read with the saved tokenizer (none is trained)."""
-        return self._encoded(validation_texts(self.config))
-
-    def _encoded(self, texts: Texts) -> TextDataset:
+        texts = single_split(path, self.config["data"])
         ids, _ = text.encode(self.tokenizer, texts.texts, self.max_length, special_tokens=True)
         return TextDataset(ids, encode_labels(texts, self.classes), self.pad_id)
 

@@ -201,15 +201,12 @@ def subset(pairs: Pairs, rows: Sequence[int]) -> Pairs:
     return Pairs(pairs.source, [pairs.sources[i] for i in rows], [pairs.targets[i] for i in rows], [pairs.places[i] for i in rows])
 
 
-def configured_columns(config: dict[str, Any], usual: Columns) -> Columns:
-    """The task's usual column names, with data.source_column / data.target_column laid over."""
-    data = config["data"]
-    return Columns(data.get("source_column"), data.get("target_column"), usual.usual_source, usual.usual_target)
-
-
 def read_configured(config: dict[str, Any], spec: str, usual: Columns) -> dict[str, Pairs]:
+    """The pairs at `spec`, read with the task's usual column names under data.source_column /
+    data.target_column, and data.source_lang / data.target_lang."""
     data = config["data"]
-    return read_pairs(spec, configured_columns(config, usual), data.get("source_lang"), data.get("target_lang"))
+    columns = Columns(data.get("source_column"), data.get("target_column"), usual.usual_source, usual.usual_target)
+    return read_pairs(spec, columns, data.get("source_lang"), data.get("target_lang"))
 
 
 def build_data(config: dict[str, Any], usual: Columns, demo: Callable[[], dict[str, Pairs]]) -> DataBundle:
