@@ -83,21 +83,24 @@ def test_a_folder_of_split_tables_is_not_taken_for_parallel_files(tmp_path):
 @pytest.mark.parametrize("shared", [True, False])
 def test_pairs_become_padded_teacher_forcing_batches(tmp_path, shared):
     from zoo.seq2seq.data import encode_pairs, train_tokenizers
+    from zoo.seq2seq.models import IGNORED
     from zoo.text import BOS, EOS, SPECIAL_TOKENS
 
     source, target = write_lines(tmp_path / "t.de", GERMAN * 5), write_lines(tmp_path / "t.en", ENGLISH * 5)
     pairs = read_pairs(f"{source},{target}")["train"]
     source_tokenizer, target_tokenizer = train_tokenizers(pairs, shared=shared, kind="wordpiece", vocab_size=200, lowercase=False)
     assert (source_tokenizer is target_tokenizer) == shared
-    dataset, source_cut, target_cut = encode_pairs(pairs, source_tokenizer, target_tokenizer, max_source=64, max_target=6)
+    bos, eos = SPECIAL_TOKENS.index(BOS), SPECIAL_TOKENS.index(EOS)
+    info = {"source_tokenizer": source_tokenizer.to_str(), "target_tokenizer": target_tokenizer.to_str(), "max_source": 64, "max_target": 6, "start": bos, "end": eos}
+    dataset, source_cut, target_cut = encode_pairs(pairs, info)
     assert len(dataset) == 15 and source_cut == 0 and target_cut > 0
     src, src_lengths, decoder_in, decoder_out, rows = dataset.collate([dataset[0], dataset[1]])
     assert rows.tolist() == [0, 1] and dataset.references[1] == ENGLISH[1]
-    bos, eos = SPECIAL_TOKENS.index(BOS), SPECIAL_TOKENS.index(EOS)
     assert decoder_in[:, 0].tolist() == [bos, bos] and decoder_in.shape == decoder_out.shape
     assert src_lengths.tolist() == [len(dataset[0][0]), len(dataset[1][0])]
     for row in range(2):
         target_ids = dataset[row][1]
         assert decoder_out[row, len(target_ids)] == eos and decoder_out[row, : len(target_ids)].tolist() == target_ids
         assert decoder_in[row, 1 : len(target_ids) + 1].tolist() == target_ids
+        assert (decoder_out[row, len(target_ids) + 1 :] == IGNORED).all()  # padding has no loss
     assert source_tokenizer.decode(dataset[0][0]) == "Ein Mann fährt Fahrrad."  # cased, and back to the text

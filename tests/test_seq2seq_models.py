@@ -48,7 +48,7 @@ def test_150_steps_learn_to_copy(name):
         body = torch.randint(3, VOCAB, (32, 4), generator=generator)
         src = torch.cat([body, torch.full((32, 1), EOS)], dim=1)
         tgt_in = torch.cat([torch.full((32, 1), BOS), body], dim=1)
-        loss = sequence_loss(model(src, torch.full((32,), 5), tgt_in), src, PAD)
+        loss = sequence_loss(model(src, torch.full((32,), 5), tgt_in), src)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -58,3 +58,44 @@ def test_bad_parallel_data(zoo_cli, tmp_path, german, english, fragment):
     source, target = write_lines(tmp_path / "a.de", german), write_lines(tmp_path / "a.en", english)
     assert_user_error(zoo_cli("train", "translation", "--data", f"{source},{target}", "--output", tmp_path / "runs"), fragment)
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.fixture
+def tiny_bart(tmp_path) -> Path:
+    """A tiny BART with a tokenizer trained on the demo, saved as the hub would give it."""
+    from tokenizers import processors
+    from transformers import BartConfig, BartForConditionalGeneration, PreTrainedTokenizerFast
+
+    from tasks.translation.data import demo_pairs
+    from zoo.text import BOS, EOS, PAD, SPECIAL_TOKENS, UNK, train_tokenizer
+
+    pairs = demo_pairs()["train"]
+    tokenizer = train_tokenizer(pairs.sources + pairs.targets, vocab_size=200)
+    tokenizer.post_processor = processors.TemplateProcessing(single=f"$A {EOS}", special_tokens=[(EOS, SPECIAL_TOKENS.index(EOS))])
+    folder = tmp_path / "tiny-bart"
+    PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token=PAD, unk_token=UNK, bos_token=BOS, eos_token=EOS).save_pretrained(folder)
+    ids = {name: SPECIAL_TOKENS.index(token) for name, token in (("pad_token_id", PAD), ("bos_token_id", BOS), ("eos_token_id", EOS))}
+    config = BartConfig(
+        vocab_size=tokenizer.get_vocab_size(), d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2,
+        encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=48, decoder_start_token_id=ids["eos_token_id"], forced_eos_token_id=None, **ids,
+    )
+    BartForConditionalGeneration(config).save_pretrained(folder)
+    return folder
+
+
+def test_a_pretrained_seq2seq_model_fine_tunes_and_loads_without_its_folder(zoo_cli, tmp_path, tiny_bart, monkeypatch):
+    import shutil
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    run = train(zoo_cli, tmp_path, "--max-epochs", "4", f"model.pretrained={tiny_bart}", "optim.lr=3e-3", "data.batch_size=16", "model.beam=2")
+    assert run["summary"]["pretrained"] == str(tiny_bart)
+    assert any("is high for fine-tuning" in note for note in run["notes"]) and any("tiny-bart's tokenizer" in note for note in run["notes"])
+    assert run["metrics"]["val"]["bleu"] >= 10  # it learns (untrained: about 0), through BART's own layers and tokenizer
+    folder = Path(run["path"])
+    sources = ["Drei Katzen schlafen im Schnee.", "Zwei Vögel essen am Strand."]
+    before = zoo.load(folder).predict(sources)
+    shutil.rmtree(tiny_bart)
+    after = zoo.load(folder).predict(sources)
+    assert after == before and all(record["output"] for record in after)
+    assert_user_error(zoo_cli("train", "translation/gru-attention", f"model.pretrained={tiny_bart}"), "translation/transformer takes it")
+    assert_user_error(zoo_cli("train", "translation", f"model.pretrained={tiny_bart}"), "does not exist")

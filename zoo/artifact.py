@@ -62,7 +62,7 @@ def load(path: str | Path) -> Any:
     if source and file_ref(source):
         config["model"]["source"] = str(folder / source)
     config["compile"] = False  # compiling is for training; a loaded model starts at once
-    module_class = load_ref(find_task(config["task"]).module)
+    module_class = load_ref(find_task(config["task"]).module_of(config["model"]["name"]))
     for key, name in module_class.info_files.items():
         if not (folder / name).is_file():
             raise ZooError(f"{folder / name} does not exist", "the model folder is incomplete: copy it whole or train again")

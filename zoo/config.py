@@ -303,6 +303,9 @@ def resolve(
             did_you_mean(str(name), task.models) or f"see `zoo list '{task.name}/*'`",
         )
     schema = defaults(task, name)
+    data = given.get("data")
+    if not isinstance(data, dict) or data.get("path") is None:  # the embedded demo set
+        schema = merge(schema, task.demo)
     if not given_model.get("source"):
         for key in given_model.keys() - schema["model"].keys():
             owners = [f"{task.name}/{m}" for m, spec in task.models.items() if key in spec.defaults]

@@ -34,6 +34,7 @@ class Model:
     defaults: Mapping[str, Any] = field(default_factory=dict)  # its hyper-parameters (model.*)
     tags: tuple[str, ...] = ()
     overrides: Mapping[str, Any] = field(default_factory=dict)  # other sections it changes from the task's (optim...)
+    module: str | None = None  # its own ZooModule subclass, where the task's does not fit it (a baseline that does not train)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class Task:
     flags:    extra command-line flags of this task, mapped to config keys
               (`{"target": "data.target"}` makes `--target y` mean `data.target=y`).
     template: the folder of its application template: absolute, or a built-in template name.
+    demo:     a config fragment laid over the defaults when no data is given, so the embedded
+              demo set trains in seconds (`{"data": {"batch_size": 16}}`); settings given win.
     """
 
     name: str
@@ -61,12 +64,18 @@ class Task:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     flags: Mapping[str, str] = field(default_factory=dict)
     template: str | None = None
+    demo: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.default_model not in self.models:
             raise ValueError(f"task {self.name!r}: default model {self.default_model!r} not in models")
         if self.mode not in ("min", "max"):
             raise ValueError(f"task {self.name!r}: mode must be 'min' or 'max', not {self.mode!r}")
+
+    def module_of(self, model: str) -> str:
+        """The module reference of one of its models (the user's own models use the task's)."""
+        spec = self.models.get(model)
+        return spec.module if spec and spec.module else self.module
 
 
 @cache

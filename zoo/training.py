@@ -105,7 +105,7 @@ def create(name: str, *, data: str | Path | None = None, **hparams: Any) -> Any:
     """An untrained module of `name`, sized for `data` (or the task's demo data)."""
     task, config = resolve_config(name, data=data, overrides={f"model.{k}": v for k, v in hparams.items()})
     bundle = load_ref(task.data)(config)
-    return load_ref(task.module)(config, bundle.info)
+    return load_ref(task.module_of(config["model"]["name"]))(config, bundle.info)
 
 
 def train(name: str | None = None, *, resume: str | Path | None = None, progress: bool = True, **options: Any) -> Run:
@@ -133,7 +133,7 @@ def train(name: str | None = None, *, resume: str | Path | None = None, progress
     joining = RUN_DIR_ENV in os.environ  # a DDP process that Lightning launched for rank 0
     with reusing(_first_data_info(checkpoint, joining)):
         bundle = load_ref(task.data)(config)
-    module = load_ref(task.module)(config, bundle.info)
+    module = load_ref(task.module_of(config["model"]["name"]))(config, bundle.info)
 
     fresh = run_dir is None
     run_dir = run_dir or new_run_dir(Path(config["output"]), task.name, config["model"]["name"])
@@ -183,15 +183,19 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
     if checkpoint is not None and log.is_file() and trainer.is_global_zero:
         log.replace(earlier_log)  # Lightning's CSV logger would delete it
     started = time.perf_counter()
+    trains = any(p.requires_grad for p in module.parameters())
+    if not trains:  # a baseline with no weights (summarization's lead): scored as it is
+        bundle.notes.append(f"{task.name}/{config['model']['name']} has no weights to train: it is scored on the validation split as it is")
     try:
         with _explained_failures(trainer, run_dir):
-            trainer.fit(module, train_loader, val_loader, ckpt_path=checkpoint, weights_only=True)
+            if trains:
+                trainer.fit(module, train_loader, val_loader, ckpt_path=checkpoint, weights_only=True)
     finally:
         if earlier_log.is_file() and trainer.is_global_zero:
             prepend_log(log, read_log(earlier_log))
             earlier_log.unlink()
     seconds = time.perf_counter() - started
-    if trainer.is_global_zero:
+    if trainer.is_global_zero and trains:
         plots.curve_plots(log, run_dir / "plots", title=f"{task.name}/{config['model']['name']}", monitor=task.monitor)
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""

@@ -19,10 +19,10 @@ from torch.utils.data import Dataset
 from zoo import tables, text
 from zoo.data import DataBundle, class_names, reused_info, split_indices
 from zoo.errors import ZooError
+from zoo.hub import fine_tuning_notes, hub_config
 
 TEXT_COLUMNS = ("text", "sentence", "review", "content", "document", "comment", "tweet")
 LABEL_COLUMNS = ("label", "labels", "sentiment", "class", "target", "category")
-FINE_TUNING_LR = 1e-4  # a pretrained model fine-tuned faster than this usually forgets what it knew
 
 
 @dataclass
@@ -213,9 +213,8 @@ def tokenizer_for(config: dict[str, Any], texts: Sequence[str], notes: list[str]
     if model.get("pretrained"):
         source = str(model["pretrained"])
         tokenizer, pad_id = text.pretrained_tokenizer(source, "model.pretrained")
-        if optim["lr"] > FINE_TUNING_LR:
-            notes.append(f"optim.lr {optim['lr']:g} is high for fine-tuning a pretrained model: 2e-5 to 5e-5 is usual")
-        return tokenizer, pad_id, {"source": source, "config": pretrained_config(source)}
+        notes += fine_tuning_notes(optim["lr"])
+        return tokenizer, pad_id, {"source": source, "config": hub_config(source)}
     if model["tokenizer"]:
         tokenizer, pad_id = text.pretrained_tokenizer(str(model["tokenizer"]), "model.tokenizer")
         notes.append(f"tokenizer {model['tokenizer']} ({tokenizer.get_vocab_size():,} tokens)")
@@ -223,16 +222,6 @@ def tokenizer_for(config: dict[str, Any], texts: Sequence[str], notes: list[str]
     tokenizer = text.train_tokenizer(texts, kind=model["tokenizer_kind"], vocab_size=model["vocab_size"], lowercase=model["lowercase"])
     notes.append(f"a {model['tokenizer_kind']} tokenizer of {tokenizer.get_vocab_size():,} tokens trained on the training texts")
     return text.add_cls_sep(tokenizer), 0, None
-
-
-def pretrained_config(source: str) -> dict[str, Any]:
-    """The transformers config of a pretrained model, kept so a saved model rebuilds offline."""
-    from transformers import AutoConfig
-
-    try:
-        return AutoConfig.from_pretrained(source).to_dict()
-    except (OSError, ValueError) as error:
-        raise ZooError(f"model.pretrained {source!r} cannot be loaded: {str(error).splitlines()[0]}", "name a hub model or a folder saved with save_pretrained") from None
 
 
 # The demo: short reviews made up on the spot -------------------------------------------------

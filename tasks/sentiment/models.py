@@ -13,8 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo.errors import ZooError
-from zoo.weights import is_restoring
+from zoo.hub import hub_model
 
 
 def word_embeddings(vocab_size: int, dim: int, pad_id: int) -> nn.Embedding:
@@ -129,24 +128,8 @@ def transformer(
 
 def pretrained(source: str, hf_config: dict[str, Any], classes: list[str]) -> SequenceClassifier:
     """`AutoModelForSequenceClassification` from `source` (a hub name or folder) with a new
-    classification layer for `classes`; while restoring a saved model, the same layers from
-    its saved config, without downloading anything."""
-    from transformers import AutoConfig, AutoModelForSequenceClassification
-
-    from transformers.utils import logging
+    classification layer for `classes` (see `zoo.hub.hub_model`)."""
+    from transformers import AutoModelForSequenceClassification
 
     labels = {"id2label": dict(enumerate(classes)), "label2id": {c: i for i, c in enumerate(classes)}}
-    if is_restoring():
-        config = AutoConfig.for_model(**{**hf_config, **labels})
-        return SequenceClassifier(AutoModelForSequenceClassification.from_config(config))
-    verbosity = logging.get_verbosity()
-    logging.set_verbosity_error()  # its load report only says the classification layer is new
-    logging.disable_progress_bar()
-    try:
-        model = AutoModelForSequenceClassification.from_pretrained(source, ignore_mismatched_sizes=True, **labels)
-    except (OSError, ValueError) as error:
-        raise ZooError(f"model.pretrained {source!r} cannot be loaded: {str(error).splitlines()[0]}", "name a hub model or a folder saved with save_pretrained") from None
-    finally:
-        logging.set_verbosity(verbosity)
-        logging.enable_progress_bar()
-    return SequenceClassifier(model.train())
+    return SequenceClassifier(hub_model(AutoModelForSequenceClassification, source, hf_config, labels, ignore_mismatched_sizes=True))

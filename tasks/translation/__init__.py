@@ -11,9 +11,10 @@ task = Task(
     models={
         "transformer": Model(
             builder="zoo.seq2seq.models:Transformer",
-            summary="Vaswani et al. (2017)'s encoder-decoder (pre-norm, tied output), random init",
+            summary="Vaswani et al. (2017)'s encoder-decoder (pre-norm, tied output), random init; or model.pretrained=NAME_OR_DIR, any AutoModelForSeq2SeqLM",
             params=5_587_968,
-            defaults={"dim": 256, "layers": 3, "heads": 4, "ff_dim": 1024, "dropout": 0.1, "max_positions": 512},
+            defaults={"dim": 256, "layers": 3, "heads": 4, "ff_dim": 1024, "dropout": 0.1, "max_positions": 512, "pretrained": None},
+            tags=("transformers", "pretrained"),
             overrides={"optim": {"lr": 5e-4, "warmup_epochs": 1.0}},  # attention trains unsteadily without warm-up
         ),
         "gru-attention": Model(

@@ -13,3 +13,4 @@ class TranslationModule(Seq2SeqModule):
     scores = staticmethod(translation_scores)
     headline = "bleu"
     columns = Columns()
+    example_text = "Ein Mann fährt Fahrrad."

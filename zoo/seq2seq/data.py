@@ -24,6 +24,8 @@ from torch.utils.data import Dataset
 from zoo import tables, text
 from zoo.data import DataBundle, reused_info, split_indices
 from zoo.errors import ZooError
+from zoo.hub import fine_tuning_notes, hub_config
+from zoo.seq2seq.models import IGNORED
 
 SPLIT_PREFIXES = {"train": ("train", "training"), "val": ("val", "valid", "validation", "dev"), "test": ("test", "testing")}
 _PARALLEL = re.compile(r"^(?P<split>[a-z]+)\.(?P<lang>[A-Za-z][A-Za-z_-]{0,9})(\.gz)?$")
@@ -75,12 +77,13 @@ class Columns:
     target: str | None = None
     usual_source: tuple[str, ...] = ("source", "src", "input")
     usual_target: tuple[str, ...] = ("target", "tgt", "output")
+    roles: tuple[str, str] = ("source", "target")  # what messages call them
 
 
 def read_table_pairs(table: tables.Table, columns: Columns) -> Pairs:
     """Two columns of a table as pairs (a missing one is named, with the columns there are)."""
-    source_key = tables.pick_column(table, columns.source, columns.usual_source, "source", "data.source_column")
-    target_key = tables.pick_column(table, columns.target, columns.usual_target, "target", "data.target_column")
+    source_key = tables.pick_column(table, columns.source, columns.usual_source, columns.roles[0], "data.source_column")
+    target_key = tables.pick_column(table, columns.target, columns.usual_target, columns.roles[1], "data.target_column")
     pairs = Pairs(table.source)
     for row, place in zip(table.rows, table.places):
         source, target = row.get(source_key), row.get(target_key)
@@ -161,16 +164,18 @@ def train_tokenizers(pairs: Pairs, shared: bool, kind: str, vocab_size: int, low
 
 
 class PairDataset(Dataset):
-    """(source ids, target ids, row) triples, ids without special tokens, with the texts they
-    came from (the references the outputs are scored against); `lengths` (both sides together)
-    lets the loader batch pairs of like length. Batches are (source (N, S), source lengths (N,),
-    decoder input [BOS] + target (N, T), decoder output target + [EOS] (N, T), rows (N,))."""
+    """(source ids, target ids, row) triples, target ids without special tokens, with the texts
+    they came from (the references the outputs are scored against); `lengths` (both sides
+    together) lets the loader batch pairs of like length. Batches are (source (N, S), source
+    lengths (N,), decoder input `start` + target (N, T), decoder output target + `end` (N, T),
+    padded with `IGNORED`, rows (N,))."""
 
-    def __init__(self, sources: Sequence[list[int]], targets: Sequence[list[int]], source_texts: Sequence[str], references: Sequence[str]) -> None:
+    def __init__(self, sources: Sequence[list[int]], targets: Sequence[list[int]], source_texts: Sequence[str], references: Sequence[str], start: int, end: int) -> None:
         self.sources = list(sources)
         self.targets = list(targets)
         self.source_texts = list(source_texts)
         self.references = list(references)
+        self.start, self.end = start, end
         self.lengths = [len(s) + len(t) for s, t in zip(self.sources, self.targets)]
 
     def __len__(self) -> int:
@@ -179,21 +184,47 @@ class PairDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[list[int], list[int], int]:
         return self.sources[index], self.targets[index], index
 
-    @staticmethod
-    def collate(items: Sequence[tuple[list[int], list[int], int]]) -> tuple[torch.Tensor, ...]:
-        bos, eos = text.SPECIAL_TOKENS.index(text.BOS), text.SPECIAL_TOKENS.index(text.EOS)
+    def collate(self, items: Sequence[tuple[list[int], list[int], int]]) -> tuple[torch.Tensor, ...]:
         source, source_lengths = text.pad([s for s, _, _ in items])
-        decoder_in, _ = text.pad([[bos, *t] for _, t, _ in items])
-        decoder_out, _ = text.pad([[*t, eos] for _, t, _ in items])
+        decoder_in, _ = text.pad([[self.start, *t] for _, t, _ in items])
+        decoder_out, _ = text.pad([[*t, self.end] for _, t, _ in items], IGNORED)
         return source, source_lengths, decoder_in, decoder_out, torch.tensor([r for _, _, r in items])
 
 
-def encode_pairs(pairs: Pairs, source_tokenizer: Any, target_tokenizer: Any, max_source: int, max_target: int) -> tuple[PairDataset, int, int]:
-    """(dataset, sources cut, targets cut): sources cut to `max_source` tokens, targets to
-    `max_target` - 1 (room for [EOS])."""
-    sources, source_cut = text.encode(source_tokenizer, pairs.sources, max_source)
-    targets, target_cut = text.encode(target_tokenizer, pairs.targets, max_target - 1)
-    return PairDataset(sources, targets, pairs.sources, pairs.targets), source_cut, target_cut
+class TextPairs(Dataset):
+    """Sources and references as texts, for a model that reads text itself (summarization's
+    lead); batches are the rows (N,)."""
+
+    def __init__(self, pairs: Pairs) -> None:
+        self.source_texts = list(pairs.sources)
+        self.references = list(pairs.targets)
+
+    def __len__(self) -> int:
+        return len(self.source_texts)
+
+    def __getitem__(self, index: int) -> int:
+        return index
+
+    @staticmethod
+    def collate(rows: Sequence[int]) -> torch.Tensor:
+        return torch.tensor(rows)
+
+
+def encode_pairs(pairs: Pairs, info: dict[str, Any]) -> tuple[PairDataset, int, int]:
+    """(dataset, sources cut, targets cut) with the tokenizers and limits of `info` (see
+    `build_data`): sources cut to max_source tokens (with the special tokens a pretrained
+    tokenizer adds, such as T5's </s>), targets to max_target - 1 (room for the end)."""
+    source_tokenizer, target_tokenizer = tokenizers_of(info)
+    sources, source_cut = text.encode(source_tokenizer, pairs.sources, info["max_source"], special_tokens=True)
+    targets, target_cut = text.encode(target_tokenizer, pairs.targets, info["max_target"] - 1)
+    return PairDataset(sources, targets, pairs.sources, pairs.targets, info["start"], info["end"]), source_cut, target_cut
+
+
+def tokenizers_of(info: dict[str, Any]) -> tuple[Any, Any]:
+    """The (source, target) tokenizers kept in `info`."""
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_str(info["source_tokenizer"]), Tokenizer.from_str(info["target_tokenizer"])
 
 
 def subset(pairs: Pairs, rows: Sequence[int]) -> Pairs:
@@ -205,19 +236,16 @@ def read_configured(config: dict[str, Any], spec: str, usual: Columns) -> dict[s
     """The pairs at `spec`, read with the task's usual column names under data.source_column /
     data.target_column, and data.source_lang / data.target_lang."""
     data = config["data"]
-    columns = Columns(data.get("source_column"), data.get("target_column"), usual.usual_source, usual.usual_target)
+    columns = Columns(data.get("source_column"), data.get("target_column"), usual.usual_source, usual.usual_target, usual.roles)
     return read_pairs(spec, columns, data.get("source_lang"), data.get("target_lang"))
 
 
-def build_data(config: dict[str, Any], usual: Columns, demo: Callable[[], dict[str, Pairs]]) -> DataBundle:
-    """Train/val (and test) pair datasets of a sequence-to-sequence task; `info` keeps the
-    tokenizers (as JSON text) and the length limits."""
-    data, model = config["data"], config["model"]
+def read_splits(config: dict[str, Any], usual: Columns, demo: Callable[[], dict[str, Pairs]]) -> tuple[dict[str, Pairs], list[str]]:
+    """The configured pairs (or the demo's) by split, a validation split always among them,
+    with notes on what was skipped or split off."""
+    data = config["data"]
     if not 0 < data["val_fraction"] < 1:
         raise ZooError(f"data.val_fraction must be between 0 and 1, not {data['val_fraction']}")
-    for key in ("max_source", "max_target"):
-        if data[key] < 4:
-            raise ZooError(f"data.{key} must be at least 4 tokens, not {data[key]}")
     notes: list[str] = []
     splits = demo() if data["path"] is None else read_configured(config, data["path"], usual)
     for split, key in (("val", "val_path"), ("test", "test_path")):
@@ -236,26 +264,58 @@ def build_data(config: dict[str, Any], usual: Columns, demo: Callable[[], dict[s
         splits["val"] = subset(splits["train"], val_rows)
         splits["train"] = subset(splits["train"], train_rows)
         notes.append(f"validating on a seeded random {data['val_fraction']:.0%} of the pairs ({len(val_rows)})")
-    if first := reused_info():  # a resumed run, another device's process: the run's own tokenizers
-        from tokenizers import Tokenizer
+    return splits, notes
 
-        source_tokenizer, target_tokenizer = Tokenizer.from_str(first["source_tokenizer"]), Tokenizer.from_str(first["target_tokenizer"])
-    else:
-        source_tokenizer, target_tokenizer = train_tokenizers(splits["train"], model["shared_vocab"], model["tokenizer_kind"], model["vocab_size"], model["lowercase"])
+
+def counts_note(splits: dict[str, Pairs]) -> str:
+    """Where the pairs came from and how many there are for training and validation."""
+    return f"{splits['train'].source}: {len(splits['train'].sources):,} training pairs, {len(splits['val'].sources):,} validation pairs"
+
+
+def build_data(config: dict[str, Any], usual: Columns, demo: Callable[[], dict[str, Pairs]]) -> DataBundle:
+    """Train/val (and test) pair datasets of a sequence-to-sequence task; `info` keeps the
+    tokenizers (as JSON text) and the length limits."""
+    data = config["data"]
+    for key in ("max_source", "max_target"):
+        if data[key] < 4:
+            raise ZooError(f"data.{key} must be at least 4 tokens, not {data[key]}")
+    splits, notes = read_splits(config, usual, demo)
+    info = reused_info() or _tokenizer_info(config, splits["train"], notes)
     datasets, cut = {}, [0, 0]
     for split, pairs in splits.items():
-        datasets[split], source_cut, target_cut = encode_pairs(pairs, source_tokenizer, target_tokenizer, data["max_source"], data["max_target"])
+        datasets[split], source_cut, target_cut = encode_pairs(pairs, info)
         cut = [cut[0] + source_cut, cut[1] + target_cut]
     if cut[0] or cut[1]:
-        notes.append(f"cut to data.max_source {data['max_source']} / data.max_target {data['max_target']} tokens: {cut[0]} source(s), {cut[1]} target(s)")
-    sides = "one shared tokenizer" if model["shared_vocab"] else "a tokenizer per side"
-    notes.insert(0, f"{'the demo pairs' if data['path'] is None else splits['train'].source}: {len(datasets['train']):,} training pairs, {len(datasets['val']):,} validation pairs; {sides} ({model['tokenizer_kind']}, {source_tokenizer.get_vocab_size():,} tokens)")
-    info = {
-        "source_tokenizer": source_tokenizer.to_str(),
-        "target_tokenizer": target_tokenizer.to_str(),
-        "shared_vocab": model["shared_vocab"],
-        "max_source": data["max_source"],
-        "max_target": data["max_target"],
-        "rows": {"train": len(datasets["train"]), "val": len(datasets["val"])},
-    }
+        notes.append(f"cut to data.max_source {info['max_source']} / data.max_target {info['max_target']} tokens: {cut[0]} source(s), {cut[1]} target(s)")
+    notes.insert(0, f"{counts_note(splits)}; {info['tokenizers']}")
+    info = {**info, "rows": {"train": len(datasets["train"]), "val": len(datasets["val"])}}
     return DataBundle(train=datasets["train"], val=datasets["val"], test=datasets.get("test"), info=info, notes=notes)
+
+
+def _tokenizer_info(config: dict[str, Any], train: Pairs, notes: list[str]) -> dict[str, Any]:
+    """The tokenizers (JSON text), the decoder's start and end ids and the length limits: a
+    pretrained model's own, or tokenizers trained on the training pairs."""
+    data, model = config["data"], config["model"]
+    info: dict[str, Any] = {"max_source": data["max_source"], "max_target": data["max_target"], "pretrained": None}
+    if model.get("pretrained"):
+        source = str(model["pretrained"])
+        tokenizer, _ = text.pretrained_tokenizer(source, "model.pretrained")
+        hf_config = hub_config(source)
+        end = hf_config.get("eos_token_id")
+        start = hf_config.get("decoder_start_token_id")
+        if end is None or start is None:
+            raise ZooError(f"model.pretrained {source!r} has no decoder_start_token_id or eos_token_id in its config", "name an encoder-decoder model (AutoModelForSeq2SeqLM)")
+        limit = hf_config.get("max_position_embeddings") or data["max_source"]
+        notes += fine_tuning_notes(config["optim"]["lr"])
+        return {
+            **info, "source_tokenizer": tokenizer.to_str(), "target_tokenizer": tokenizer.to_str(), "shared_vocab": True,
+            "start": start, "end": end, "max_source": min(data["max_source"], limit), "max_target": min(data["max_target"], limit),
+            "pretrained": {"source": source, "config": hf_config}, "tokenizers": f"{source}'s tokenizer ({tokenizer.get_vocab_size():,} tokens)",
+        }
+    source_tokenizer, target_tokenizer = train_tokenizers(train, model["shared_vocab"], model["tokenizer_kind"], model["vocab_size"], model["lowercase"])
+    sides = "one shared tokenizer" if model["shared_vocab"] else "a tokenizer per side"
+    return {
+        **info, "source_tokenizer": source_tokenizer.to_str(), "target_tokenizer": target_tokenizer.to_str(), "shared_vocab": model["shared_vocab"],
+        "start": text.SPECIAL_TOKENS.index(text.BOS), "end": text.SPECIAL_TOKENS.index(text.EOS),
+        "tokenizers": f"{sides} ({model['tokenizer_kind']}, {source_tokenizer.get_vocab_size():,} tokens)",
+    }

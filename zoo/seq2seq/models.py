@@ -9,11 +9,13 @@ Padding is id `pad_id` on both sides and never attended to.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.hub import hub_model
 from zoo.seq2seq.decoding import Tensors
 
 
@@ -60,7 +62,7 @@ class Transformer(nn.Module):
         super().__init__()
         if dim % heads:
             raise ValueError(f"dim {dim} is not a multiple of heads {heads}")
-        self.pad_id = pad_id
+        self.pad_id, self.heads = pad_id, heads
         self.tgt_embedding = nn.Embedding(tgt_vocab, dim, padding_idx=pad_id)
         self.src_embedding = self.tgt_embedding if shared_vocab else nn.Embedding(src_vocab, dim, padding_idx=pad_id)
         for embedding in {id(e): e for e in (self.src_embedding, self.tgt_embedding)}.values():
@@ -75,32 +77,65 @@ class Transformer(nn.Module):
         )
         self.decoder = nn.TransformerDecoder(nn.TransformerDecoderLayer(**options), layers, norm=nn.LayerNorm(dim))
 
-    def _embed(self, embedding: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.positions(embedding(ids)))
+    def _embed(self, embedding: nn.Embedding, ids: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        return self.dropout(self.positions(embedding(ids), offset))
 
-    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> Tensors:
+    def _encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mask = padding_mask(src_lengths, src.shape[1])
-        memory = self.encoder(self._embed(self.src_embedding, src), src_key_padding_mask=mask)
-        return {"memory": memory, "memory_mask": mask}
+        return self.encoder(self._embed(self.src_embedding, src), src_key_padding_mask=mask), mask
 
-    def _decode(self, memory: Tensors, tgt_in: torch.Tensor) -> torch.Tensor:
+    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        memory, memory_mask = self._encode(src, src_lengths)
         causal = nn.Transformer.generate_square_subsequent_mask(tgt_in.shape[1], device=tgt_in.device, dtype=torch.bool)
         hidden = self.decoder(
-            self._embed(self.tgt_embedding, tgt_in), memory["memory"], tgt_mask=causal, tgt_is_causal=True,
-            tgt_key_padding_mask=tgt_in == self.pad_id, memory_key_padding_mask=memory["memory_mask"],
+            self._embed(self.tgt_embedding, tgt_in), memory, tgt_mask=causal, tgt_is_causal=True,
+            tgt_key_padding_mask=tgt_in == self.pad_id, memory_key_padding_mask=memory_mask,
         )
         return hidden @ self.tgt_embedding.weight.T  # tied output layer
 
-    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
-        return self._decode(self.encode(src, src_lengths), tgt_in)
+    # Step decoding with a key-value cache: the encoder's keys and values are projected once per
+    # layer, and each step attends from the new token only, over the cached keys and values of
+    # the tokens before it. It computes what `forward` does (test), through the same weights.
+
+    def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, T, dim) -> (N, heads, T, dim / heads)."""
+        return x.unflatten(-1, (self.heads, -1)).transpose(1, 2)
+
+    def _attend(self, attention: nn.MultiheadAttention, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, allowed: torch.Tensor | None = None) -> torch.Tensor:
+        dim = query.shape[-1]
+        query = self._split_heads(F.linear(query, attention.in_proj_weight[:dim], attention.in_proj_bias[:dim]))
+        attended = F.scaled_dot_product_attention(query, keys, values, attn_mask=allowed)
+        return attention.out_proj(attended.transpose(1, 2).flatten(2))
+
+    def _project(self, attention: nn.MultiheadAttention, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The keys and values of `x` for `attention`, split into heads."""
+        dim = x.shape[-1]
+        keys, values = F.linear(x, attention.in_proj_weight[dim:], attention.in_proj_bias[dim:]).chunk(2, dim=-1)
+        return self._split_heads(keys), self._split_heads(values)
+
+    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> Tensors:
+        memory, mask = self._encode(src, src_lengths)
+        encoded = {"allowed": ~mask[:, None, None, :]}  # (N, 1, 1, S): which source positions to attend to
+        for i, layer in enumerate(self.decoder.layers):
+            encoded[f"keys{i}"], encoded[f"values{i}"] = self._project(layer.multihead_attn, memory)
+        return encoded
 
     def start(self, memory: Tensors) -> Tensors:
-        return {"prefix": torch.empty(memory["memory"].shape[0], 0, dtype=torch.long, device=memory["memory"].device)}
+        empty = memory["keys0"][:, :, :0]
+        return {f"{kind}{i}": empty for i in range(len(self.decoder.layers)) for kind in ("self_keys", "self_values")}
 
     def step(self, memory: Tensors, state: Tensors, tokens: torch.Tensor) -> tuple[torch.Tensor, Tensors]:
-        """The decoder runs over the whole prefix again (no cache): short outputs, simple code."""
-        prefix = torch.cat([state["prefix"], tokens[:, None]], dim=1)
-        return self._decode(memory, prefix)[:, -1], {"prefix": prefix}
+        x = self._embed(self.tgt_embedding, tokens[:, None], offset=state["self_keys0"].shape[2])
+        cache: Tensors = {}
+        for i, layer in enumerate(self.decoder.layers):  # a pre-norm nn.TransformerDecoderLayer, one position
+            normed = layer.norm1(x)
+            keys, values = self._project(layer.self_attn, normed)
+            cache[f"self_keys{i}"] = keys = torch.cat([state[f"self_keys{i}"], keys], dim=2)
+            cache[f"self_values{i}"] = values = torch.cat([state[f"self_values{i}"], values], dim=2)
+            x = x + layer.dropout1(self._attend(layer.self_attn, normed, keys, values))
+            x = x + layer.dropout2(self._attend(layer.multihead_attn, layer.norm2(x), memory[f"keys{i}"], memory[f"values{i}"], memory["allowed"]))
+            x = x + layer.dropout3(layer.linear2(layer.dropout(layer.activation(layer.linear1(layer.norm3(x))))))
+        return self.decoder.norm(x[:, 0]) @ self.tgt_embedding.weight.T, cache
 
 
 class GRUAttention(nn.Module):
@@ -162,6 +197,49 @@ class GRUAttention(nn.Module):
         return torch.stack(steps, dim=1)
 
 
-def sequence_loss(logits: torch.Tensor, tgt_out: torch.Tensor, pad_id: int, label_smoothing: float = 0.0) -> torch.Tensor:
-    """Token-level cross-entropy over the non-padding targets."""
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), tgt_out.reshape(-1), ignore_index=pad_id, label_smoothing=label_smoothing)
+IGNORED = -100  # the decoder-output id of padding: no loss (PyTorch's default ignore_index)
+
+
+def sequence_loss(logits: torch.Tensor, tgt_out: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Token-level cross-entropy over the targets that are not `IGNORED` (padding)."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), tgt_out.reshape(-1), ignore_index=IGNORED, label_smoothing=label_smoothing)
+
+
+class PretrainedSeq2Seq(nn.Module):
+    """Any transformers `AutoModelForSeq2SeqLM` (T5, BART, Marian, ...) behind the same calls:
+    `forward` for teacher forcing, `encode`/`start`/`step` for `decoding`. A step runs the
+    decoder over the whole prefix (transformers' cache objects are not tensors `decoding`
+    can reorder)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        attention = ~padding_mask(src_lengths, src.shape[1])
+        return self.model(input_ids=src, attention_mask=attention, decoder_input_ids=tgt_in, use_cache=False).logits
+
+    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> Tensors:
+        attention = (~padding_mask(src_lengths, src.shape[1])).long()
+        hidden = self.model.get_encoder()(input_ids=src, attention_mask=attention).last_hidden_state
+        return {"hidden": hidden, "attention": attention}
+
+    def start(self, memory: Tensors) -> Tensors:
+        return {"prefix": memory["attention"][:, :0]}
+
+    def step(self, memory: Tensors, state: Tensors, tokens: torch.Tensor) -> tuple[torch.Tensor, Tensors]:
+        from transformers.modeling_outputs import BaseModelOutput
+
+        prefix = torch.cat([state["prefix"], tokens[:, None]], dim=1)
+        output = self.model(
+            encoder_outputs=BaseModelOutput(last_hidden_state=memory["hidden"]), attention_mask=memory["attention"],
+            decoder_input_ids=prefix, use_cache=False,
+        )
+        return output.logits[:, -1], {"prefix": prefix}
+
+
+def pretrained(source: str, hf_config: dict[str, Any]) -> PretrainedSeq2Seq:
+    """`AutoModelForSeq2SeqLM` from `source` (a hub name or folder; see `zoo.hub.hub_model`)."""
+    from transformers import AutoModelForSeq2SeqLM
+
+    return PretrainedSeq2Seq(hub_model(AutoModelForSeq2SeqLM, source, hf_config))

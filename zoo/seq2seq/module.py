@@ -18,59 +18,37 @@ from torch.utils.data import Dataset
 from zoo import text
 from zoo.errors import ZooError
 from zoo.module import ZooModule
-from zoo.seq2seq.data import Columns, encode_pairs, read_configured
+from zoo.seq2seq.data import Columns, Pairs, encode_pairs, read_configured, tokenizers_of
 from zoo.seq2seq.decoding import decode
-from zoo.seq2seq.models import sequence_loss
+from zoo.seq2seq.models import pretrained, sequence_loss
 
 PREDICT_BATCH = 64
 SAMPLES = 20  # validation outputs written beside their references
 
 
-class Seq2SeqModule(ZooModule):
-    """A task subclasses it with `scores` (hypotheses, references -> {name: value}),
-    `headline` (the score the progress bar shows and the checkpoint is picked by) and
-    `columns`."""
+class TextToTextModule(ZooModule):
+    """Texts in, texts out: scoring of the outputs, samples, and the `zoo predict` plumbing.
+    A task subclasses it with `scores` (hypotheses, references -> {name: value}), `headline`
+    (the score the progress bar shows and the checkpoint is picked by) and `columns`; a model
+    with `outputs(texts, beam)` and an `evaluation_step` that calls `keep_outputs`."""
 
     scores: Callable[[Sequence[str], Sequence[str]], dict[str, float]]
     headline: str
     columns: Columns  # the usual names of the source and target columns of tables
-    predict_options = {
-        "file": "a UTF-8 text file, one source per line (blank lines are skipped)",
-        "beam": "the beam size (default: model.beam; 1 decodes greedily)",
-    }
-    module_keys = ("tokenizer_kind", "vocab_size", "lowercase", "shared_vocab", "label_smoothing", "beam", "length_penalty", "max_output")
-    info_files = {"source_tokenizer": "source_tokenizer.json", "target_tokenizer": "target_tokenizer.json"}
+    example_text: str  # a source, for the hint of `zoo predict` without any
+    predict_options = {"file": "a UTF-8 text file, one source per line (blank lines are skipped)"}
 
     def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
         super().__init__(config, info)
-        from tokenizers import Tokenizer
-
-        self.source_tokenizer = Tokenizer.from_str(info["source_tokenizer"])
-        self.target_tokenizer = Tokenizer.from_str(info["target_tokenizer"])
-        self.net = self.build_net(
-            src_vocab=self.source_tokenizer.get_vocab_size(), tgt_vocab=self.target_tokenizer.get_vocab_size(),
-            pad_id=0, shared_vocab=info["shared_vocab"],
-        )
-        self.bos, self.eos = text.SPECIAL_TOKENS.index(text.BOS), text.SPECIAL_TOKENS.index(text.EOS)
         self._outputs: dict[int, str] = {}  # validation outputs by row, for the epoch's scores
         self.samples: list[dict[str, str]] = []
 
-    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, decoder_in: torch.Tensor) -> torch.Tensor:
-        """Next-token logits (N, T, V) of the targets fed to the decoder (teacher forcing)."""
-        return self.net(src, src_lengths, decoder_in)
+    def outputs(self, texts: list[str], beam: int | None) -> list[str]:
+        """The output text of each source text."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement outputs")
 
-    def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
-        src, src_lengths, decoder_in, decoder_out, _ = batch
-        loss = sequence_loss(self(src, src_lengths, decoder_in), decoder_out, 0, self.config["model"]["label_smoothing"])
-        self.log_train_loss(loss, batch_size=len(src))
-        return loss
-
-    def evaluation_step(self, batch: Sequence[torch.Tensor], split: str) -> None:
-        src, src_lengths, decoder_in, decoder_out, rows = batch
-        loss = sequence_loss(self(src, src_lengths, decoder_in), decoder_out, 0)
-        self.log(f"{split}/loss", loss, prog_bar=split == "val", batch_size=len(src), sync_dist=True)
-        beam = 1 if self.trainer.state.fn == "fit" else self.config["model"]["beam"]
-        outputs = self._decode(src, src_lengths, beam)
+    def keep_outputs(self, rows: torch.Tensor, outputs: Sequence[str]) -> None:
+        """Outputs of one evaluation batch, scored together at the epoch's end."""
         self._outputs.update(zip(rows.tolist(), outputs))
 
     def on_validation_epoch_end(self) -> None:
@@ -94,39 +72,15 @@ class Seq2SeqModule(ZooModule):
         ]
         self._outputs.clear()
 
-    # Prediction -----------------------------------------------------------------------------
+    def predict(self, texts: Sequence[str] | str, beam: int | None = None) -> list[dict[str, str]]:
+        """Each source text -> {"output": its translation or summary}; `beam` for the models
+        that search (default model.beam; 1: greedy)."""
+        return [{"output": output} for output in self.outputs(text.checked_texts(texts), beam)]
 
-    def _decode(self, src: torch.Tensor, src_lengths: torch.Tensor, beam: int) -> list[str]:
-        """Outputs of at most model.max_output tokens, and at most twice the longest source's
-        plus 10, so an untrained model's endless outputs stay cheap."""
-        model = self.config["model"]
-        limit = min(model["max_output"], 2 * int(src_lengths.max()) + 10)
-        ids = decode(self.net, src, src_lengths, self.bos, self.eos, limit, beam, model["length_penalty"])
-        return self.target_tokenizer.decode_batch(ids)
-
-    def predict(self, texts: Sequence[str] | str, beam: int | None = None, batch_size: int = PREDICT_BATCH) -> list[dict[str, str]]:
-        """Each source text -> {"output": its translation or summary}, decoded with `beam`
-        (default model.beam; 1: greedy). Sources are batched by length; order is kept."""
-        texts = text.checked_texts(texts)
-        beam = self.config["model"]["beam"] if beam is None else beam
-        if not isinstance(beam, int) or beam < 1:
-            raise ZooError(f"the beam size must be a whole number of at least 1, not {beam!r}")
-        ids, _ = text.encode(self.source_tokenizer, texts, self.info["max_source"])
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        outputs: list[str] = [""] * len(ids)
-        was_training = self.training
-        self.eval()
-        for start in range(0, len(order), batch_size):
-            chosen = order[start : start + batch_size]
-            src, lengths = text.pad([ids[i] for i in chosen])
-            for row, output in zip(chosen, self._decode(src.to(self.device), lengths.to(self.device), beam)):
-                outputs[row] = output
-        self.train(was_training)
-        return [{"output": output} for output in outputs]
-
-    def predict_from_cli(self, args: Sequence[str], file: str | None = None, beam: str | None = None) -> list[dict[str, Any]]:
+    def predict_from_cli(self, args: Sequence[str], file: str | None = None, **options: str) -> list[dict[str, Any]]:
         """The texts given, then the lines of `--file`."""
-        texts = text.cli_texts(args, file, example="Ein Mann fährt Fahrrad.")
+        texts = text.cli_texts(args, file, example=self.example_text)
+        beam = options.get("beam")
         try:
             size = None if beam is None else int(beam)
         except ValueError:
@@ -136,13 +90,10 @@ class Seq2SeqModule(ZooModule):
     def format_prediction(self, record: dict[str, Any]) -> str:
         return record["output"]
 
-    # Evaluation, export, summary ------------------------------------------------------------
-
-    def evaluation_dataset(self, path: Path) -> Dataset:
+    def evaluation_pairs(self, path: Path) -> Pairs:
         """The pairs at `path` (for data with splits, its test or else val part)."""
         found = read_configured(self.config, str(path), self.columns)
-        pairs = next(found[s] for s in ("test", "val", "train") if s in found)
-        return encode_pairs(pairs, self.source_tokenizer, self.target_tokenizer, self.info["max_source"], self.info["max_target"])[0]
+        return next(found[s] for s in ("test", "val", "train") if s in found)
 
     def example_input(self) -> torch.Tensor:
         raise ZooError(f"exporting {self.config['task']} models is not offered yet", "predict with zoo.load(RUN).predict")
@@ -157,6 +108,80 @@ class Seq2SeqModule(ZooModule):
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "samples.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
+
+class Seq2SeqModule(TextToTextModule):
+    """A trained encoder-decoder over the tokens of the run's tokenizers."""
+
+    predict_options = {
+        **TextToTextModule.predict_options,
+        "beam": "the beam size (default: model.beam; 1 decodes greedily)",
+    }
+    module_keys = ("pretrained", "tokenizer_kind", "vocab_size", "lowercase", "shared_vocab", "label_smoothing", "beam", "length_penalty", "max_output")
+    info_files = {"source_tokenizer": "source_tokenizer.json", "target_tokenizer": "target_tokenizer.json"}
+
+    def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
+        super().__init__(config, info)
+        self.source_tokenizer, self.target_tokenizer = tokenizers_of(info)
+        if info["pretrained"]:
+            self.net: torch.nn.Module = pretrained(info["pretrained"]["source"], info["pretrained"]["config"])
+        else:
+            self.net = self.build_net(
+                src_vocab=self.source_tokenizer.get_vocab_size(), tgt_vocab=self.target_tokenizer.get_vocab_size(),
+                pad_id=0, shared_vocab=info["shared_vocab"],
+            )
+        self.start, self.end = info["start"], info["end"]  # the decoder's first input, and the id that ends an output
+
+    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, decoder_in: torch.Tensor) -> torch.Tensor:
+        """Next-token logits (N, T, V) of the targets fed to the decoder (teacher forcing)."""
+        return self.net(src, src_lengths, decoder_in)
+
+    def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
+        src, src_lengths, decoder_in, decoder_out, _ = batch
+        loss = sequence_loss(self(src, src_lengths, decoder_in), decoder_out, self.config["model"]["label_smoothing"])
+        self.log_train_loss(loss, batch_size=len(src))
+        return loss
+
+    def evaluation_step(self, batch: Sequence[torch.Tensor], split: str) -> None:
+        src, src_lengths, decoder_in, decoder_out, rows = batch
+        loss = sequence_loss(self(src, src_lengths, decoder_in), decoder_out)
+        self.log(f"{split}/loss", loss, prog_bar=split == "val", batch_size=len(src), sync_dist=True)
+        beam = 1 if self.trainer.state.fn == "fit" else self.config["model"]["beam"]
+        self.keep_outputs(rows, self._decode(src, src_lengths, beam))
+
+    # Prediction -----------------------------------------------------------------------------
+
+    def _decode(self, src: torch.Tensor, src_lengths: torch.Tensor, beam: int) -> list[str]:
+        """Outputs of at most model.max_output tokens, and at most twice the longest source's
+        plus 10, so an untrained model's endless outputs stay cheap."""
+        model = self.config["model"]
+        limit = min(model["max_output"], 2 * int(src_lengths.max()) + 10)
+        ids = decode(self.net, src, src_lengths, self.start, self.end, limit, beam, model["length_penalty"])
+        return self.target_tokenizer.decode_batch(ids)
+
+    def outputs(self, texts: list[str], beam: int | None, batch_size: int = PREDICT_BATCH) -> list[str]:
+        """Decoded with `beam` (default model.beam), in batches of like length; order kept."""
+        beam = self.config["model"]["beam"] if beam is None else beam
+        if not isinstance(beam, int) or beam < 1:
+            raise ZooError(f"the beam size must be a whole number of at least 1, not {beam!r}")
+        ids, _ = text.encode(self.source_tokenizer, texts, self.info["max_source"], special_tokens=True)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        outputs: list[str] = [""] * len(ids)
+        was_training = self.training
+        self.eval()
+        for start in range(0, len(order), batch_size):
+            chosen = order[start : start + batch_size]
+            src, lengths = text.pad([ids[i] for i in chosen])
+            for row, output in zip(chosen, self._decode(src.to(self.device), lengths.to(self.device), beam)):
+                outputs[row] = output
+        self.train(was_training)
+        return outputs
+
+    # Evaluation, export, summary ------------------------------------------------------------
+
+    def evaluation_dataset(self, path: Path) -> Dataset:
+        return encode_pairs(self.evaluation_pairs(path), self.info)[0]
+
     def describe(self) -> dict[str, Any]:
         sizes = f"{self.source_tokenizer.get_vocab_size():,}" + ("" if self.info["shared_vocab"] else f" + {self.target_tokenizer.get_vocab_size():,}")
-        return {"tokens": sizes + (" (shared)" if self.info["shared_vocab"] else "")}
+        summary = {"tokens": sizes + (" (shared)" if self.info["shared_vocab"] else "")}
+        return {**summary, "pretrained": self.info["pretrained"]["source"]} if self.info["pretrained"] else summary

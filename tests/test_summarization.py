@@ -1,0 +1,63 @@
+"""Summarization: the lead baseline scores like rouge-score says; the demo learns with the
+transformer; tables of documents and summaries; bad tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import zoo
+from tasks.summarization.lead import Lead
+from tests.test_errors import assert_user_error
+from tests.texts import write_table
+from zoo.seq2seq.metrics import summary_scores
+
+DIALOGUES = [
+    ("Ann: The bus is late again.\nBob: Take the train! It leaves at six.\nAnn: Good idea.", "Ann will take the train at six."),
+    ("Kim: Lunch at noon? Joe: Sure.\nKim: The usual place.", "Kim and Joe will have lunch at noon."),
+    ("Eva: My cat is ill. I am at the vet.\nLiz: Poor thing!", "Eva's cat is ill and she is at the vet."),
+    ("Tom: Did you finish the report?\nSam: Almost. Tonight.\nTom: Thanks.\nSam: No problem.", "Sam will finish the report tonight."),
+]
+
+
+def test_lead_takes_the_first_sentences_of_lines_and_sentence_ends():
+    assert Lead(2)(["Ann: Hi. How are you?\nBob: Fine!", "One line only"]) == ["Ann: Hi. How are you?", "One line only"]
+    assert Lead(3)([DIALOGUES[0][0]]) == ["Ann: The bus is late again. Bob: Take the train! It leaves at six."]
+    with pytest.raises(ValueError, match="at least 1"):
+        Lead(0)
+
+
+def test_lead_is_scored_on_validation_without_training_and_predicts(zoo_cli, tmp_path):
+    train = write_table(tmp_path / "train.jsonl", DIALOGUES * 3, text="dialogue", label="summary")
+    val = write_table(tmp_path / "val.jsonl", DIALOGUES, text="dialogue", label="summary")
+    result = zoo_cli("train", "summarization/lead", "--data", train, "data.val_path=" + str(val), "model.sentences=2",
+                     "--output", tmp_path / "runs", "--json")
+    assert result.code == 0, result.err
+    run = json.loads(result.out)
+    expected = summary_scores(Lead(2)([d for d, _ in DIALOGUES]), [s for _, s in DIALOGUES])
+    assert run["metrics"]["val"] == pytest.approx(expected)
+    assert run["epochs"] == 0 and any("no weights to train" in note for note in run["notes"])
+    folder = Path(run["path"])
+    assert "| Ann: The bus is late again. Bob: Take the train! It leaves at six. Ann: Good idea. |" in (folder / "plots" / "samples.md").read_text()
+    result = zoo_cli("predict", folder, "A: One. Two.\nB: Three.", "--json")
+    assert json.loads(result.out)["predictions"] == [{"input": "A: One. Two.\nB: Three.", "output": "A: One. Two."}]
+    assert zoo.evaluate(folder, val)["metrics"] == pytest.approx(expected)
+
+
+def test_the_demo_learns_to_summarize(zoo_cli, tmp_path):
+    small = ["model.dim=64", "model.ff_dim=128", "model.layers=1", "model.heads=2", "optim.lr=3e-3"]
+    result = zoo_cli("train", "summarization", "--max-epochs", "8", *small, "--output", tmp_path / "runs", "--json")
+    assert result.code == 0, result.err
+    run = json.loads(result.out)
+    assert run["metrics"]["val"]["rouge1"] >= 90
+    model = zoo.load(run["path"])
+    dialogue = "Maria: Can you buy lemons on your way home?\nJake: Sure, how many?\nMaria: Four, please."
+    assert model.predict([dialogue]) == [{"output": "Jake will buy four lemons for Maria."}]
+
+
+def test_a_table_without_a_summary_column_is_refused(zoo_cli, tmp_path):
+    table = write_table(tmp_path / "chats.csv", DIALOGUES, text="document", label="abstract")
+    assert_user_error(zoo_cli("train", "summarization", "--data", table, "--output", tmp_path / "runs"), "data.target_column")
+    assert not (tmp_path / "runs").exists()
