@@ -14,6 +14,10 @@ import pytest
 import cli
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # The workers (pytest -n, one per core) share the cores: a thread each, or their thread
+    # pools spin against each other. Set before torch is imported.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 REPO = Path(__file__).resolve().parent.parent
 
 

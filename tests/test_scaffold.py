@@ -25,6 +25,8 @@ TEMPLATES = {
         "map50", set(),
     ),
     "sentiment": ("ReviewNet", "my-classifier", "nn.Linear(hidden_size, num_classes)", "acc", set()),
+    "translation": ("Translator", "my-translator", "nn.Linear(2 * hidden_size, tgt_vocab)", "bleu", set()),
+    "summarization": ("Summarizer", "my-summarizer", "nn.Linear(2 * hidden_size, tgt_vocab)", "rouge1", set()),
 }
 
 

@@ -61,3 +61,12 @@ def test_a_table_without_a_summary_column_is_refused(zoo_cli, tmp_path):
     table = write_table(tmp_path / "chats.csv", DIALOGUES, text="document", label="abstract")
     assert_user_error(zoo_cli("train", "summarization", "--data", table, "--output", tmp_path / "runs"), "data.target_column")
     assert not (tmp_path / "runs").exists()
+
+
+def test_predict_reads_documents_from_a_table_file(zoo_cli, tmp_path):
+    data = write_table(tmp_path / "chats.jsonl", DIALOGUES, text="dialogue", label="summary")
+    run = json.loads(zoo_cli("train", "summarization/lead", "--data", data, "model.sentences=1", "--output", tmp_path / "runs", "--json").out)
+    result = zoo_cli("predict", run["path"], "--file", data, "--json")
+    assert result.code == 0, result.err
+    assert [p["output"] for p in json.loads(result.out)["predictions"]] == ["Ann: The bus is late again.", "Kim: Lunch at noon?", "Eva: My cat is ill.", "Tom: Did you finish the report?"]
+    assert_user_error(zoo_cli("predict", run["path"], "--file", write_table(tmp_path / "x.csv", DIALOGUES, text="chat", label="summary")), "no document column")

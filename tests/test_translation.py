@@ -99,3 +99,13 @@ def test_a_pretrained_seq2seq_model_fine_tunes_and_loads_without_its_folder(zoo_
     assert after == before and all(record["output"] for record in after)
     assert_user_error(zoo_cli("train", "translation/gru-attention", f"model.pretrained={tiny_bart}"), "translation/transformer takes it")
     assert_user_error(zoo_cli("train", "translation", f"model.pretrained={tiny_bart}"), "does not exist")
+
+
+def test_the_demo_settings_apply_only_without_data(tmp_path):
+    from zoo.training import resolve_config
+
+    _, demo = resolve_config("translation")
+    _, own_data = resolve_config("translation", data=tmp_path / "pairs.csv")
+    _, chosen = resolve_config("translation", overrides=["data.batch_size=8"])
+    assert (demo["data"]["batch_size"], own_data["data"]["batch_size"], chosen["data"]["batch_size"]) == (16, 64, 8)
+    assert own_data["optim"]["lr"] == 5e-4 and own_data["optim"]["warmup_epochs"] == 1.0

@@ -14,7 +14,7 @@ task = Task(
             summary="Vaswani et al. (2017)'s encoder-decoder (pre-norm, tied output), random init; or model.pretrained=NAME_OR_DIR, any AutoModelForSeq2SeqLM",
             params=5_587_968,
             defaults={"dim": 256, "layers": 3, "heads": 4, "ff_dim": 1024, "dropout": 0.1, "max_positions": 512, "pretrained": None},
-            tags=("transformers", "pretrained"),
+            tags=("pretrained",),
             overrides={"optim": {"lr": 5e-4, "warmup_epochs": 1.0}},  # attention trains unsteadily without warm-up
         ),
         "gru-attention": Model(
@@ -55,4 +55,5 @@ task = Task(
         "optim": {"name": "adamw", "lr": 1e-3, "weight_decay": 0.01, "scheduler": "cosine"},
         "trainer": {"max_epochs": 10},
     },
+    template="translation",
 )

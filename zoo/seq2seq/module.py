@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from zoo import text
+from zoo import tables, text
 from zoo.errors import ZooError
 from zoo.module import ZooModule
 from zoo.seq2seq.data import Columns, Pairs, encode_pairs, read_configured, tokenizers_of
@@ -36,7 +36,7 @@ class TextToTextModule(ZooModule):
     headline: str
     columns: Columns  # the usual names of the source and target columns of tables
     example_text: str  # a source, for the hint of `zoo predict` without any
-    predict_options = {"file": "a UTF-8 text file, one source per line (blank lines are skipped)"}
+    predict_options = {"file": "a UTF-8 text file, one source per line (blank lines are skipped), or a table (CSV, JSONL...) with a source column"}
 
     def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
         super().__init__(config, info)
@@ -78,7 +78,10 @@ class TextToTextModule(ZooModule):
         return [{"output": output} for output in self.outputs(text.checked_texts(texts), beam)]
 
     def predict_from_cli(self, args: Sequence[str], file: str | None = None, **options: str) -> list[dict[str, Any]]:
-        """The texts given, then the lines of `--file`."""
+        """The texts given, then those of `--file`: its lines, or a table's source column (a
+        document with line breaks, such as a dialogue, fits in a table's cell)."""
+        if file is not None and tables.table_suffix(Path(file)) in tables.TABLE_SUFFIXES:
+            args, file = [*args, *self._table_sources(Path(file))], None
         texts = text.cli_texts(args, file, example=self.example_text)
         beam = options.get("beam")
         try:
@@ -86,6 +89,13 @@ class TextToTextModule(ZooModule):
         except ValueError:
             raise ZooError(f"--beam must be a whole number, not {beam!r}") from None
         return [{"input": t, **record} for t, record in zip(texts, self.predict(texts, beam=size))]
+
+    def _table_sources(self, path: Path) -> list[str]:
+        """The non-empty cells of a table's source column (as data.source_column or the usual names)."""
+        table = tables.read_table(path)
+        key = tables.pick_column(table, self.config["data"].get("source_column"), self.columns.usual_source, self.columns.roles[0], "data.source_column")
+        cells = ("" if row.get(key) is None else str(row[key]) for row in table.rows)
+        return [cell for cell in cells if cell.strip()]
 
     def format_prediction(self, record: dict[str, Any]) -> str:
         return record["output"]
