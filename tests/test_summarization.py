@@ -47,11 +47,11 @@ def test_lead_is_scored_on_validation_without_training_and_predicts(zoo_cli, tmp
 
 
 def test_the_demo_learns_to_summarize(zoo_cli, tmp_path):
-    small = ["model.dim=64", "model.ff_dim=128", "model.layers=1", "model.heads=2", "optim.lr=3e-3"]
-    result = zoo_cli("train", "summarization", "--max-epochs", "8", *small, "--output", tmp_path / "runs", "--json")
+    small = ["model.embedding_dim=64", "model.hidden_size=128", "optim.lr=3e-3", "--max-epochs", "12"]
+    result = zoo_cli("train", "summarization/gru-attention", *small, "--output", tmp_path / "runs", "--json")
     assert result.code == 0, result.err
     run = json.loads(result.out)
-    assert run["metrics"]["val"]["rouge1"] >= 90
+    assert run["metrics"]["val"]["rouge1"] >= 80
     model = zoo.load(run["path"])
     dialogue = "Maria: Can you buy lemons on your way home?\nJake: Sure, how many?\nMaria: Four, please."
     assert model.predict([dialogue]) == [{"output": "Jake will buy four lemons for Maria."}]

@@ -12,7 +12,7 @@ task = Task(
         "transformer": Model(
             builder="zoo.seq2seq.models:Transformer",
             summary="Vaswani et al. (2017)'s encoder-decoder (pre-norm, tied output), random init; or model.pretrained=NAME_OR_DIR, any AutoModelForSeq2SeqLM",
-            params=4_049_920,
+            params=5_598_464,
             defaults={"dim": 256, "layers": 3, "heads": 4, "ff_dim": 1024, "dropout": 0.1, "max_positions": 1024, "pretrained": None},
             tags=("pretrained",),
             overrides={"optim": {"lr": 5e-4, "warmup_epochs": 1.0}},  # attention trains unsteadily without warm-up
@@ -20,7 +20,7 @@ task = Task(
         "gru-attention": Model(
             builder="zoo.seq2seq.models:GRUAttention",
             summary="Bahdanau et al. (2015): a bidirectional GRU encoder, a GRU decoder with additive attention",
-            params=5_011_296,
+            params=6_975_753,
             defaults={"embedding_dim": 256, "hidden_size": 512, "dropout": 0.2},
         ),
         "lead": Model(
@@ -61,4 +61,6 @@ task = Task(
         "trainer": {"max_epochs": 10},
     },
     template="summarization",
+    # The demo pairs are few and short: small batches, a higher learning rate, no warm-up.
+    demo={"data": {"batch_size": 16}, "optim": {"lr": 1e-3, "warmup_epochs": 0.0}, "trainer": {"max_epochs": 8}},
 )

@@ -56,4 +56,6 @@ task = Task(
         "trainer": {"max_epochs": 10},
     },
     template="translation",
+    # The demo pairs are few and short: small batches, a higher learning rate, no warm-up.
+    demo={"data": {"batch_size": 16}, "optim": {"lr": 1e-3, "warmup_epochs": 0.0}, "trainer": {"max_epochs": 8}},
 )

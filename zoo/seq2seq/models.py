@@ -206,10 +206,10 @@ def sequence_loss(logits: torch.Tensor, tgt_out: torch.Tensor, label_smoothing: 
 
 
 class PretrainedSeq2Seq(nn.Module):
-    """Any transformers `AutoModelForSeq2SeqLM` (T5, BART, Marian, ...) behind the same calls:
-    `forward` for teacher forcing, `encode`/`start`/`step` for `decoding`. A step runs the
-    decoder over the whole prefix (transformers' cache objects are not tensors `decoding`
-    can reorder)."""
+    """Any transformers `AutoModelForSeq2SeqLM` (T5, BART, Marian, ...): `forward` for teacher
+    forcing like the models above, and `generate`, which decodes with transformers' own
+    `generate` (its key-value cache, and the model's own generation settings) instead of
+    `decoding`."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
@@ -219,23 +219,15 @@ class PretrainedSeq2Seq(nn.Module):
         attention = ~padding_mask(src_lengths, src.shape[1])
         return self.model(input_ids=src, attention_mask=attention, decoder_input_ids=tgt_in, use_cache=False).logits
 
-    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> Tensors:
+    @torch.inference_mode()
+    def generate(self, src: torch.Tensor, src_lengths: torch.Tensor, end: int, max_length: int, beam: int, length_penalty: float) -> list[list[int]]:
+        """The output ids of each source, without the start id and from `end` on."""
         attention = (~padding_mask(src_lengths, src.shape[1])).long()
-        hidden = self.model.get_encoder()(input_ids=src, attention_mask=attention).last_hidden_state
-        return {"hidden": hidden, "attention": attention}
-
-    def start(self, memory: Tensors) -> Tensors:
-        return {"prefix": memory["attention"][:, :0]}
-
-    def step(self, memory: Tensors, state: Tensors, tokens: torch.Tensor) -> tuple[torch.Tensor, Tensors]:
-        from transformers.modeling_outputs import BaseModelOutput
-
-        prefix = torch.cat([state["prefix"], tokens[:, None]], dim=1)
-        output = self.model(
-            encoder_outputs=BaseModelOutput(last_hidden_state=memory["hidden"]), attention_mask=memory["attention"],
-            decoder_input_ids=prefix, use_cache=False,
+        output = self.model.generate(
+            input_ids=src, attention_mask=attention, max_new_tokens=max_length, num_beams=beam, length_penalty=length_penalty, do_sample=False,
         )
-        return output.logits[:, -1], {"prefix": prefix}
+        sequences = [row[1:] for row in output.tolist()]  # after the decoder's start id
+        return [row[: row.index(end)] if end in row else row for row in sequences]
 
 
 def pretrained(source: str, hf_config: dict[str, Any]) -> PretrainedSeq2Seq:

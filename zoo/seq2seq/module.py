@@ -1,9 +1,11 @@
-"""The LightningModule of the sequence-to-sequence tasks: texts in, texts out.
+"""The LightningModules of the sequence-to-sequence tasks: texts in, texts out.
 
-Training is teacher forcing with label-smoothed cross-entropy. Each validation decodes the
-validation sources greedily (fast) and scores the outputs against the reference texts with
-the task's metrics; prediction and `zoo evaluate` decode with the configured beam. The
-tokenizers travel with the model (model/source_tokenizer.json, model/target_tokenizer.json).
+`TextToTextModule` scores a model's outputs against the references with the task's metrics,
+writes samples and serves `zoo predict`; any text-to-text model fits it (summarization's lead).
+`Seq2SeqModule` trains an encoder-decoder by teacher forcing with label-smoothed cross-entropy;
+each validation decodes greedily (fast), while prediction, `zoo evaluate` and the final metrics
+decode with the configured beam. Its tokenizers travel with the model
+(model/source_tokenizer.json, model/target_tokenizer.json).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from zoo.errors import ZooError
 from zoo.module import ZooModule
 from zoo.seq2seq.data import Columns, Pairs, encode_pairs, read_configured, tokenizers_of
 from zoo.seq2seq.decoding import decode
-from zoo.seq2seq.models import pretrained, sequence_loss
+from zoo.seq2seq.models import PretrainedSeq2Seq, pretrained, sequence_loss
 
 PREDICT_BATCH = 64
 SAMPLES = 20  # validation outputs written beside their references
@@ -165,7 +167,10 @@ class Seq2SeqModule(TextToTextModule):
         plus 10, so an untrained model's endless outputs stay cheap."""
         model = self.config["model"]
         limit = min(model["max_output"], 2 * int(src_lengths.max()) + 10)
-        ids = decode(self.net, src, src_lengths, self.start, self.end, limit, beam, model["length_penalty"])
+        if isinstance(self.net, PretrainedSeq2Seq):
+            ids = self.net.generate(src, src_lengths, self.end, limit, beam, model["length_penalty"])
+        else:
+            ids = decode(self.net, src, src_lengths, self.start, self.end, limit, beam, model["length_penalty"])
         return self.target_tokenizer.decode_batch(ids)
 
     def outputs(self, texts: list[str], beam: int | None, batch_size: int = PREDICT_BATCH) -> list[str]:

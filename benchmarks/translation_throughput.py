@@ -1,0 +1,117 @@
+"""Translation training throughput: `zoo train translation` against a hand-written PyTorch loop.
+
+    uv run python benchmarks/translation_throughput.py [--data-root ../shared/data] [--repeat 3] [--pairs 3200] [--val-pairs 200]
+
+Same data (the first --pairs Multi30k de-en training pairs and the first --val-pairs validation
+pairs, copied to a temp folder), same network (zoo's default `transformer`), batches of 64 pairs
+of like length (zoo's `LengthBatches`), optimizer (AdamW, lr 5e-4, weight decay 0.01, no
+schedule), label smoothing (0.1) and epochs. Both validate after every epoch: the loss, greedy
+decoding (zoo's `greedy`, the same limit) and sacreBLEU. The loop trains on the datasets zoo's
+data builder makes (one tokenizer); `zoo train` builds its own the same way. Timed in one
+process after a warm-up, alternating zoo and the loop: training pairs per second over the whole
+fit (zoo's includes Lightning's loop, checkpoints and CSV logs). Prints medians and zoo/loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, RandomSampler, SequentialSampler
+
+import zoo
+from zoo.plugins import load_ref
+from zoo.seq2seq.decoding import greedy
+from zoo.seq2seq.metrics import translation_scores
+from zoo.seq2seq.models import Transformer, sequence_loss
+from zoo.text import LengthBatches
+from zoo.training import resolve_config
+
+BATCH = 64
+OVERRIDES = {"optim.scheduler": "none", "optim.warmup_epochs": 0.0, "data.batch_size": BATCH}
+
+
+def subset(root: Path, pairs: int, val_pairs: int) -> Path:
+    """A folder `subset_de_en` with the first pairs of Multi30k's train and val files."""
+    folder = Path(tempfile.mkdtemp(prefix="zoo-bench-")) / "subset_de_en"
+    folder.mkdir()
+    for split, count in (("train", pairs), ("val", val_pairs)):
+        for lang in ("de", "en"):
+            lines = gzip.open(root / "multi30k_de_en" / f"{split}.{lang}.gz", "rt", encoding="utf-8").read().splitlines()[:count]
+            (folder / f"{split}.{lang}").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def hand_loop(bundle, epochs: int) -> float:
+    """Seconds for a plain training loop with per-epoch validation, as a person would write it."""
+    from tokenizers import Tokenizer
+
+    torch.manual_seed(0)
+    started = time.perf_counter()
+    target_tokenizer = Tokenizer.from_str(bundle.info["target_tokenizer"])
+    vocab = target_tokenizer.get_vocab_size()
+    net = Transformer(vocab, vocab, pad_id=0, shared_vocab=True)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=5e-4, weight_decay=0.01)
+    train = DataLoader(bundle.train, batch_sampler=LengthBatches(RandomSampler(bundle.train), BATCH), collate_fn=bundle.train.collate)
+    val = DataLoader(bundle.val, batch_sampler=LengthBatches(SequentialSampler(bundle.val), BATCH), collate_fn=bundle.val.collate)
+    start, end = bundle.info["start"], bundle.info["end"]
+    for _ in range(epochs):
+        net.train()
+        for src, lengths, decoder_in, decoder_out, _ in train:
+            loss = sequence_loss(net(src, lengths, decoder_in), decoder_out, label_smoothing=0.1)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        net.eval()
+        outputs, total = {}, 0.0
+        with torch.no_grad():
+            for src, lengths, decoder_in, decoder_out, rows in val:
+                total += sequence_loss(net(src, lengths, decoder_in), decoder_out).item()
+                ids = greedy(net, src, lengths, start, end, min(128, 2 * int(lengths.max()) + 10))
+                outputs.update(zip(rows.tolist(), target_tokenizer.decode_batch(ids)))
+        rows = sorted(outputs)
+        translation_scores([outputs[r] for r in rows], [bundle.val.references[r] for r in rows])
+    return time.perf_counter() - started
+
+
+def zoo_fit(folder: Path, output: Path, epochs: int) -> float:
+    """Fit seconds of the same training through `zoo.train`."""
+    return zoo.train("translation", data=folder, output=output, max_epochs=epochs, progress=False, overrides=OVERRIDES).seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-root", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--pairs", type=int, default=3200)
+    parser.add_argument("--val-pairs", type=int, default=200)
+    args = parser.parse_args()
+    folder = subset(args.data_root.resolve(), args.pairs, args.val_pairs)
+    output = folder.parent / "runs"
+    task, config = resolve_config("translation", data=folder, overrides=OVERRIDES)
+    bundle = load_ref(task.data)(config)
+
+    hand_loop(bundle, 1)  # warm-up both
+    zoo_fit(folder, output, 1)
+    zoo_seconds, loop_seconds = [], []
+    for _ in range(args.repeat):
+        zoo_seconds.append(zoo_fit(folder, output, args.epochs))
+        loop_seconds.append(hand_loop(bundle, args.epochs))
+
+    seen = len(bundle.train) * args.epochs
+    zoo_rate, loop_rate = seen / statistics.median(zoo_seconds), seen / statistics.median(loop_seconds)
+    print(f"Multi30k de-en, first {len(bundle.train):,} train / {len(bundle.val):,} val pairs, transformer, batch {BATCH}, "
+          f"{args.epochs} epoch(s); torch {torch.__version__}, {torch.get_num_threads()} threads; median of {args.repeat}")
+    print(f"  zoo train:    {zoo_rate:8.1f} pairs/s  (fits: {', '.join(f'{s:.1f}' for s in zoo_seconds)} s)")
+    print(f"  hand loop:    {loop_rate:8.1f} pairs/s  (fits: {', '.join(f'{s:.1f}' for s in loop_seconds)} s)")
+    print(f"  zoo / loop:   {zoo_rate / loop_rate:8.3f}")
+
+
+if __name__ == "__main__":
+    main()
