@@ -240,7 +240,7 @@ def cmd_info(args: argparse.Namespace) -> dict[str, Any] | None:
         "params": spec.params,
         "tags": list(spec.tags),
         "models": [f"{task.name}/{m}" for m in task.models],
-        "monitor": f"{task.monitor} ({task.mode})",
+        "monitor": "{} ({})".format(*task.monitor_of(model)),
         "flags": {f"--{f}": key for f, key in task.flags.items()},
         "config": defaults(task, model),
     }

@@ -47,6 +47,7 @@ CORE_DEFAULTS: Config = {
         "lr": 1e-3,
         "weight_decay": 0.0,
         "momentum": 0.9,  # sgd only
+        "betas": [0.9, 0.999],  # adam and adamw: the decay rates of the gradient's running mean and square
         "scheduler": "none",
         "warmup_epochs": 0.0,  # cosine: linear warm-up before the cosine decay
         "min_lr": 0.0,  # cosine: the floor it decays to
@@ -76,6 +77,10 @@ RANGES = {
     "optim.lr": (lambda v: v > 0, "a positive number"),
     "optim.weight_decay": (lambda v: v >= 0, "zero or more"),
     "optim.momentum": (lambda v: 0 <= v < 1, "from 0 up to (not including) 1"),
+    "optim.betas": (
+        lambda v: isinstance(v, list) and len(v) == 2 and all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in v),
+        "two numbers from 0 up to (not including) 1, such as [0.9, 0.999]",
+    ),
     "optim.warmup_epochs": (lambda v: v >= 0, "zero or more"),
     "optim.min_lr": (lambda v: v >= 0, "zero or more"),
     "optim.step_size": (lambda v: v >= 1, "1 or more"),
@@ -109,7 +114,7 @@ def merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> Config:
 
 
 def read_yaml(path: Path) -> Config:
-    """A YAML config file as a dict, with its relative paths made absolute."""
+    """A YAML config file as a dict, as written (see `absolute_paths` for its relative paths)."""
     import yaml
 
     if not path.is_file():
@@ -124,12 +129,20 @@ def read_yaml(path: Path) -> Config:
         return {}
     if not isinstance(loaded, dict):
         raise ZooError(f"{path}: a config must be a mapping of sections, not {type(loaded).__name__}")
-    return absolute_paths(loaded, path.parent)
+    return loaded
 
 
-def absolute_paths(config: Config, base: Path) -> Config:
-    """`config` with relative path values (and model.source files) resolved against `base`."""
+def absolute_paths(config: Config, base: Path, task_keys: Iterable[str] = ()) -> Config:
+    """`config` with relative path values (and model.source files) resolved against `base`;
+    the task's own `task_keys` (dotted) only when they name a path that exists there."""
     config = copy.deepcopy(config)
+    for key in task_keys:
+        *sections, name = key.split(".")
+        holder = config
+        for section in sections:
+            holder = holder.get(section) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and isinstance(holder.get(name), str) and (base / holder[name]).exists():
+            holder[name] = str((base / holder[name]).resolve())
     for *sections, key in PATH_KEYS:
         holder = config
         for section in sections:
@@ -295,7 +308,9 @@ def resolve(
     given_model = given.setdefault("model", {})
     if not isinstance(given_model, dict):
         raise ZooError(f"model must be a section of keys, not {given_model!r}")
-    name = model or given_model.get("name") or task.default_model
+    data = given.get("data")
+    demo = not isinstance(data, dict) or data.get("path") is None  # the embedded demo set
+    name = model or given_model.get("name") or (demo and task.demo.get("model", {}).get("name")) or task.default_model
     given_model["name"] = name
     if not given_model.get("source") and name not in task.models:
         raise ZooError(
@@ -303,9 +318,9 @@ def resolve(
             did_you_mean(str(name), task.models) or f"see `zoo list '{task.name}/*'`",
         )
     schema = defaults(task, name)
-    data = given.get("data")
-    if not isinstance(data, dict) or data.get("path") is None:  # the embedded demo set
-        schema = merge(schema, task.demo)
+    if demo:
+        demo_model = {k: v for k, v in task.demo.get("model", {}).items() if k != "name"}
+        schema = merge(schema, {**task.demo, "model": demo_model})
     if not given_model.get("source"):
         for key in given_model.keys() - schema["model"].keys():
             owners = [f"{task.name}/{m}" for m, spec in task.models.items() if key in spec.defaults]

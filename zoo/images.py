@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import torch
 
 from zoo import tables
+from zoo.data import split_indices
 from zoo.errors import ZooError
 
 EXIF_ORIENTATION = 0x0112
@@ -52,6 +53,7 @@ class LabelledImages:
     images: ImageSource
     labels: list[str]
     label_places: list[str]  # where each label was read (file:line, folder), for messages
+    labelled: bool = True  # False: a flat folder of images, read for a task that needs no labels ("" each)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -240,9 +242,12 @@ def is_gray(image: Any) -> bool:
 # Formats -------------------------------------------------------------------------------------
 
 
-def read_splits(path: Path, *, image_column: str | None = None, label_column: str | None = None) -> dict[str, LabelledImages]:
+def read_splits(
+    path: Path, *, image_column: str | None = None, label_column: str | None = None, unlabelled: bool = False
+) -> dict[str, LabelledImages]:
     """The labelled images at `path` by split: always "train", and "val"/"test" when the data
-    has them (split folders, MNIST's t10k files, a DatasetDict's splits)."""
+    has them (split folders, MNIST's t10k files, a DatasetDict's splits). With `unlabelled`, a
+    folder of images without class folders is read too (its images labelled "")."""
     if not path.exists():
         raise ZooError(f"data path {path} does not exist", "pass --data an image folder, a CSV/JSONL file, IDX files or a datasets folder")
     if path.is_file():
@@ -261,8 +266,8 @@ def read_splits(path: Path, *, image_column: str | None = None, label_column: st
         return read_idx_folder(idx_files)
     split_dirs = {split: _child_dir(path, names) for split, names in SPLIT_FOLDERS.items()}
     if split_dirs["train"] is not None:
-        return {split: read_image_folder(folder) for split, folder in split_dirs.items() if folder is not None}
-    return {"train": read_image_folder(path)}
+        return {split: read_image_folder(folder, unlabelled) for split, folder in split_dirs.items() if folder is not None}
+    return {"train": read_image_folder(path, unlabelled)}
 
 
 def _child_dir(path: Path, names: Sequence[str]) -> Path | None:
@@ -272,9 +277,15 @@ def _child_dir(path: Path, names: Sequence[str]) -> Path | None:
     return None
 
 
-def read_image_folder(root: Path) -> LabelledImages:
-    """One sub-folder per class; files other than images (by suffix) are ignored."""
+def read_image_folder(root: Path, unlabelled: bool = False) -> LabelledImages:
+    """One sub-folder per class; files other than images (by suffix) are ignored. With
+    `unlabelled`, a folder with images and no class folders is one unlabelled set."""
     classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes and unlabelled:
+        paths = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not _hidden(p.relative_to(root)))
+        if not paths:
+            raise ZooError(f"{root} has no images", f"image files end in {', '.join(sorted(IMAGE_SUFFIXES))}")
+        return LabelledImages(str(root), FileImages(paths), [""] * len(paths), [str(root)] * len(paths), labelled=False)
     if not classes:
         raise ZooError(f"{root} has no class folders", "put each class's images in a folder named after the class")
     paths: list[Path] = []
@@ -440,3 +451,66 @@ def survey(images: ImageSource, indices: Sequence[int]) -> Survey:
     channels = 1 if all(gray) else 3
     converted = sum(1 for g in gray if g != (channels == 1))
     return Survey(channels, sizes, converted)
+
+
+# Splits, labels and sizes, for every task that trains on images ---------------------------------
+
+
+def single_split(path: Path, key: str, columns: dict[str, Any]) -> LabelledImages:
+    """The images at `path` as one split: for a tree with splits, its test (else val) part."""
+    found = read_splits(path, **columns)
+    for split in ("test", "val", "train") if len(found) > 1 else ("train",):
+        if split in found:
+            return found[split]
+    raise ZooError(f"data.{key}: no images found in {path}")
+
+
+def encode(split: LabelledImages, classes: list[str]) -> list[int]:
+    """Class indices of a split's labels; a label training never saw is an error."""
+    index = {name: i for i, name in enumerate(classes)}
+    targets = []
+    for label, place in zip(split.labels, split.label_places):
+        if label not in index:
+            raise ZooError(
+                f"{place}: label {label!r} does not occur in the training data",
+                f"the training classes are {', '.join(classes[:20])}{' ...' if len(classes) > 20 else ''}",
+            )
+        targets.append(index[label])
+    return targets
+
+
+def carve(size: int, data: dict[str, Any], seed: int) -> tuple[list[int], list[int]]:
+    """(train rows, validation rows): seeded random rows, or the last rows in order."""
+    if size < 2:
+        raise ZooError(f"only {size} image: a validation split needs at least two", "add images")
+    if data["val_split"] == "random":
+        return split_indices(size, data["val_fraction"], seed)
+    val_size = min(size - 1, max(1, round(size * data["val_fraction"])))
+    return list(range(size - val_size)), list(range(size - val_size, size))
+
+
+def sample(rows: Sequence[int], limit: int, seed: int) -> list[int]:
+    """At most `limit` of `rows`, chosen with a seeded shuffle."""
+    if len(rows) <= limit:
+        return list(rows)
+    order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))[:limit]
+    return [rows[i] for i in sorted(order.tolist())]
+
+
+class Fit:
+    """Scale an image to cover `size` (H, W) divided by `crop_fraction`, keeping its aspect
+    ratio, and cut out the center. Images that already have the size pass untouched."""
+
+    def __init__(self, size: Sequence[int], crop_fraction: float) -> None:
+        self.size = list(size)
+        self.crop_fraction = crop_fraction
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        from torchvision.transforms.v2 import functional as F
+
+        height, width = image.shape[-2:]
+        if [height, width] == self.size and self.crop_fraction == 1:
+            return image
+        scale = max(self.size[0] / height, self.size[1] / width) / self.crop_fraction
+        resized = F.resize(image, [max(self.size[0], round(height * scale)), max(self.size[1], round(width * scale))], antialias=True)
+        return F.center_crop(resized, self.size)

@@ -69,21 +69,19 @@ class ZooModule(L.LightningModule):
             net.compile()  # in place: state-dict keys stay those of the eager network
         return net
 
-    def log_train_loss(self, loss: torch.Tensor, batch_size: int) -> None:
-        """Add a step's loss to the epoch's mean, logged once per epoch as `train/loss`.
-        (`self.log` on every step costs as much as Lightning's whole training loop.)"""
-        self._train_loss_sum = self._train_loss_sum + loss.detach() * batch_size
-        self._train_loss_rows += batch_size
+    def log_train_loss(self, loss: torch.Tensor, batch_size: int, name: str = "loss") -> None:
+        """Add a step's loss to the epoch's mean, logged once per epoch as `train/{name}`
+        (`self.log` on every step costs as much as Lightning's whole training loop)."""
+        total, rows = self._train_losses.get(name, (0.0, 0))
+        self._train_losses[name] = (total + loss.detach() * batch_size, rows + batch_size)
 
     def on_train_epoch_start(self) -> None:
-        self._train_loss_sum: torch.Tensor | float = 0.0
-        self._train_loss_rows = 0
+        self._train_losses: dict[str, tuple[torch.Tensor | float, int]] = {}
 
     def on_train_epoch_end(self) -> None:
         """Subclasses that override this call `super().on_train_epoch_end()`."""
-        if self._train_loss_rows:
-            mean = self._train_loss_sum / self._train_loss_rows
-            self.log("train/loss", mean, prog_bar=True, sync_dist=True)
+        for name, (total, rows) in self._train_losses.items():
+            self.log(f"train/{name}", total / rows, prog_bar=True, sync_dist=True)
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         self.evaluation_step(batch, "val")
@@ -95,15 +93,20 @@ class ZooModule(L.LightningModule):
         """One validation or test batch: update and log the `{split}/...` metrics."""
         raise NotImplementedError(f"{type(self).__name__} does not implement evaluation_step")
 
+    def monitored(self) -> tuple[str | None, str]:
+        """The validation metric that picks best.ckpt and whether "min" or "max" is best; a
+        metric of None keeps the last epoch (for a module that finds it has nothing to judge by)."""
+        return find_task(self.config["task"]).monitor_of(self.config["model"]["name"])
+
     def configure_optimizers(self) -> dict[str, Any]:
-        task = find_task(self.config["task"])
+        monitor, mode = self.monitored()
         return optim.configure(
             [p for p in self.parameters() if p.requires_grad],  # frozen layers are not optimized
             self.config["optim"],
             total_steps=self.trainer.estimated_stepping_batches,
             max_epochs=max(1, self.trainer.max_epochs or 1),
-            monitor=task.monitor,
-            mode=task.mode,
+            monitor=monitor,
+            mode=mode,
         )
 
     # What zoo calls besides Lightning's hooks; each task implements them.

@@ -12,14 +12,15 @@ from zoo.errors import ZooError
 
 
 def build_optimizer(parameters: Iterable[torch.nn.Parameter], optim: dict[str, Any]) -> torch.optim.Optimizer:
-    """sgd, adam or adamw with the configured learning rate and weight decay."""
+    """sgd, adam or adamw with the configured learning rate, weight decay and (adam, adamw) betas."""
     params = [p for p in parameters if p.requires_grad]
     common = {"lr": optim["lr"], "weight_decay": optim["weight_decay"]}
     if optim["name"] == "sgd":
         return torch.optim.SGD(params, momentum=optim["momentum"], **common)
+    betas = tuple(float(b) for b in optim["betas"])
     if optim["name"] == "adam":
-        return torch.optim.Adam(params, **common)
-    return torch.optim.AdamW(params, **common)
+        return torch.optim.Adam(params, betas=betas, **common)
+    return torch.optim.AdamW(params, betas=betas, **common)
 
 
 def configure(
@@ -28,7 +29,7 @@ def configure(
     *,
     total_steps: float,
     max_epochs: int,
-    monitor: str,
+    monitor: str | None,
     mode: str,
 ) -> dict[str, Any]:
     """What `LightningModule.configure_optimizers` returns for this config.
@@ -45,6 +46,8 @@ def configure(
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, optim["step_size"], optim["gamma"])
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
     if kind == "plateau":
+        if monitor is None:
+            raise ZooError("optim.scheduler=plateau needs a validation metric, and this run has none to watch", "choose step or cosine")
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, mode=mode, factor=optim["gamma"], patience=optim["plateau_patience"]
         )

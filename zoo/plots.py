@@ -20,7 +20,7 @@ def epoch_curves(metrics_csv: Path) -> dict[str, list[tuple[int, float]]]:
     return dict(curves)
 
 
-def curve_plots(metrics_csv: Path, folder: Path, title: str, monitor: str) -> list[Path]:
+def curve_plots(metrics_csv: Path, folder: Path, title: str, monitor: str | None) -> list[Path]:
     """plots/loss.png (training and validation loss per epoch) and, when the best checkpoint
     is picked by another metric, a plot of that metric (plots/acc.png for val/acc)."""
     curves = epoch_curves(metrics_csv)
@@ -28,7 +28,7 @@ def curve_plots(metrics_csv: Path, folder: Path, title: str, monitor: str) -> li
     losses = {name: points for name, points in curves.items() if name.endswith("loss")}
     if losses:
         written.append(_plot(losses, folder / "loss.png", title, "loss"))
-    if not monitor.endswith("loss") and monitor in curves:
+    if monitor and not monitor.endswith("loss") and monitor in curves:
         name = monitor.rpartition("/")[2]
         written.append(_plot({monitor: curves[monitor]}, folder / f"{name}.png", title, name))
     return written

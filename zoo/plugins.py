@@ -35,6 +35,8 @@ class Model:
     tags: tuple[str, ...] = ()
     overrides: Mapping[str, Any] = field(default_factory=dict)  # other sections it changes from the task's (optim...)
     module: str | None = None  # its own ZooModule subclass, where the task's does not fit it (a baseline that does not train)
+    monitor: str | None = None  # its own checkpoint metric, where the task's does not fit it (with `mode`)
+    mode: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,10 @@ class Task:
     template: the folder of its application template: absolute, or a built-in template name.
     demo:     a config fragment laid over the defaults when no data is given, so the embedded
               demo set trains in seconds (`{"data": {"batch_size": 16}}`); settings given win.
+              Its `model.name`, if any, is the model trained when no data and no model is named.
+    path_keys: the task's own config keys (`"metrics.features"`) that may name a file or folder:
+              a relative value that exists is taken relative to the config file (or the
+              current folder, given on the command line); other values stay as they are.
     """
 
     name: str
@@ -65,6 +71,7 @@ class Task:
     flags: Mapping[str, str] = field(default_factory=dict)
     template: str | None = None
     demo: Mapping[str, Any] = field(default_factory=dict)
+    path_keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.default_model not in self.models:
@@ -76,6 +83,13 @@ class Task:
         """The module reference of one of its models (the user's own models use the task's)."""
         spec = self.models.get(model)
         return spec.module if spec and spec.module else self.module
+
+    def monitor_of(self, model: str) -> tuple[str, str]:
+        """(metric, "min" or "max") that picks the best checkpoint of one of its models."""
+        spec = self.models.get(model)
+        if spec and spec.monitor:
+            return spec.monitor, spec.mode or self.mode
+        return self.monitor, self.mode
 
 
 @cache

@@ -106,28 +106,42 @@ class LaterOnTies(ModelCheckpoint):
 
 
 class StopOnNonFiniteLoss(Callback):
-    """Stop with a clear message the moment the training loss is NaN or infinite."""
+    """Stop with a clear message the moment a training loss is NaN or infinite (`loss`, and
+    every other loss a training step returns, such as a GAN's `d_loss` and `g_loss`)."""
 
     def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
-        loss = outputs.get("loss") if isinstance(outputs, Mapping) else outputs
-        if isinstance(loss, torch.Tensor) and not torch.isfinite(loss).all():
-            raise ZooError(
-                f"the training loss became {loss.float().mean().item()} at epoch {trainer.current_epoch}, "
-                f"batch {batch_idx}",
-                f"lower optim.lr (now {module.config['optim']['lr']}) or check the data for extreme "
-                "values; the last good checkpoint is kept",
-            )
+        losses = dict(outputs) if isinstance(outputs, Mapping) else {"loss": outputs}
+        for name, loss in losses.items():
+            if isinstance(loss, torch.Tensor) and not torch.isfinite(loss).all():
+                what = "the training loss" if name == "loss" else f"the training loss {name}"
+                raise non_finite_error(trainer, module, f"{what} became {loss.float().mean().item()}", f"batch {batch_idx}")
+
+
+def non_finite_error(trainer: L.Trainer, module: L.LightningModule, what: str, where: str) -> ZooError:
+    """The error for numbers that turned NaN or infinite during training: what to lower, and
+    which checkpoint is kept (the last one written before, by an epoch that finished)."""
+    epochs = trainer.current_epoch
+    run_dir = trainer.default_root_dir
+    if epochs and trainer.checkpoint_callback is not None:
+        kept = f"checkpoints/last.ckpt keeps the {epochs} good epoch{'s' if epochs > 1 else ''}: continue with `zoo train --resume {run_dir} optim.lr=...`"
+    else:
+        kept = "no epoch had finished, so no checkpoint is kept"
+    return ZooError(
+        f"{what} at epoch {epochs + 1}, {where}",
+        f"lower optim.lr (now {module.config['optim']['lr']}) or check the data for extreme values; {kept}",
+    )
 
 
 def build(
     config: dict[str, Any],
     *,
     run_dir: Path | None,
-    monitor: str,
+    monitor: str | None,
     mode: str,
     progress: bool,
 ) -> L.Trainer:
-    """The Trainer for `config`; with a `run_dir` it checkpoints and logs there."""
+    """The Trainer for `config`; with a `run_dir` it checkpoints and logs there. Without a
+    `monitor`, best.ckpt is the last epoch's."""
     quiet_lightning()
     callbacks: list[Callback] = [StopOnNonFiniteLoss()]
     loggers: list[Logger] = []
@@ -151,6 +165,8 @@ def build(
             loggers.append(TensorBoardLogger(save_dir=run_dir, name="logs", version="tensorboard"))
     stopping = config["early_stopping"]
     if stopping["patience"]:
+        if monitor is None:
+            raise ZooError("early_stopping.patience needs a validation metric to watch, and this run has none", "drop early_stopping.patience")
         callbacks.append(
             EarlyStopping(monitor=monitor, mode=mode, patience=stopping["patience"], min_delta=stopping["min_delta"])
         )

@@ -59,11 +59,13 @@ def resolve_config(
     without it the config file's `task:` decides. `flags` are the task's own options
     (`target="y"` for linear regression)."""
     if isinstance(config, Mapping):
-        file_config = configs.absolute_paths(dict(config), Path.cwd())
+        file_config, base = dict(config), Path.cwd()
     else:
         file_config = configs.read_yaml(Path(config)) if config is not None else {}
+        base = Path(config).parent if config is not None else Path.cwd()
     task_name, model = _names(name, file_config)
     task = find_task(task_name)
+    file_config = configs.absolute_paths(file_config, base, task.path_keys)
     if file_config.get("task") and find_task(file_config["task"]) is not task:
         raise ZooError(f"the config is for task {file_config['task']!r}, not {task.name!r}", "drop the task name or the --config")
     options: dict[str, Any] = {
@@ -86,7 +88,7 @@ def resolve_config(
     else:
         extra = configs.parse_overrides(overrides or ())
     given = configs.merge(configs.nest((k, v) for k, v in options.items() if v is not None), extra)
-    given = configs.absolute_paths(given, Path.cwd())
+    given = configs.absolute_paths(given, Path.cwd(), task.path_keys)
     resolved = configs.resolve(task, model, file_config, given)
     resolved["output"] = str(Path(resolved["output"]).resolve())  # a saved config.yaml must not move it
     return task, resolved
@@ -174,7 +176,8 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
     from zoo import trainer as trainers
     from zoo.data import loader
 
-    trainer = trainers.build(config, run_dir=run_dir, monitor=task.monitor, mode=task.mode, progress=progress)
+    monitor, mode = module.monitored()
+    trainer = trainers.build(config, run_dir=run_dir, monitor=monitor, mode=mode, progress=progress)
     data_config = config["data"]
     train_loader = loader(bundle.train, data_config, shuffle=True, seed=config["seed"])
     val_loader = loader(bundle.val, data_config, shuffle=False)
@@ -196,7 +199,7 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
             earlier_log.unlink()
     seconds = time.perf_counter() - started
     if trainer.is_global_zero and trains:
-        plots.curve_plots(log, run_dir / "plots", title=f"{task.name}/{config['model']['name']}", monitor=task.monitor)
+        plots.curve_plots(log, run_dir / "plots", title=f"{task.name}/{config['model']['name']}", monitor=monitor)
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     epochs, rank = trainer.current_epoch, trainer.global_rank

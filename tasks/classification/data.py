@@ -15,9 +15,9 @@ import torch
 from torch.utils.data import Dataset
 
 from tasks.classification.models import ARCHITECTURES, input_size
-from zoo.data import DataBundle, class_names, split_indices
+from zoo.data import DataBundle, class_names
 from zoo.errors import ZooError
-from zoo.images import ImageSource, LabelledImages, TensorImages, read_splits, survey, to_tensor
+from zoo.images import Fit, ImageSource, LabelledImages, TensorImages, carve, encode, read_splits, sample, single_split, survey, to_tensor
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -110,47 +110,6 @@ def read_data(data: dict[str, Any]) -> dict[str, LabelledImages]:
     return splits
 
 
-def single_split(path: Path, key: str, columns: dict[str, Any]) -> LabelledImages:
-    """The images at `path` as one split: for a tree with splits, its test (else val) part."""
-    found = read_splits(path, **columns)
-    for split in ("test", "val", "train") if len(found) > 1 else ("train",):
-        if split in found:
-            return found[split]
-    raise ZooError(f"data.{key}: no images found in {path}")
-
-
-def encode(split: LabelledImages, classes: list[str]) -> list[int]:
-    """Class indices of a split's labels; a label training never saw is an error."""
-    index = {name: i for i, name in enumerate(classes)}
-    targets = []
-    for label, place in zip(split.labels, split.label_places):
-        if label not in index:
-            raise ZooError(
-                f"{place}: label {label!r} does not occur in the training data",
-                f"the training classes are {', '.join(classes[:20])}{' ...' if len(classes) > 20 else ''}",
-            )
-        targets.append(index[label])
-    return targets
-
-
-def carve(size: int, data: dict[str, Any], seed: int) -> tuple[list[int], list[int]]:
-    """(train rows, validation rows): seeded random rows, or the last rows in order."""
-    if size < 2:
-        raise ZooError(f"only {size} image: a validation split needs at least two", "add images")
-    if data["val_split"] == "random":
-        return split_indices(size, data["val_fraction"], seed)
-    val_size = min(size - 1, max(1, round(size * data["val_fraction"])))
-    return list(range(size - val_size)), list(range(size - val_size, size))
-
-
-def sample(rows: Sequence[int], limit: int, seed: int) -> list[int]:
-    """At most `limit` of `rows`, chosen with a seeded shuffle."""
-    if len(rows) <= limit:
-        return list(rows)
-    order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))[:limit]
-    return [rows[i] for i in sorted(order.tolist())]
-
-
 # Preprocessing -------------------------------------------------------------------------------
 
 
@@ -204,25 +163,6 @@ def transforms(recipe: dict[str, Any], augment: str) -> Any:
     if augment == "light":
         return v2.Compose([fit, v2.RandomAffine(degrees=10, translate=(0.1, 0.1), scale=(0.9, 1.1))])
     return fit
-
-
-class Fit:
-    """Scale an image to cover `size` (H, W) divided by `crop_fraction`, keeping its aspect
-    ratio, and cut out the center. Images that already have the size pass untouched."""
-
-    def __init__(self, size: Sequence[int], crop_fraction: float) -> None:
-        self.size = list(size)
-        self.crop_fraction = crop_fraction
-
-    def __call__(self, image: torch.Tensor) -> torch.Tensor:
-        from torchvision.transforms.v2 import functional as F
-
-        height, width = image.shape[-2:]
-        if [height, width] == self.size and self.crop_fraction == 1:
-            return image
-        scale = max(self.size[0] / height, self.size[1] / width) / self.crop_fraction
-        resized = F.resize(image, [max(self.size[0], round(height * scale)), max(self.size[1], round(width * scale))], antialias=True)
-        return F.center_crop(resized, self.size)
 
 
 def channel_statistics(dataset: ImageDataset) -> tuple[list[float], list[float]]:

@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tasks.classification.data import ImageDataset, encode, single_split, transforms
+from tasks.classification.data import ImageDataset, transforms
 from zoo.class_metrics import class_metrics, confusion_plots, log_class_metrics
-from zoo.images import image_files, is_pil, open_image, to_tensor
+from zoo.images import encode, image_files, is_pil, open_image, single_split, to_tensor
 from zoo.module import ZooModule
 
 TOP_K = 5

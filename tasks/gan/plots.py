@@ -1,0 +1,62 @@
+"""Pictures of a GAN: sample grids, latent interpolation strips, and toy samples over the real modes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+
+def save_grid(images: torch.Tensor, target: Path, columns: int) -> Path:
+    """Images (N, C, H, W) in [0, 1] tiled `columns` wide with a 2-pixel gap, as one PNG."""
+    from torchvision.io import write_png
+    from torchvision.utils import make_grid
+
+    grid = make_grid(images.float().cpu(), nrow=columns, padding=2, pad_value=0.5)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_png((grid * 255).round().to(torch.uint8), str(target))
+    return target
+
+
+def save_image(image: torch.Tensor, target: Path) -> Path:
+    """One image (C, H, W) in [0, 1] as a PNG."""
+    from torchvision.io import write_png
+
+    write_png((image.float().cpu() * 255).round().to(torch.uint8), str(target))
+    return target
+
+
+def slerp(start: torch.Tensor, end: torch.Tensor, steps: int) -> torch.Tensor:
+    """`steps` points from `start` to `end` (each (D,)) along the great circle, which keeps
+    Gaussian latent vectors at a typical length (White 2016); (steps, D)."""
+    t = torch.linspace(0, 1, steps)[:, None]
+    cosine = (start / start.norm() * end / end.norm()).sum().clamp(-1, 1)
+    angle = torch.arccos(cosine)
+    if angle.abs() < 1e-4:
+        return (1 - t) * start + t * end
+    return (torch.sin((1 - t) * angle) * start + torch.sin(t * angle) * end) / torch.sin(angle)
+
+
+def scatter(points: torch.Tensor, modes: torch.Tensor, std: float, target: Path, title: str) -> Path:
+    """Generated points over the real modes: each mode's center and its 3-standard-deviation
+    circle (inside it, a sample counts as high-quality)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = points.float().cpu()
+    points = points[torch.isfinite(points).all(dim=1)]
+    figure, axes = plt.subplots(figsize=(5, 5), dpi=120)
+    axes.scatter(points[:, 0], points[:, 1], s=3, alpha=0.4, color="tab:blue", label=f"generated ({len(points):,})")
+    for k, (x, y) in enumerate(modes.tolist()):
+        axes.add_patch(plt.Circle((x, y), 3 * std, fill=False, color="tab:red", linewidth=1, label="real modes (3 std)" if k == 0 else None))
+    axes.scatter(modes[:, 0], modes[:, 1], marker="x", s=20, color="tab:red")
+    reach = float(modes.abs().max()) + 1.0
+    axes.set(xlim=(-reach, reach), ylim=(-reach, reach), aspect="equal", title=title)
+    axes.legend(loc="upper right", fontsize=7)
+    figure.tight_layout()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(target)
+    plt.close(figure)
+    return target
