@@ -27,6 +27,7 @@ TEMPLATES = {
     "sentiment": ("ReviewNet", "my-classifier", "nn.Linear(hidden_size, num_classes)", "acc", set()),
     "translation": ("Translator", "my-translator", "nn.Linear(2 * hidden_size, tgt_vocab)", "bleu", set()),
     "summarization": ("Summarizer", "my-summarizer", "nn.Linear(2 * hidden_size, tgt_vocab)", "rouge1", set()),
+    "gan": ("PointGAN", "my-gan", "nn.Linear(hidden, outputs)", "modes", set()),
 }
 
 

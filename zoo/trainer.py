@@ -123,7 +123,7 @@ def non_finite_error(trainer: L.Trainer, module: L.LightningModule, what: str, w
     epochs = trainer.current_epoch
     run_dir = trainer.default_root_dir
     if epochs and trainer.checkpoint_callback is not None:
-        kept = f"checkpoints/last.ckpt keeps the {epochs} good epoch{'s' if epochs > 1 else ''}: continue with `zoo train --resume {run_dir} optim.lr=...`"
+        kept = f"{run_dir}/checkpoints/last.ckpt keeps the {epochs} good epoch{'s' if epochs > 1 else ''}"
     else:
         kept = "no epoch had finished, so no checkpoint is kept"
     return ZooError(

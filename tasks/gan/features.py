@@ -40,7 +40,7 @@ def resolve(choice: str) -> tuple[dict[str, Any] | None, str | None]:
         except (ZooError, ValueError) as error:
             if choice == "inception":
                 raise ZooError(f"metrics.features=inception: {error}") from None
-            return None, (f"no FID or KID: the Inception weights could not be had ({error}); "
+            return None, (f"no FID or KID: the Inception weights are not in torch's cache and could not be downloaded ({INCEPTION_URL}); "
                           "name a feature space with metrics.features=RUN (a zoo classification run on the same data); the last epoch is kept")
         return {"kind": "inception", "weights": str(path), "name": INCEPTION}, None
     folder = Path(choice)

@@ -9,20 +9,19 @@ import torch
 
 def save_grid(images: torch.Tensor, target: Path, columns: int) -> Path:
     """Images (N, C, H, W) in [0, 1] tiled `columns` wide with a 2-pixel gap, as one PNG."""
-    from torchvision.io import write_png
     from torchvision.utils import make_grid
 
-    grid = make_grid(images.float().cpu(), nrow=columns, padding=2, pad_value=0.5)
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_png((grid * 255).round().to(torch.uint8), str(target))
-    return target
+    return save_image(make_grid(images.float().cpu(), nrow=columns, padding=2, pad_value=0.5), target)
 
 
 def save_image(image: torch.Tensor, target: Path) -> Path:
-    """One image (C, H, W) in [0, 1] as a PNG."""
-    from torchvision.io import write_png
+    """One image (C, H, W) in [0, 1] as a PNG (grayscale when it has one channel)."""
+    from PIL import Image
 
-    write_png((image.float().cpu() * 255).round().to(torch.uint8), str(target))
+    pixels = (image.float().cpu().clamp(0, 1) * 255).round().to(torch.uint8)
+    array = pixels[0].numpy() if pixels.shape[0] == 1 else pixels.permute(1, 2, 0).numpy()
+    Image.fromarray(array).save(target)
     return target
 
 

@@ -1,0 +1,189 @@
+"""The gan task: toy mode metrics, DCGAN sizes, training on points and images, FID in a zoo
+run's feature space, predict, export, and the mistakes users make."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+import zoo
+from tests.conftest import finished_runs
+from tests.images import image_folder
+from tests.test_errors import assert_user_error
+
+QUICK_TOY = {"data.toy_points": 2560, "trainer.max_epochs": 2}
+TINY_DCGAN = {"model.width": 8, "model.latent_dim": 16, "data.batch_size": 8, "trainer.max_epochs": 2}
+
+
+def test_mode_metrics_count_covered_modes_and_high_quality_samples():
+    from tasks.gan import toy
+
+    modes, std = toy.modes_of("ring")
+    real = toy.sample("ring", 2500, torch.Generator().manual_seed(0))
+    metrics = toy.mode_metrics(real, modes, std)
+    assert metrics["modes"] == 8
+    assert metrics["hq"] == pytest.approx(1 - math.exp(-4.5), abs=0.01)  # 3 std of a 2-D Gaussian
+    assert metrics["balanced_hq"] == pytest.approx(metrics["hq"], abs=0.02)
+    collapsed = toy.mode_metrics(modes[3].repeat(2500, 1), modes, std)
+    assert collapsed == {"modes": 1.0, "hq": 1.0, "balanced_hq": pytest.approx(1 / 8)}
+    broken = toy.mode_metrics(torch.full((10, 2), float("nan")), modes, std)
+    assert broken["hq"] == 0 and broken["modes"] == 0
+    grid, grid_std = toy.modes_of("grid")
+    assert len(grid) == 25 and grid_std == 0.05
+
+
+def test_dcgan_is_scaled_to_the_image_size():
+    from tasks.gan.models import dcgan, doublings
+
+    assert doublings([28, 28]) == (2, (7, 7))
+    assert doublings([32, 32]) == (3, (4, 4))
+    assert doublings([64, 48]) == (4, (4, 3))
+    with pytest.raises(ValueError, match="multiples of 4"):
+        doublings([27, 27])
+    gan = dcgan(channels=3, image_size=[32, 32], latent_dim=10, width=8)
+    images = gan.generator(torch.randn(4, 10))
+    assert images.shape == (4, 3, 32, 32) and images.abs().max() <= 1
+    assert gan.discriminator(images).shape == (4,)
+    conditional = dcgan(channels=1, image_size=[28, 28], num_classes=3, latent_dim=10, width=8)
+    labels = torch.tensor([0, 1, 2, 1])
+    assert conditional.discriminator(conditional.generator(torch.randn(4, 10), labels), labels).shape == (4,)
+
+
+def test_the_ring_demo_trains_without_data(zoo_cli, tmp_path):
+    result = zoo_cli("train", "gan", "--output", tmp_path, "--json", *(f"{k}={v}" for k, v in QUICK_TOY.items()))
+    assert result.code == 0, result.err
+    run = json.loads(result.out)
+    assert run["model"] == "mlp-gan"  # the demo's model
+    assert set(run["metrics"]["val"]) >= {"modes", "hq", "balanced_hq"}
+    folder = Path(run["path"])
+    assert (folder / "plots" / "samples.png").is_file()
+    assert sorted(p.name for p in (folder / "plots" / "epochs").iterdir()) == ["epoch-001.png", "epoch-002.png"]
+    assert (folder / "plots" / "loss.png").is_file()
+    points = zoo.load(folder).predict(num=7, seed=3)
+    assert points.shape == (7, 2) and torch.equal(points, zoo.load(folder).predict(num=7, seed=3))
+
+    shown = zoo_cli("predict", folder, "--num", "5", "--output", tmp_path / "points", "--json")
+    assert shown.code == 0, shown.err
+    records = json.loads(shown.out)["predictions"]
+    assert len(records) == 5 and (tmp_path / "points" / "samples.png").is_file()
+    evaluated = zoo_cli("evaluate", folder, "--json")
+    assert evaluated.code == 0 and json.loads(evaluated.out)["metrics"]["modes"] == run["metrics"]["val"]["modes"]
+
+
+def test_the_ring_is_learned(tmp_path):
+    run = zoo.train("gan/mlp-gan", output=tmp_path, progress=False, max_epochs=12, overrides={"data.toy_points": 25600})
+    assert run.metrics["val"]["modes"] >= 6  # the untrained generator covers none
+
+
+EXPLODING = """
+import torch
+from tasks.gan.models import mlp_gan
+
+class Exploding(torch.nn.Module):
+    \"\"\"The demo's GAN, whose generator turns out NaN from its 16th training step on.\"\"\"
+
+    def __init__(self, dim, **hparams):
+        super().__init__()
+        gan = mlp_gan(dim, **hparams)
+        self.generator, self.discriminator, self.latent_dim = gan.generator, gan.discriminator, gan.latent_dim
+        self.steps = 0
+        inner = self.generator.forward
+
+        def forward(z, labels=None):
+            self.steps += self.generator.training
+            out = inner(z)
+            return out * float("nan") if self.steps > 15 else out
+
+        self.generator.forward = forward
+"""
+
+
+def test_a_nan_loss_stops_and_keeps_the_last_good_checkpoint(zoo_cli, tmp_path):
+    (tmp_path / "exploding.py").write_text(EXPLODING)
+    result = zoo_cli("train", "gan", f"model.source={tmp_path / 'exploding.py'}:Exploding", "--output", tmp_path, "data.toy_points=2560", "--max-epochs", "3")
+    assert_user_error(result, "the training loss d_loss became nan at epoch 2", "last.ckpt keeps the 1 good epoch", "lower optim.lr")
+    [run] = [p.parent.parent for p in tmp_path.rglob("last.ckpt")]
+    assert not (run / "model").exists() and not (run / "metrics.json").exists()
+    from zoo.run import load_checkpoint
+
+    saved = load_checkpoint(run / "checkpoints" / "last.ckpt")
+    assert saved["epoch"] == 0 and all(torch.isfinite(v).all() for v in saved["state_dict"].values())
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two classes of 16x16 grayscale squares, 24 images each."""
+    return image_folder(tmp_path_factory.mktemp("gan-images") / "images", per_class=24, size=16, modes=("L",))
+
+
+@pytest.fixture(scope="module")
+def feature_run(images: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A classification run on the same images: the feature space for FID."""
+    output = tmp_path_factory.mktemp("feature-runs")
+    return zoo.train("classification", data=images, output=output, progress=False, max_epochs=1,
+                     overrides={"model.channels": [8, 16]}).path
+
+
+def test_dcgan_on_images_with_fid_in_a_classifiers_feature_space(zoo_cli, images, feature_run, tmp_path):
+    run = zoo.train("gan/dcgan", data=images, output=tmp_path, progress=False, overrides={**TINY_DCGAN, "metrics.features": str(feature_run)})
+    val = run.metrics["val"]
+    assert {"fid", "kid", "kid_std", "fid_floor", "kid_floor"} <= set(val)
+    assert all(math.isfinite(v) for v in val.values()) and val["fid"] > val["fid_floor"] >= 0
+    assert "feature space" in run.summary and "classification/cnn" in run.summary["feature space"]
+    plots = run.path / "plots"
+    assert {"samples.png", "interpolation.png", "loss.png"} <= {p.name for p in plots.iterdir()}
+    assert len(list((plots / "epochs").glob("epoch-*.png"))) == 2
+
+    samples = zoo.load(run.path).predict(num=5, seed=1)
+    assert samples.shape == (5, 1, 16, 16) and 0 <= samples.min() and samples.max() <= 1
+    result = zoo_cli("predict", run.path, "--num", "3", "--seed", "1", "--output", tmp_path / "out", "--json")
+    assert result.code == 0, result.err
+    records = json.loads(result.out)["predictions"]
+    assert [Path(r["image"]).name for r in records] == ["0000.png", "0001.png", "0002.png"]
+    assert (tmp_path / "out" / "grid.png").is_file()
+    evaluated = zoo.evaluate(run.path, images)
+    assert evaluated["rows"] == 48 and math.isfinite(evaluated["metrics"]["fid"])
+
+    exported = zoo.export(run.path, "onnx")
+    assert exported["max_abs_diff"] < 1e-4
+
+
+def test_a_conditional_gan_draws_the_class_asked_for(zoo_cli, images, tmp_path):
+    run = zoo.train("gan/cdcgan", data=images, output=tmp_path, progress=False, overrides={**TINY_DCGAN, "trainer.max_epochs": 1, "metrics.features": "none"})
+    assert any("no FID or KID" in note for note in run.notes)
+    result = zoo_cli("predict", run.path, "--num", "4", "--label", "light", "--output", tmp_path / "light", "--json")
+    assert result.code == 0, result.err
+    assert {r["label"] for r in json.loads(result.out)["predictions"]} == {"light"}
+    assert_user_error(zoo_cli("predict", run.path, "--label", "purple"), "label 'purple' is not one of the classes", "dark, light")
+    assert_user_error(zoo_cli("export", run.path, "--format", "onnx"), "conditional")
+
+
+def test_images_of_mixed_sizes_are_resized(images, tmp_path):
+    mixed = image_folder(tmp_path / "mixed", per_class=4, size=20, modes=("L",))
+    for path in list(images.rglob("*.png"))[:8]:
+        (mixed / path.parent.name / f"small-{path.name}").write_bytes(path.read_bytes())
+    run = zoo.train("gan/dcgan", data=mixed, output=tmp_path / "runs", progress=False,
+                    overrides={**TINY_DCGAN, "trainer.max_epochs": 1, "data.image_size": 16, "metrics.features": "none"})
+    assert any("resized to 16x16" in note for note in run.notes)
+    assert zoo.load(run.path).predict(num=2).shape == (2, 1, 16, 16)
+
+
+def test_gan_mistakes(zoo_cli, images, tmp_path):
+    assert_user_error(zoo_cli("train", "gan/dcgan", "--output", tmp_path), "generates images: pass --data")
+    assert_user_error(zoo_cli("train", "gan/mlp-gan", "--data", images, "--output", tmp_path), "learns 2-D points, not images")
+    assert_user_error(zoo_cli("train", "gan/dcgan", "--data", images, "metrics.features=nowhere", "--output", tmp_path),
+                      "metrics.features: 'nowhere' is neither auto, inception, none nor an existing run folder")
+    assert_user_error(zoo_cli("train", "gan/cdcgan", "--data", images / "dark", "--output", tmp_path), "has no class folders")
+    assert_user_error(zoo_cli("train", "gan", "data.toy=ringg", "--output", tmp_path), "unknown distribution 'ringg'", "ring")
+    assert_user_error(zoo_cli("train", "gan", "model.critic_steps=0", "--output", tmp_path), "model.critic_steps must be")
+    assert finished_runs(tmp_path) == []
+
+    run = zoo.train("gan", output=tmp_path, progress=False, overrides={**QUICK_TOY, "trainer.max_epochs": 1})
+    assert_user_error(zoo_cli("predict", run.path, "a.png"), "a GAN takes no inputs")
+    assert_user_error(zoo_cli("predict", run.path, "--num", "many"), "--num expects a whole number")
+    assert_user_error(zoo_cli("predict", run.path, "--label", "3"), "not conditional")
+    assert_user_error(zoo_cli("evaluate", run.path, "--data", images), "scored against its own distribution")
