@@ -39,7 +39,7 @@ task = Task(
             tags=("cpu-friendly", "toy"),
             monitor="val/balanced_hq",
             mode="max",
-            overrides={"optim": {"lr": 1e-3, "scheduler": "cosine"}, "data": {"batch_size": 256}, "trainer": {"max_epochs": 50}},
+            overrides={"optim": {"lr": 1e-3, "scheduler": "cosine"}, "data": {"batch_size": 256}, "trainer": {"max_epochs": 80}},
         ),
     },
     default_model="dcgan",
