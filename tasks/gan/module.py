@@ -78,11 +78,19 @@ class GanModule(ZooModule):
     # Sampling -------------------------------------------------------------------------------
 
     def noise(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(count, self.latent_dim, generator=generator).to(self.device) if generator else torch.randn(count, self.latent_dim, device=self.device)
+        """Standard normal noise on the module's device; drawn on the CPU from `generator` when
+        one is given, so a seed gives the same noise on every device."""
+        if generator is None:
+            return torch.randn(count, self.latent_dim, device=self.device)
+        return torch.randn(count, self.latent_dim, generator=generator).to(self.device)
+
+    def _generator(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """The generator's own output: images in [-1, 1], or points."""
+        return self.net.generator(z, labels) if self.conditional else self.net.generator(z)
 
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Samples for noise `z`: images in [0, 1] (N, C, H, W), or points (N, 2)."""
-        out = self.net.generator(z, labels) if self.conditional else self.net.generator(z)
+        out = self._generator(z, labels)
         return out if self.toy else (out.float() + 1) / 2
 
     def discriminate(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
@@ -120,7 +128,7 @@ class GanModule(ZooModule):
         real, labels = self._real(batch)
         generator_step = (batch_idx + 1) % self.critic_steps == 0
         with torch.set_grad_enabled(generator_step):
-            fake = self.net.generator(self.noise(len(real)), labels) if self.conditional else self.net.generator(self.noise(len(real)))
+            fake = self._generator(self.noise(len(real)), labels)
         real_scores, fake_scores = self.discriminate(real, labels), self.discriminate(fake.detach(), labels)
         if self.loss_kind == "gan":
             d_loss = F.softplus(-real_scores).mean() + F.softplus(fake_scores).mean()
