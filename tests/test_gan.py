@@ -187,3 +187,42 @@ def test_gan_mistakes(zoo_cli, images, tmp_path):
     assert_user_error(zoo_cli("predict", run.path, "--num", "many"), "--num expects a whole number")
     assert_user_error(zoo_cli("predict", run.path, "--label", "3"), "not conditional")
     assert_user_error(zoo_cli("evaluate", run.path, "--data", images), "scored against its own distribution")
+
+
+def test_fid_in_inception_space_when_its_weights_are_cached(images, tmp_path, monkeypatch):
+    """The Inception path offline: no weights -> auto falls back with a note and inception is
+    an error; weights in torch's cache (here the architecture with random weights) -> FID in
+    its 2048-d space, end to end."""
+    import urllib.error
+
+    import torch_fidelity.feature_extractor_inceptionv3 as fidelity
+
+    from tasks.gan import features
+    from zoo.errors import ZooError
+
+    def offline(url, *args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    space, note = features.resolve("auto")
+    assert space is None and "Inception weights are not in torch's cache" in note
+    with pytest.raises(ZooError, match="metrics.features=inception: cannot download"):
+        features.resolve("inception")
+
+    with monkeypatch.context() as patched:  # the architecture, without its download
+        patched.setattr(fidelity, "load_state_dict_from_url", lambda *args, **kwargs: {})
+        patched.setattr(fidelity.FeatureExtractorInceptionV3, "load_state_dict", lambda self, state: None)
+        architecture = fidelity.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(features.INCEPTION_URL).name
+    cache.parent.mkdir(parents=True, exist_ok=True)  # made by the failed download
+    torch.save({k: v.half() if v.is_floating_point() else v for k, v in architecture.state_dict().items()}, cache)
+
+    space, note = features.resolve("auto")
+    assert note is None and space == {"kind": "inception", "weights": str(cache), "name": features.INCEPTION}
+    assert features.build(space)(torch.rand(2, 1, 16, 16)).shape == (2, 2048)
+
+    run = zoo.train("gan/dcgan", data=images, output=tmp_path / "runs", progress=False,
+                    overrides={**TINY_DCGAN, "trainer.max_epochs": 1, "metrics.features": "inception"})
+    assert run.summary["feature space"] == features.INCEPTION
+    assert all(math.isfinite(run.metrics["val"][key]) for key in ("fid", "fid_floor", "kid", "kid_floor"))
