@@ -51,6 +51,16 @@ def table(path: Path, per_class: int = 6) -> Path:
     return path
 
 
+def datasets_folder(folder: Path, count: int = 12) -> Path:
+    """A Hugging Face `datasets` folder (save_to_disk) with `img` and a class-label `label`."""
+    import datasets
+
+    features = datasets.Features({"img": datasets.Image(), "label": datasets.ClassLabel(names=list(CLASSES))})
+    rows = {"img": [picture(CLASSES[n % 2], n) for n in range(count)], "label": [n % 2 for n in range(count)]}
+    datasets.Dataset.from_dict(rows, features=features).save_to_disk(str(folder))
+    return folder
+
+
 def idx_files(folder: Path, count: int = 20, prefix: str = "train", compressed: bool = True) -> Path:
     """MNIST-style `{prefix}-images-idx3-ubyte[.gz]` and labels: digits 0/1 as dark/light."""
     folder.mkdir(parents=True, exist_ok=True)

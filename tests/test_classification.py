@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 import zoo
-from tests.images import CLASSES, idx_files, image_folder, picture, table
+from tests.images import CLASSES, datasets_folder, idx_files, image_folder, table
 
 FAST = ["--max-epochs", "2", "data.batch_size=8"]
 
@@ -138,12 +138,7 @@ def test_idx_last_rows_validate_in_order(tmp_path):
 
 
 def test_datasets_folder_with_image_and_label_columns(zoo_cli, tmp_path):
-    import datasets
-
-    features = datasets.Features({"img": datasets.Image(), "label": datasets.ClassLabel(names=list(CLASSES))})
-    rows = {"img": [picture(CLASSES[n % 2], n) for n in range(12)], "label": [n % 2 for n in range(12)]}
-    datasets.Dataset.from_dict(rows, features=features).save_to_disk(str(tmp_path / "hf"))
-    result = zoo_cli("train", "classification", "--data", tmp_path / "hf", "--output", tmp_path / "runs", *FAST, "--json")
+    result = zoo_cli("train", "classification", "--data", datasets_folder(tmp_path / "hf"), "--output", tmp_path / "runs", *FAST, "--json")
     assert result.code == 0, result.err
     info = json.loads((Path(json.loads(result.out)["path"]) / "model" / "config.json").read_text())["info"]
     assert info["classes"] == list(CLASSES)

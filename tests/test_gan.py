@@ -12,7 +12,7 @@ import torch
 
 import zoo
 from tests.conftest import finished_runs
-from tests.images import image_folder
+from tests.images import datasets_folder, idx_files, image_folder, table
 from tests.test_errors import assert_user_error
 
 QUICK_TOY = {"data.toy_points": 2560, "trainer.max_epochs": 2}
@@ -160,6 +160,20 @@ def test_a_conditional_gan_draws_the_class_asked_for(zoo_cli, images, tmp_path):
     assert {r["label"] for r in json.loads(result.out)["predictions"]} == {"light"}
     assert_user_error(zoo_cli("predict", run.path, "--label", "purple"), "label 'purple' is not one of the classes", "dark, light")
     assert_user_error(zoo_cli("export", run.path, "--format", "onnx"), "conditional")
+
+
+@pytest.mark.parametrize("reader", ["csv", "idx", "datasets"])
+def test_the_conditional_gan_reads_what_classification_reads(tmp_path, reader):
+    data = {
+        "csv": lambda: table(tmp_path / "labels.csv"),
+        "idx": lambda: idx_files(tmp_path / "mnist").parent,  # 10x10 digits, resized to 12x12
+        "datasets": lambda: datasets_folder(tmp_path / "hf"),
+    }[reader]()
+    run = zoo.train("gan/cdcgan", data=data, output=tmp_path / "runs", progress=False,
+                    overrides={**TINY_DCGAN, "trainer.max_epochs": 1, "data.image_size": 12, "metrics.features": "none"})
+    model = zoo.load(run.path)
+    label = "1" if reader == "idx" else "light"
+    assert model.predict(num=3, label=label).shape == (3, 1 if reader == "idx" else 3, 12, 12)
 
 
 def test_images_of_mixed_sizes_are_resized(images, tmp_path):

@@ -17,7 +17,18 @@ from torch.utils.data import Dataset, TensorDataset
 from tasks.gan import features, toy
 from zoo.data import DataBundle, class_names
 from zoo.errors import ZooError
-from zoo.images import Fit, ImageSource, LabelledImages, carve, encode, read_splits, sample, single_split, survey, to_tensor
+from zoo.images import (
+    Fit,
+    ImageSource,
+    LabelledImages,
+    carve,
+    encode,
+    read_splits,
+    sample,
+    single_split,
+    survey,
+    to_tensor,
+)
 
 MAX_DEFAULT_SIDE = 64  # images larger than this (or of mixed sizes) are scaled to at most 64 unless data.image_size says otherwise
 TOY_VAL_POINTS = 2500  # samples scored per evaluation, as in VEEGAN and PacGAN
