@@ -292,7 +292,8 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any] | None:
     for key, value in run.summary.items():
         print(f"  {key}: {_human(value)}")
     for split, metrics in run.metrics.items():
-        print(f"  {split}: {_human(headline(metrics))}")
+        if shown := headline(metrics):  # a GAN without a feature space scores nothing
+            print(f"  {split}: {_human(shown)}")
     for note in run.notes:
         print(f"  note: {note}")
     print(f"Run folder: {_relative(run.path)}")
