@@ -3,6 +3,7 @@ run's feature space, predict, export, and the mistakes users make."""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 import torch
 
 import zoo
-from tests.conftest import finished_runs
+from tests.conftest import finished_runs, zoo_process
 from tests.images import datasets_folder, idx_files, image_folder, table
 from tests.test_errors import assert_user_error
 
@@ -150,6 +151,40 @@ def test_dcgan_on_images_with_fid_in_a_classifiers_feature_space(zoo_cli, images
 
     exported = zoo.export(run.path, "onnx")
     assert exported["max_abs_diff"] < 1e-4
+
+
+def test_validation_samples_follow_their_index_on_any_shard(tmp_path):
+    """DDP gives each device every k-th validation item: each sample's noise follows its
+    index, so the devices together generate what one device does, not one shard's twice."""
+    from torch.utils.data import DataLoader, DistributedSampler
+
+    from tasks.gan.data import toy_data
+    from zoo.trainer import single_device
+
+    module = zoo.load(zoo.train("gan", output=tmp_path, progress=False, overrides=QUICK_TOY).path)
+    val = toy_data(module.config).val
+
+    def generated(sampler: DistributedSampler | None) -> torch.Tensor:
+        single_device("cpu").validate(module, DataLoader(val, batch_size=256, sampler=sampler), verbose=False)
+        return module.collected["fake"].compute()
+
+    whole = generated(None)
+    for rank in (0, 1):
+        shard = generated(DistributedSampler(val, num_replicas=2, rank=rank, shuffle=False))
+        assert torch.allclose(shard, whole[rank::2], atol=1e-6)
+
+
+def test_ddp_validation_scores_what_one_process_would(tmp_path):
+    """Two DDP processes train a GAN (its discriminator's backward pass leaves the generator's
+    parameters unused), and the epoch's score, which picks the checkpoint, is the final
+    one-device score of the same weights."""
+    result = zoo_process("train", "gan", *(f"{k}={v}" for k, v in QUICK_TOY.items()), "trainer.max_epochs=1", "trainer.devices=2",
+                         "trainer.strategy=ddp", "trainer.accelerator=cpu", "--output", tmp_path, "--json", cwd=tmp_path)
+    assert result.code == 0, result.err[-3000:]
+    run = json.loads(result.out)
+    (logged,) = [row for row in csv.DictReader((Path(run["path"]) / "logs" / "metrics.csv").open()) if row.get("val/hq")]
+    for name in ("hq", "balanced_hq"):  # 2,500 samples: one sample is 0.0004
+        assert float(logged[f"val/{name}"]) == pytest.approx(run["metrics"]["val"][name], abs=5e-4)
 
 
 def test_a_conditional_gan_draws_the_class_asked_for(zoo_cli, images, tmp_path):

@@ -80,7 +80,7 @@ def toy_data(config: dict[str, Any]) -> DataBundle:
     val = toy.sample(data["toy"], TOY_VAL_POINTS, generator)
     info = {"kind": "toy", "toy": data["toy"], "modes": modes.tolist(), "std": std, "rows": {"train": len(train), "val": len(val)}}
     notes = [f"the {data['toy']} of {len(modes)} Gaussians (std {std}): {len(train):,} training points; {len(val):,} generated points are scored per validation"]
-    return DataBundle(train=TensorDataset(train), val=TensorDataset(val), info=info, notes=notes)
+    return DataBundle(train=TensorDataset(train), val=Numbered(TensorDataset(val)), info=info, notes=notes)
 
 
 def image_data(config: dict[str, Any]) -> DataBundle:
@@ -140,7 +140,7 @@ def image_data(config: dict[str, Any]) -> DataBundle:
     if space is not None:  # real training images beside the validation ones give the floor
         floor_rows = sample(train_rows, len(val), config["seed"] + 1)
         val = WithReference(val, dataset("train", floor_rows))
-    return DataBundle(train=train, val=val, info=info, notes=notes)
+    return DataBundle(train=train, val=Numbered(val), info=info, notes=notes)
 
 
 class WithReference(Dataset):
@@ -160,6 +160,21 @@ class WithReference(Dataset):
         return (*self.reference[i - len(self.val)], 1)
 
 
+class Numbered(Dataset):
+    """An evaluation dataset's items with their index last: the index picks each sample's
+    noise, so the generated samples are the same on any number of devices."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int) -> tuple[Any, ...]:
+        item = self.dataset[i]
+        return (*item, i) if isinstance(item, tuple) else (item, i)
+
+
 def image_size(requested: Any, sizes: Sequence[tuple[int, int]]) -> list[int]:
     """[H, W] the GAN generates: data.image_size (a side, or [H, W]) when set; else the
     images' own size when they share one of at most 64 pixels a side; else a square of their
@@ -175,7 +190,7 @@ def image_size(requested: Any, sizes: Sequence[tuple[int, int]]) -> list[int]:
     return [max(12, side - side % 4)] * 2
 
 
-def evaluation_images(path: Path, config: dict[str, Any], info: dict[str, Any]) -> GanImages:
+def evaluation_images(path: Path, config: dict[str, Any], info: dict[str, Any]) -> Numbered:
     """Real images at `path` prepared as the model's own (for a tree with splits, its test or
     else val part); labels are read when the model is conditional."""
     data = config["data"]
@@ -183,4 +198,4 @@ def evaluation_images(path: Path, config: dict[str, Any], info: dict[str, Any]) 
     columns = {"image_column": data["image_column"], "label_column": data["label_column"], "unlabelled": not conditional}
     split: LabelledImages = single_split(path, "path", columns)
     targets = encode(split, info["classes"]) if conditional else [-1] * len(split)
-    return GanImages(split.images, targets, range(len(split)), info["channels"], info["image_size"])
+    return Numbered(GanImages(split.images, targets, range(len(split)), info["channels"], info["image_size"]))

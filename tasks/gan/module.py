@@ -23,7 +23,7 @@ from torch import nn
 from torchmetrics import CatMetric
 
 from tasks.gan import features, plots, toy
-from tasks.gan.data import GanImages, evaluation_images
+from tasks.gan.data import Numbered, evaluation_images
 from zoo import optim
 from zoo.errors import ZooError
 from zoo.module import ZooModule
@@ -71,6 +71,7 @@ class GanModule(ZooModule):
         self.latent_dim = int(self.net.latent_dim)
         self.collected = nn.ModuleDict({name: CatMetric() for name in ("real", "fake", "reference")})
         self._feature_net: list[nn.Module] = []  # built at the first evaluation; not part of the weights
+        self._evaluation_noise = torch.empty(0)  # by evaluation item; drawn as each evaluation starts
         self._real_features: dict[str, torch.Tensor] = {}  # of the validation images, extracted once
         self._floor: dict[str, float] = {}
         self._intervals: list[str] = []
@@ -103,6 +104,15 @@ class GanModule(ZooModule):
         return self.generate(z)
 
     # Training -------------------------------------------------------------------------------
+
+    def setup(self, stage: str) -> None:
+        """Under DDP, look for unused parameters: the discriminator's backward pass leaves the
+        generator's without gradients (Lightning wraps both networks in one DDP module). An
+        explicit strategy=ddp_find_unused_parameters_false is kept."""
+        from lightning.pytorch.strategies import DDPStrategy
+
+        if isinstance(self.trainer.strategy, DDPStrategy):
+            self.trainer.strategy._ddp_kwargs.setdefault("find_unused_parameters", True)  # read when DDP wraps the module
 
     def configure_optimizers(self) -> list[dict[str, Any]]:
         """Two optimizers from `optim` (the discriminator's at optim.discriminator_lr, or
@@ -179,26 +189,37 @@ class GanModule(ZooModule):
         return ("val/fid", "min") if self.info.get("features") else (None, "min")
 
     def on_validation_epoch_start(self) -> None:
-        self._start_evaluation()
+        self._start_evaluation(self.trainer.val_dataloaders)
 
     def on_test_epoch_start(self) -> None:
-        self._start_evaluation()
+        self._start_evaluation(self.trainer.test_dataloaders)
 
-    def _start_evaluation(self) -> None:
-        self._noise = torch.Generator().manual_seed(self.config["seed"])  # the same samples every epoch
+    def _start_evaluation(self, loader: Any) -> None:
+        """Noise for each evaluation item by its index (the last field of a batch): the same
+        samples every epoch, and on any number of devices, each drawing its own shard's rows."""
+        generator = torch.Generator().manual_seed(self.config["seed"])
+        self._evaluation_noise = torch.randn(len(loader.dataset), self.latent_dim, generator=generator)
         for metric in self.collected.values():
             metric.reset()
 
+    def on_fit_end(self) -> None:
+        """After DDP, the gathered real features may repeat the rows DistributedSampler padded
+        with: the final evaluation on one device extracts them again."""
+        if self.trainer.world_size > 1:
+            self._real_features.clear()
+            self._floor.clear()
+
     def evaluation_step(self, batch: Sequence[torch.Tensor], split: str) -> None:
+        *fields, index = batch
+        noise = self._evaluation_noise[index.cpu()].to(self.device)
         if self.toy:
-            (points,) = batch
-            self.collected["fake"].update(self._checked(self.generate(self.noise(len(points), self._noise)), split))
+            self.collected["fake"].update(self._checked(self.generate(noise), split))
             return
-        images, labels = batch[0], batch[1]
-        reference = batch[2].bool() if len(batch) > 2 else torch.zeros(len(images), dtype=torch.bool, device=images.device)
+        images, labels = fields[0], fields[1]
+        reference = fields[2].bool() if len(fields) > 2 else torch.zeros(len(images), dtype=torch.bool, device=images.device)
         real, real_labels = images[~reference], labels[~reference]
         if len(real):
-            fake = self._checked(self.generate(self.noise(len(real), self._noise), real_labels if self.conditional else None), split)
+            fake = self._checked(self.generate(noise[~reference], real_labels if self.conditional else None), split)
             if self.info.get("features"):
                 self.collected["fake"].update(self._features(fake))
                 if split not in self._real_features:
@@ -229,13 +250,15 @@ class GanModule(ZooModule):
         self._log_metrics("test")
 
     def _log_metrics(self, split: str) -> None:
+        """Scores of the samples gathered from every device, so each device logs the same
+        values (sync_dist only says so to Lightning under DDP)."""
         if self.toy:
             fake = self.collected["fake"].compute()
             self._latest = fake.cpu()
             values = toy.mode_metrics(fake, self.modes, self.info["std"])
-            self.log(f"{split}/balanced_hq", values.pop("balanced_hq"), prog_bar=True)
-            self.log(f"{split}/modes", values.pop("modes"), prog_bar=True)
-            self.log_dict({f"{split}/{k}": v for k, v in values.items()})
+            self.log(f"{split}/balanced_hq", values.pop("balanced_hq"), prog_bar=True, sync_dist=True)
+            self.log(f"{split}/modes", values.pop("modes"), prog_bar=True, sync_dist=True)
+            self.log_dict({f"{split}/{k}": v for k, v in values.items()}, sync_dist=True)
             return
         if not self.info.get("features") or not self.collected["fake"].update_count:
             return
@@ -245,14 +268,14 @@ class GanModule(ZooModule):
         if len(real) < 2:
             raise ZooError(f"FID needs at least two real {split} images, not {len(real)}", "hold out more images (data.val_fraction)")
         kid_mean, kid_std = features.kid(real, fake, seed=self.config["seed"])
-        self.log(f"{split}/fid", features.fid(real, fake), prog_bar=True)
-        self.log_dict({f"{split}/kid": kid_mean, f"{split}/kid_std": kid_std})
+        self.log(f"{split}/fid", features.fid(real, fake), prog_bar=True, sync_dist=True)
+        self.log_dict({f"{split}/kid": kid_mean, f"{split}/kid_std": kid_std}, sync_dist=True)
         if split not in self._floor and self.collected["reference"].update_count:
             reference = self.collected["reference"].compute().cpu()
             self._floor[split] = features.fid(real, reference)
             self._floor[f"{split}/kid"] = features.kid(real, reference, seed=self.config["seed"])[0]
         if split in self._floor:
-            self.log_dict({f"{split}/fid_floor": self._floor[split], f"{split}/kid_floor": self._floor[f"{split}/kid"]})
+            self.log_dict({f"{split}/fid_floor": self._floor[split], f"{split}/kid_floor": self._floor[f"{split}/kid"]}, sync_dist=True)
 
     # Pictures -------------------------------------------------------------------------------
 
@@ -351,7 +374,7 @@ class GanModule(ZooModule):
 
     # Evaluation data, export, summary -------------------------------------------------------
 
-    def evaluation_dataset(self, path: Path) -> GanImages:
+    def evaluation_dataset(self, path: Path) -> Numbered:
         if self.toy:
             raise ZooError("a toy-data GAN is scored against its own distribution", "run zoo evaluate RUN without --data")
         if not self.info.get("features"):
