@@ -37,6 +37,25 @@ def test_mode_metrics_count_covered_modes_and_high_quality_samples():
     assert len(grid) == 25 and grid_std == 0.05
 
 
+def test_fid_is_the_frechet_distance_of_the_fitted_gaussians():
+    """Against the symmetric form tr(S1 + S2 - 2 (S1^1/2 S2 S1^1/2)^1/2), with roots by eigh."""
+    from tasks.gan.features import fid
+
+    generator = torch.Generator().manual_seed(0)
+    real = torch.randn(500, 8, generator=generator, dtype=torch.float64)
+    fake = torch.randn(500, 8, generator=generator, dtype=torch.float64) @ torch.randn(8, 8, generator=generator, dtype=torch.float64) + 1
+
+    def root(matrix: torch.Tensor) -> torch.Tensor:
+        values, vectors = torch.linalg.eigh(matrix)
+        return vectors @ torch.diag(values.clamp(min=0).sqrt()) @ vectors.T
+
+    cov_real, cov_fake = torch.cov(real.T), torch.cov(fake.T)
+    cross = root(root(cov_real) @ cov_fake @ root(cov_real)).trace()
+    expected = (real.mean(0) - fake.mean(0)).square().sum() + cov_real.trace() + cov_fake.trace() - 2 * cross
+    assert fid(real, fake) == pytest.approx(float(expected), rel=1e-9)
+    assert fid(real.float(), real.float()) == pytest.approx(0, abs=1e-6)
+
+
 def test_dcgan_is_scaled_to_the_image_size():
     from tasks.gan.models import dcgan, doublings
 
