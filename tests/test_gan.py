@@ -165,8 +165,10 @@ def test_dcgan_on_images_with_fid_in_a_classifiers_feature_space(zoo_cli, images
     records = json.loads(result.out)["predictions"]
     assert [Path(r["image"]).name for r in records] == ["0000.png", "0001.png", "0002.png"]
     assert (tmp_path / "out" / "grid.png").is_file()
-    evaluated = zoo.evaluate(run.path, images)
-    assert evaluated["rows"] == 48 and math.isfinite(evaluated["metrics"]["fid"])
+    evaluated = zoo.evaluate(run.path, images)  # beside it, the floor: as many real training images
+    assert evaluated["rows"] == 48 and all(math.isfinite(evaluated["metrics"][k]) for k in ("fid", "fid_floor", "kid_floor"))
+    val_rows = json.loads((run.path / "model" / "config.json").read_text())["info"]["rows"]["val"]
+    assert zoo.evaluate(run.path)["rows"] == val_rows  # the images scored, not the reference beside them
 
     exported = zoo.export(run.path, "onnx")
     assert exported["max_abs_diff"] < 1e-4
@@ -204,6 +206,16 @@ def test_ddp_validation_scores_what_one_process_would(tmp_path):
     (logged,) = [row for row in csv.DictReader((Path(run["path"]) / "logs" / "metrics.csv").open()) if row.get("val/hq")]
     for name in ("hq", "balanced_hq"):  # 2,500 samples: one sample is 0.0004
         assert float(logged[f"val/{name}"]) == pytest.approx(run["metrics"]["val"][name], abs=5e-4)
+
+
+def test_evaluating_on_other_images_without_the_training_data_has_no_floor(images, feature_run, tmp_path):
+    import shutil
+
+    copy = shutil.copytree(images, tmp_path / "images")
+    run = zoo.train("gan/dcgan", data=copy, output=tmp_path, progress=False, overrides={**TINY_DCGAN, "trainer.max_epochs": 1, "metrics.features": str(feature_run)})
+    shutil.rmtree(copy)
+    metrics = zoo.evaluate(run.path, images)["metrics"]
+    assert math.isfinite(metrics["fid"]) and "fid_floor" not in metrics
 
 
 def test_a_conditional_gan_draws_the_class_asked_for(zoo_cli, images, tmp_path):

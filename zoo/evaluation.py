@@ -32,6 +32,6 @@ def evaluate(run: str | Path, data: str | Path | None = None) -> dict[str, Any]:
     return {
         "model": str(model_dir(run)),
         "data": source,
-        "rows": len(dataset),
+        "rows": getattr(dataset, "rows", len(dataset)),  # a dataset may hold more than it scores
         "metrics": trainers.prefixed_metrics(results, "test"),
     }

@@ -125,7 +125,8 @@ class ZooModule(L.LightningModule):
         return None
 
     def evaluation_dataset(self, path: Path) -> Dataset:
-        """The labelled data at `path`, read the way this model was trained to read it."""
+        """The labelled data at `path`, read the way this model was trained to read it. A dataset
+        that holds more than the rows it scores (a GAN's real reference images) says `rows`."""
         raise NotImplementedError(f"{type(self).__name__} does not implement evaluation_dataset")
 
     def example_input(self) -> torch.Tensor:

@@ -150,6 +150,7 @@ class WithReference(Dataset):
     def __init__(self, val: GanImages, reference: GanImages) -> None:
         self.val = val
         self.reference = reference
+        self.rows = len(val)  # the images scored
 
     def __len__(self) -> int:
         return len(self.val) + len(self.reference)
@@ -166,6 +167,7 @@ class Numbered(Dataset):
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
+        self.rows = getattr(dataset, "rows", len(dataset))
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -192,10 +194,16 @@ def image_size(requested: Any, sizes: Sequence[tuple[int, int]]) -> list[int]:
 
 def evaluation_images(path: Path, config: dict[str, Any], info: dict[str, Any]) -> Numbered:
     """Real images at `path` prepared as the model's own (for a tree with splits, its test or
-    else val part); labels are read when the model is conditional."""
+    else val part; labels read when the model is conditional), and, while the run's data is
+    still there, as many of its real training images as the reference for the floor."""
     data = config["data"]
     conditional = bool(info["classes"]) and bool(config["model"].get("conditional"))
     columns = {"image_column": data["image_column"], "label_column": data["label_column"], "unlabelled": not conditional}
     split: LabelledImages = single_split(path, "path", columns)
     targets = encode(split, info["classes"]) if conditional else [-1] * len(split)
-    return Numbered(GanImages(split.images, targets, range(len(split)), info["channels"], info["image_size"]))
+    images = GanImages(split.images, targets, range(len(split)), info["channels"], info["image_size"])
+    if not Path(data["path"]).exists():
+        return Numbered(images)
+    train = image_data(config).train
+    reference = GanImages(train.images, train.targets, sample(train.indices, len(images), config["seed"] + 1), info["channels"], info["image_size"])
+    return Numbered(WithReference(images, reference))
