@@ -244,7 +244,7 @@ class GanModule(ZooModule):
     def on_validation_epoch_end(self) -> None:
         self._log_metrics("val")
         if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking and self.trainer.is_global_zero:
-            self._epoch_plot(Path(self.trainer.default_root_dir) / "plots" / "epochs" / f"epoch-{self.current_epoch + 1:03d}.png")
+            self._samples_plot(Path(self.trainer.default_root_dir) / "plots" / "epochs" / f"epoch-{self.current_epoch + 1:03d}.png", f"epoch {self.current_epoch + 1}")
 
     def on_test_epoch_end(self) -> None:
         self._log_metrics("test")
@@ -288,10 +288,12 @@ class GanModule(ZooModule):
         with torch.no_grad():
             return self.generate(self.noise(GRID, generator), labels).cpu(), columns
 
-    def _epoch_plot(self, target: Path) -> None:
+    def _samples_plot(self, target: Path, when: str) -> None:
+        """The grid from fixed noise, or for toy data the latest validation samples over the
+        modes, titled with `when` they were drawn and their scores."""
         if self.toy:
             values = toy.mode_metrics(self._latest, self.modes.cpu(), self.info["std"])
-            title = f"epoch {self.current_epoch + 1}: {values['modes']:.0f}/{len(self.modes)} modes, {values['hq']:.1%} high-quality"
+            title = f"{when}: {values['modes']:.0f}/{len(self.modes)} modes, {values['hq']:.1%} high-quality"
             plots.scatter(self._latest, self.modes.cpu(), self.info["std"], target, title)
         else:
             images, columns = self._grid_samples()
@@ -300,10 +302,9 @@ class GanModule(ZooModule):
     def write_plots(self, folder: Path) -> None:
         """samples.png (toy data: the validation samples over the real modes) and, for images,
         interpolation.png: rows of latent interpolations between pairs of fixed noise vectors."""
+        self._samples_plot(folder / "samples.png", "kept checkpoint")
         if self.toy:
-            self._epoch_plot(folder / "samples.png")
             return
-        self._epoch_plot(folder / "samples.png")
         rows, steps = INTERPOLATION
         generator = torch.Generator().manual_seed(self.config["seed"] + 2)
         ends = torch.randn(rows, 2, self.latent_dim, generator=generator)
