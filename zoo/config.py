@@ -138,15 +138,11 @@ def absolute_paths(config: Config, base: Path, task_keys: Iterable[str] = ()) ->
     config = copy.deepcopy(config)
     for key in task_keys:
         *sections, name = key.split(".")
-        holder = config
-        for section in sections:
-            holder = holder.get(section) if isinstance(holder, dict) else None
+        holder = _section(config, sections)
         if isinstance(holder, dict) and isinstance(holder.get(name), str) and (base / holder[name]).exists():
             holder[name] = str((base / holder[name]).resolve())
     for *sections, key in PATH_KEYS:
-        holder = config
-        for section in sections:
-            holder = holder.get(section) if isinstance(holder, dict) else None
+        holder = _section(config, sections)
         if isinstance(holder, dict) and isinstance(holder.get(key), str):
             value = holder[key]
             parts = [value] if "," not in value or (base / value).exists() else value.split(",")  # SOURCE,TARGET files
@@ -155,6 +151,14 @@ def absolute_paths(config: Config, base: Path, task_keys: Iterable[str] = ()) ->
     if isinstance(model, dict) and isinstance(model.get("source"), str) and (ref := file_ref(model["source"])):
         model["source"] = f"{(base / ref[0]).resolve()}:{ref[1]}"
     return config
+
+
+def _section(config: Config, sections: Iterable[str]) -> Any:
+    """The value at the nested `sections` of `config` (None where one is missing or not a mapping)."""
+    holder: Any = config
+    for section in sections:
+        holder = holder.get(section) if isinstance(holder, dict) else None
+    return holder
 
 
 def parse_overrides(items: Iterable[str]) -> Config:

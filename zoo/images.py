@@ -434,6 +434,15 @@ class Survey:
     sizes: list[tuple[int, int]]  # (height, width) of each image looked at
     converted: int  # images with another channel layout than `channels` (converted on load)
 
+    def conversion_note(self) -> str | None:
+        """The run note on images converted to the common channel layout, if any were."""
+        if not self.converted:
+            return None
+        return f"{self.converted} {'grayscale' if self.channels == 3 else 'color'} image(s) converted to {'RGB' if self.channels == 3 else 'grayscale'}"
+
+
+SURVEYED = 20000  # training images a task surveys for channels and sizes (beyond that, a seeded sample)
+
 
 def survey(images: ImageSource, indices: Sequence[int]) -> Survey:
     """Channels and sizes of the images at `indices`. Files are checked from their headers

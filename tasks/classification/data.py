@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 from tasks.classification.models import ARCHITECTURES, input_size
 from zoo.data import DataBundle, class_names
 from zoo.errors import ZooError
-from zoo.images import Fit, ImageSource, LabelledImages, TensorImages, carve, encode, read_splits, sample, single_split, survey, to_tensor
+from zoo.images import SURVEYED, Fit, ImageSource, LabelledImages, TensorImages, carve, encode, read_splits, sample, single_split, survey, to_tensor
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -71,11 +71,9 @@ def build_data(config: dict[str, Any]) -> DataBundle:
         how = "the last" if data["val_split"] == "last" else "a seeded random"
         notes.append(f"validating on {how} {data['val_fraction']:.0%} of the training images ({len(val_rows)})")
 
-    looked_at = train_rows if len(train_rows) <= 20000 else sample(train_rows, 20000, config["seed"])
-    found = survey(train_all.images, looked_at)
-    if found.converted:
-        kind = "grayscale" if found.channels == 3 else "color"
-        notes.append(f"{found.converted} {kind} image(s) converted to {'RGB' if found.channels == 3 else 'grayscale'}")
+    found = survey(train_all.images, sample(train_rows, SURVEYED, config["seed"]))
+    if note := found.conversion_note():
+        notes.append(note)
     recipe = preprocessing(config, found.sizes, found.channels)
     eval_transform = transforms(recipe, augment="none")
     train_transform = transforms(recipe, augment=data["augment"])

@@ -18,6 +18,7 @@ from tasks.gan import features, toy
 from zoo.data import DataBundle, class_names
 from zoo.errors import ZooError
 from zoo.images import (
+    SURVEYED,
     Fit,
     ImageSource,
     LabelledImages,
@@ -113,9 +114,9 @@ def image_data(config: dict[str, Any]) -> DataBundle:
         train_rows, val_rows = carve(len(train_all), data, config["seed"])
         how = "the last" if data["val_split"] == "last" else "a seeded random"
         notes.append(f"holding out {how} {data['val_fraction']:.0%} of the images ({len(val_rows)}) as the real reference for FID and KID")
-    found = survey(train_all.images, train_rows if len(train_rows) <= 20000 else sample(train_rows, 20000, config["seed"]))
-    if found.converted:
-        notes.append(f"{found.converted} {'grayscale' if found.channels == 3 else 'color'} image(s) converted to {'RGB' if found.channels == 3 else 'grayscale'}")
+    found = survey(train_all.images, sample(train_rows, SURVEYED, config["seed"]))
+    if note := found.conversion_note():
+        notes.append(note)
     size = image_size(data["image_size"], found.sizes)
     resized = sum(1 for s in found.sizes if list(s) != size)
     if resized:
@@ -173,8 +174,7 @@ class Numbered(Dataset):
         return len(self.dataset)
 
     def __getitem__(self, i: int) -> tuple[Any, ...]:
-        item = self.dataset[i]
-        return (*item, i) if isinstance(item, tuple) else (item, i)
+        return (*self.dataset[i], i)
 
 
 def image_size(requested: Any, sizes: Sequence[tuple[int, int]]) -> list[int]:
