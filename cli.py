@@ -73,11 +73,13 @@ def build_parser() -> Parser:
     evaluate.add_argument("run", help="a run folder or its model/ folder")
     evaluate.add_argument("--data", help="labelled data; default: the run's validation split")
     evaluate.add_argument("--json", action="store_true", help="print one JSON document")
+    evaluate.add_argument("--trust-code", action="store_true", help="run the Python code the model folder carries (model.source)")
 
     predict = commands.add_parser("predict", help="predictions of a trained model")
     predict.add_argument("run", help="a run folder or its model/ folder")
     predict.add_argument("inputs", nargs="*", metavar="INPUT", help="values or files, as the task reads them")
     predict.add_argument("--json", action="store_true", help="print one JSON document")
+    predict.add_argument("--trust-code", action="store_true", help="run the Python code the model folder carries (model.source)")
     predict.epilog = "A task may take its own options, e.g. detection: --score-threshold 0.3 --output DIR; sentiment: --file lines.txt."
 
     export = commands.add_parser("export", help="export a trained model (onnx, pt2)")
@@ -85,6 +87,7 @@ def build_parser() -> Parser:
     export.add_argument("--format", required=True, help="onnx or pt2 (torch.export)")
     export.add_argument("--output", help="file to write; default: <run>/export/model.<format>")
     export.add_argument("--json", action="store_true", help="print one JSON document")
+    export.add_argument("--trust-code", action="store_true", help="run the Python code the model folder carries (model.source)")
 
     new = commands.add_parser("new", help="scaffold a standalone application for a task")
     new.add_argument("directory", help="the new application's folder (must not exist or be empty)")
@@ -129,14 +132,14 @@ def split_train_args(argv: list[str]) -> tuple[list[str], list[str], dict[str, s
 
 def split_predict_args(argv: list[str]) -> tuple[list[str], dict[str, str]]:
     """`zoo predict RUN -1,2 --score-threshold 0.3`: inputs may look like options (negative
-    numbers), so only --json, --help and `--name value` flags are options (the task's own,
+    numbers), so only --json, --trust-code, --help and `--name value` flags are options (the task's own,
     checked against its predict_options); the rest is positional."""
     if not argv or argv[0] != "predict":
         return argv, {}
     switches, positional, flags = [], [], {}
     items = iter(argv[1:])
     for item in items:
-        if item in ("--json", "--help", "-h"):
+        if item in ("--json", "--trust-code", "--help", "-h"):
             switches.append(item)
         elif item.startswith("--") and len(item) > 2:
             name, has_value, value = item[2:].partition("=")
@@ -301,7 +304,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any] | None:
-    result = zoo.evaluate(args.run, args.data)
+    result = zoo.evaluate(args.run, args.data, trust_code=args.trust_code)
     if args.json:
         return result
     print(f"{_human(headline(result['metrics']))}  ({result['rows']} rows: {result['data']})")
@@ -309,7 +312,7 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def cmd_predict(args: argparse.Namespace) -> dict[str, Any] | None:
-    module = zoo.load(args.run)
+    module = zoo.load(args.run, trust_code=args.trust_code)
     known = module.predict_options
     for name in args.flags:
         if name not in known:
@@ -325,7 +328,7 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def cmd_export(args: argparse.Namespace) -> dict[str, Any] | None:
-    result = zoo.export(args.run, args.format, args.output)
+    result = zoo.export(args.run, args.format, args.output, trust_code=args.trust_code)
     if args.json:
         return result
     check = (

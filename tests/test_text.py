@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch.utils.data import DistributedSampler, RandomSampler, SequentialSampler
+from torch.utils.data import DistributedSampler, SequentialSampler
 
+from zoo.data import EpochShuffle
 from zoo.errors import ZooError
-from zoo.text import SPECIAL_TOKENS, LengthBatches, add_cls_sep, encode, load_tokenizer, pad, train_tokenizer
+from zoo.text import SPECIAL_TOKENS, LengthBatches, add_cls_sep, encode, pad, read_tokenizer, train_tokenizer
 
 TEXTS = [
     "a gripping film with a superb cast",
@@ -29,7 +30,7 @@ def test_tokenizer_learns_the_texts_and_keeps_special_tokens_first(kind, tmp_pat
     [unseen], _ = encode(tokenizer, ["grippingly wonderfulness"])  # new words: made of pieces
     assert len(unseen) >= 2 and tokenizer.token_to_id(SPECIAL_TOKENS[1]) not in unseen
     tokenizer.save(str(tmp_path / "tokenizer.json"))
-    reloaded = load_tokenizer(tmp_path)
+    reloaded = read_tokenizer(tmp_path / "tokenizer.json")
     assert encode(reloaded, TEXTS[:5]) == encode(tokenizer, TEXTS[:5])
 
 
@@ -48,7 +49,7 @@ def test_tokenizer_mistakes_are_user_errors(tmp_path):
     with pytest.raises(ZooError, match="model.vocab_size must be"):
         train_tokenizer(TEXTS, vocab_size=3)
     with pytest.raises(ZooError, match="tokenizer.json does not exist"):
-        load_tokenizer(tmp_path)
+        read_tokenizer(tmp_path / "tokenizer.json")
 
 
 def test_pad_right_pads_to_the_longest():
@@ -66,7 +67,7 @@ class Lengths(torch.utils.data.Dataset):
 
 def batches_of(lengths: list[int], batch_size: int, *, shuffle: bool, seed: int = 0, **options) -> LengthBatches:
     dataset = Lengths(lengths)
-    sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(seed)) if shuffle else SequentialSampler(dataset)
+    sampler = EpochShuffle(dataset, seed) if shuffle else SequentialSampler(dataset)
     return LengthBatches(sampler, batch_size, **options)
 
 
@@ -87,13 +88,16 @@ def test_length_batches_cover_every_row_once_with_little_padding():
     assert len(list(batches_of(lengths, 32, shuffle=True, drop_last=True))) == 31
 
 
-def test_length_batches_change_each_epoch_and_repeat_with_the_seed():
+def test_length_batches_change_each_epoch_and_repeat_with_the_seed_and_epoch():
     lengths = list(range(100))
     first = batches_of(lengths, 8, shuffle=True, seed=3)
     again = batches_of(lengths, 8, shuffle=True, seed=3)
     epoch_zero = list(first)
-    assert epoch_zero == list(again)
+    assert epoch_zero == list(again) == list(first)
+    first.sampler.set_epoch(1)  # as Lightning does before each epoch
     assert list(first) != epoch_zero
+    first.sampler.set_epoch(0)  # a resumed run sets the epoch it continues at
+    assert list(first) == epoch_zero
     assert list(batches_of([3, 1, 2, 5, 4], 2, shuffle=False)) == [[1, 2], [0, 4], [3]]
 
 

@@ -52,25 +52,27 @@ def train(name: str | None = None, **options: Any) -> Run:
     return train_run(name, **options)
 
 
-def load(path: str | Path) -> Any:
-    """The trained module in a run folder or model/ folder, in eval mode; call `.predict(...)`."""
+def load(path: str | Path, trust_code: bool = False) -> Any:
+    """The trained module in a run folder or model/ folder, in eval mode; call `.predict(...)`.
+    A folder that carries Python code (a model trained from your own model.py) is refused
+    unless `trust_code=True`: loading it runs that code."""
     from zoo.artifact import load as load_module
 
-    return load_module(path)
+    return load_module(path, trust_code)
 
 
-def evaluate(run: str | Path, data: str | Path | None = None) -> dict[str, Any]:
+def evaluate(run: str | Path, data: str | Path | None = None, trust_code: bool = False) -> dict[str, Any]:
     """Metrics of a trained model on labelled `data` (default: its own validation split)."""
     from zoo.evaluation import evaluate as evaluate_model
 
-    return evaluate_model(run, data)
+    return evaluate_model(run, data, trust_code)
 
 
-def export(run: str | Path, format: str = "onnx", output: str | Path | None = None) -> dict[str, Any]:
+def export(run: str | Path, format: str = "onnx", output: str | Path | None = None, trust_code: bool = False) -> dict[str, Any]:
     """Export a trained model (onnx, or pt2 for torch.export) and check it against PyTorch."""
     from zoo.exporting import export as export_model
 
-    return export_model(run, format, output)
+    return export_model(run, format, output, trust_code)
 
 
 def new(directory: str | Path, task: str) -> Path:

@@ -13,6 +13,7 @@ from typing import Any
 
 from zoo import __version__
 from zoo.errors import ZooError
+from zoo.files import first_line, read_json, read_text, reading
 from zoo.plugins import file_ref, find_task, load_ref
 from zoo.run import model_dir, write_json
 from zoo.weights import restoring
@@ -20,6 +21,7 @@ from zoo.weights import restoring
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 CARD = "README.md"
+TRUST_HINT = "if you trust whoever made the folder, pass --trust-code (zoo.load(..., trust_code=True))"
 
 
 def save(module: Any, target: Path, metrics: dict[str, Any], notes: list[str]) -> None:
@@ -47,38 +49,77 @@ def save(module: Any, target: Path, metrics: dict[str, Any], notes: list[str]) -
     partial.replace(target)
 
 
-def load(path: str | Path) -> Any:
-    """The module saved in a run or model folder, on CPU and in eval mode."""
+def load(path: str | Path, trust_code: bool = False) -> Any:
+    """The module saved in a run or model folder, on CPU and in eval mode. Python code the
+    folder carries (a user's model.py) is imported only with `trust_code`."""
     from safetensors import SafetensorError
     from safetensors.torch import load_model
 
     folder = model_dir(path)
-    try:
-        saved = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
-        config, info = saved["config"], saved["info"]
-    except (json.JSONDecodeError, KeyError) as error:
-        raise ZooError(f"{folder / CONFIG} is damaged: {error}", "train the model again") from None
-    source = config["model"]["source"]
-    if source and file_ref(source):
-        config["model"]["source"] = str(folder / source)
+    config, info = read_config(folder)
+    config["model"]["source"] = carried_code(folder, config["model"]["source"], trust_code)
     config["compile"] = False  # compiling is for training; a loaded model starts at once
     module_class = load_ref(find_task(config["task"]).module_of(config["model"]["name"]))
     for key, name in module_class.info_files.items():
         if not (folder / name).is_file():
             raise ZooError(f"{folder / name} does not exist", "the model folder is incomplete: copy it whole or train again")
-        info[key] = (folder / name).read_text(encoding="utf-8")
-    with restoring():  # no downloads: the saved weights replace the starting ones
-        module = module_class(config, info)
+        if name.endswith(".json"):
+            read_json(folder / name, f"a {key} file", hint="copy the model folder whole or train again")
+        info[key] = read_text(folder / name)
+    files = " and ".join([CONFIG, *module_class.info_files.values()])
+    with restoring(), reading(folder, f"a model folder whose {files} build a {config['task']} model", "copy the model folder whole or train again"):
+        module = module_class(config, info)  # no downloads: the saved weights replace the starting ones
+    if not (folder / WEIGHTS).is_file():
+        raise ZooError(f"{folder / WEIGHTS} does not exist", "the model folder is incomplete: copy it whole or train again")
     try:
         load_model(module, str(folder / WEIGHTS), strict=True)
     except (OSError, RuntimeError, SafetensorError) as error:
-        raise ZooError(f"cannot load weights from {folder / WEIGHTS}: {error}") from None
+        raise ZooError(f"{folder / WEIGHTS} does not hold this model's weights: {first_line(error)}", "copy the model folder whole or train again") from None
     return module.eval()
+
+
+def read_config(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(config, info) of a model folder's config.json, checked for the shape zoo writes."""
+    path = folder / CONFIG
+    saved = read_json(path, "a zoo model config", hint="copy the model folder whole or train again")
+    config, info = saved.get("config"), saved.get("info")
+    model = config.get("model") if isinstance(config, dict) else None
+    if not isinstance(config, dict) or not isinstance(info, dict) or not isinstance(model, dict):
+        raise ZooError(f"{path} is not a zoo model config: it lacks the config, config.model or info object", "copy the model folder whole or train again")
+    for key, kind in (("task", str), ("name", str), ("source", (str, type(None)))):
+        value = config.get(key) if key == "task" else model.get(key)
+        if not isinstance(value, kind):
+            where = "config.task" if key == "task" else f"config.model.{key}"
+            raise ZooError(f"{path} is not a zoo model config: {where} is {value!r}", "copy the model folder whole or train again")
+    return config, info
+
+
+def carried_code(folder: Path, source: str | None, trust_code: bool) -> str | None:
+    """`model.source` of a saved model, as loading imports it: the Python file the folder
+    carries, which runs only with `trust_code` and only from inside the folder."""
+    if not source:
+        return None
+    ref = file_ref(source)
+    if ref is None:  # an installed module ("package.module:Name")
+        if not trust_code:
+            raise ZooError(f"{folder / CONFIG} asks to import {source!r} (model.source) to build the model", TRUST_HINT)
+        return source
+    file, attribute = ref
+    inside = folder.resolve()
+    if file.is_absolute() or ".." in file.parts or not (folder / file).resolve().is_relative_to(inside):
+        raise ZooError(f"{folder / CONFIG}: model.source {source!r} points outside the model folder", "a model folder may only carry its code inside it; zoo will not load this one")
+    if not (folder / file).is_file():
+        raise ZooError(f"{folder / file} does not exist (model.source)", "the model folder is incomplete: copy it whole or train again")
+    if not trust_code:
+        raise ZooError(f"{folder / file} is Python code that loading this model would run", TRUST_HINT)
+    return f"{(folder / file).resolve()}:{attribute}"
 
 
 def model_card(config: dict[str, Any], metrics: dict[str, Any], params: int, notes: list[str]) -> str:
     """A short README: what the model is, how it was trained, how well it does, how to use it."""
     name = f"{config['task']}/{config['model']['name']}"
+    code = bool(config["model"]["source"])
+    flag = " --trust-code" if code else ""
     rows = [f"| {split} | {metric} | {value:.6g} |" for split, values in metrics.items() for metric, value in values.items()]
     hparams = {k: v for k, v in config["model"].items() if k not in ("name", "source")}
     lines = [
@@ -102,14 +143,15 @@ def model_card(config: dict[str, Any], metrics: dict[str, Any], params: int, not
         "",
         "## Use",
         "",
+        *([f"The folder carries Python code (`{config['model']['source'].partition(':')[0]}`) that loading runs: zoo runs it only when asked to with `--trust-code`.", ""] if code else []),
         "```bash",
-        "zoo predict path/to/this/folder INPUT...",
-        "zoo evaluate path/to/this/folder --data DATA",
+        f"zoo predict path/to/this/folder{flag} INPUT...",
+        f"zoo evaluate path/to/this/folder{flag} --data DATA",
         "```",
         "",
         "```python",
         "import zoo",
-        'model = zoo.load("path/to/this/folder")',
+        f'model = zoo.load("path/to/this/folder"{", trust_code=True" if code else ""})',
         "model.predict([...])",
         "```",
         "",

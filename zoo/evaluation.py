@@ -11,13 +11,13 @@ from zoo.plugins import find_task, load_ref
 from zoo.run import model_dir
 
 
-def evaluate(run: str | Path, data: str | Path | None = None) -> dict[str, Any]:
+def evaluate(run: str | Path, data: str | Path | None = None, trust_code: bool = False) -> dict[str, Any]:
     """Metrics on `data` read as the model was trained to read it; without `data`, on the
     validation split of the run's own data."""
     from zoo import trainer as trainers
     from zoo.data import loader, reusing
 
-    module = artifact.load(run)
+    module = artifact.load(run, trust_code)
     config = module.config
     if data is not None:
         dataset, source = module.evaluation_dataset(Path(data)), str(Path(data).resolve())

@@ -14,7 +14,7 @@ from zoo.run import model_dir
 SUFFIXES = {"onnx": ".onnx", "pt2": ".pt2"}
 
 
-def export(run: str | Path, format: str, output: str | Path | None = None) -> dict[str, Any]:
+def export(run: str | Path, format: str, output: str | Path | None = None, trust_code: bool = False) -> dict[str, Any]:
     """Write the model of `run` in `format` (default place: <run>/export/model.<suffix>) and
     report the largest difference between the exported model's outputs and PyTorch's."""
     if format == "torchscript":
@@ -23,7 +23,7 @@ def export(run: str | Path, format: str, output: str | Path | None = None) -> di
         raise ZooError(f"unknown export format {format!r}", did_you_mean(format, SUFFIXES) or f"choose one of {', '.join(SUFFIXES)}")
     import torch
 
-    module = artifact.load(run)
+    module = artifact.load(run, trust_code)
     folder = model_dir(run)
     beside = folder.parent if (folder.parent / "config.yaml").is_file() else folder  # a run's, or a lone model/
     target = Path(output) if output else beside / "export" / f"model{SUFFIXES[format]}"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import ZooError
+from zoo.files import first_line
 
 # Lightning re-launches `zoo train` once per extra DDP process; they join rank 0's folder.
 RUN_DIR_ENV = "ZOO_RUN_DIR"
@@ -51,36 +52,55 @@ def model_dir(path: str | Path) -> Path:
     if not path.exists():
         raise ZooError(f"{path} does not exist", "pass a run folder (runs/<task>/<model>/<time>) or its model/ folder")
     if (path / "config.yaml").is_file():
-        raise ZooError(f"run {path} did not finish: it has no model/", f"resume it with `zoo train --resume {path}`")
+        if (path / "checkpoints" / "last.ckpt").is_file():
+            raise ZooError(f"run {path} did not finish: it has no model/", f"finish it with `zoo train --resume {path}`")
+        raise ZooError(f"run {path} stopped before its first epoch finished: it has no model/ and no checkpoint", NOTHING_SAVED)
     raise ZooError(f"{path} is not a zoo run or model folder", "it has no model/config.json")
+
+
+NOTHING_SAVED = "train again (that folder can be deleted)"
 
 
 def last_checkpoint(run: Path) -> Path:
     """The checkpoint `--resume` continues from."""
     checkpoint = run / "checkpoints" / "last.ckpt"
+    if not run.is_dir():
+        raise ZooError(f"{run} does not exist", "pass --resume a run folder (runs/<task>/<model>/<time>)")
     if not (run / "config.yaml").is_file():
         raise ZooError(f"{run} is not a run folder", "it has no config.yaml")
     if not checkpoint.is_file():
-        raise ZooError(f"{run} has no checkpoints/last.ckpt to resume from", "start a new run instead")
+        raise ZooError(f"{run} has no checkpoints/last.ckpt: it stopped before its first epoch finished", NOTHING_SAVED)
     return checkpoint
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    """A Lightning checkpoint, read without unpickling anything but tensors and plain data."""
+    """A Lightning checkpoint, read without unpickling anything but tensors and plain data,
+    and checked for the parts zoo reads (a damaged or foreign file is one ZooError)."""
     import pickle
 
     import torch
 
+    damaged = "it is damaged (a run killed while writing it?); resume from a copy, or train again"
+    if path.stat().st_size == 0:
+        raise ZooError(f"{path} is empty", damaged)
     try:
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except pickle.UnpicklingError as error:
-        lines = str(error).splitlines()
-        reason = next((line for line in lines if "Unsupported global" in line), lines[0] if lines else "")
-        reason = reason.split("Unsupported global: ")[-1].split(". Please")[0].strip()
+        reason = next((line for line in str(error).splitlines() if "Unsupported global" in line), "")
+        reason = reason.split("Unsupported global: ")[-1].split(". ")[0].strip()
         raise ZooError(
-            f"refusing to unpickle {path}: it holds more than weights ({reason})",
-            "zoo reads checkpoints with weights_only=True; start a new run",
+            f"refusing to unpickle {path}: it holds more than tensors and plain data{f' ({reason})' if reason else ''}",
+            "zoo loads only checkpoints that need no code to read; resume from a checkpoint zoo wrote, or train again",
         ) from None
+    except Exception as error:  # torch raises RuntimeError, EOFError, ValueError... for a file that is not a checkpoint
+        raise ZooError(f"{path} is not a readable checkpoint ({first_line(error)})", damaged) from None
+    checkpoint = checkpoint if isinstance(checkpoint, dict) else {}
+    hparams = checkpoint.get("hyper_parameters")
+    if not isinstance(checkpoint.get("state_dict"), dict) or not isinstance(checkpoint.get("epoch"), int) or not (
+        isinstance(hparams, dict) and isinstance(hparams.get("config"), dict) and isinstance(hparams.get("info"), dict)
+    ):
+        raise ZooError(f"{path} is not a zoo training checkpoint: it lacks its weights, epoch, config or data info", damaged)
+    return checkpoint
 
 
 def write_json(path: Path, data: Any) -> None:

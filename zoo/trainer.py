@@ -17,6 +17,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
+from zoo.data import epoch_seed
 from zoo.errors import ZooError
 
 # Lightning's messages that tell users nothing about their run.
@@ -105,6 +106,29 @@ class LaterOnTies(ModelCheckpoint):
         return trainer.strategy.reduce_boolean_decision(bool(better_or_equal))
 
 
+class EpochSeeds(Callback):
+    """Seed torch, numpy and random at the start of each training epoch from (seed, epoch,
+    process rank): dropout, noise and augmentations in the main process then depend on the
+    epoch alone, which the checkpoint keeps, so a resumed run trains exactly as an
+    uninterrupted one (the DataLoader's order and worker seeds: `zoo.data.EpochShuffle`)."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        import random
+
+        import numpy as np
+
+        seed = epoch_seed(self.seed, trainer.current_epoch, MAIN_PROCESS, trainer.global_rank)
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+
+
+MAIN_PROCESS = 0  # the stream of an epoch's seed for the processes' own randomness
+
+
 class StopOnNonFiniteLoss(Callback):
     """Stop with a clear message the moment a training loss is NaN or infinite (`loss`, and
     every other loss a training step returns, such as a GAN's `d_loss` and `g_loss`)."""
@@ -143,7 +167,7 @@ def build(
     """The Trainer for `config`; with a `run_dir` it checkpoints and logs there. Without a
     `monitor`, best.ckpt is the last epoch's."""
     quiet_lightning()
-    callbacks: list[Callback] = [StopOnNonFiniteLoss()]
+    callbacks: list[Callback] = [EpochSeeds(config["seed"]), StopOnNonFiniteLoss()]
     loggers: list[Logger] = []
     if run_dir is not None:
         # best.ckpt by the monitored metric (ties: the later epoch); last.ckpt after every epoch,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -17,6 +16,7 @@ from typing import Any
 
 from zoo import config as configs
 from zoo.errors import ZooError, did_you_mean
+from zoo.files import read_json
 from zoo.plugins import Task, find_task, load_ref
 from zoo.run import DATA_INFO, RUN_DIR_ENV, last_checkpoint, load_checkpoint, new_run_dir, prepend_log, read_log, write_json
 
@@ -110,22 +110,31 @@ def create(name: str, *, data: str | Path | None = None, **hparams: Any) -> Any:
     return load_ref(task.module_of(config["model"]["name"]))(config, bundle.info)
 
 
+@dataclass
+class Resumed:
+    """What `--resume` continues from: the run's last checkpoint and the epochs it holds."""
+
+    checkpoint: Path
+    epochs: int  # trained already
+    info: dict[str, Any]  # the data info the run was first built with
+    finishing: bool  # every epoch is trained: only the final evaluation and model/ are left
+
+
 def train(name: str | None = None, *, resume: str | Path | None = None, progress: bool = True, **options: Any) -> Run:
     """Train `name` (a task or `task/model`) and write its run folder; see `resolve_config`
     for the options. `resume` continues a run folder from its last checkpoint."""
-    checkpoint = None
+    resumed_from = None
     if resume is not None:
         for option in ("config", "output"):
             if options.get(option) is not None:
                 raise ZooError("--resume continues in the run's own folder with its own config", f"drop --{option}")
         run_dir: Path | None = Path(resume).resolve()
-        checkpoint = last_checkpoint(run_dir)
+        resumed_from = last_checkpoint(run_dir)
         options["config"] = run_dir / "config.yaml"
     else:
         run_dir = None
     task, config = resolve_config(name, **options)
-    if checkpoint is not None:
-        _check_more_epochs(checkpoint, config)
+    resumed = _resumed(resumed_from, config) if resumed_from is not None else None
 
     import lightning as L
 
@@ -133,7 +142,7 @@ def train(name: str | None = None, *, resume: str | Path | None = None, progress
 
     L.seed_everything(config["seed"], workers=True, verbose=False)
     joining = RUN_DIR_ENV in os.environ  # a DDP process that Lightning launched for rank 0
-    with reusing(_first_data_info(checkpoint, joining)):
+    with reusing(resumed.info if resumed else _rank_zero_data_info() if joining else None):
         bundle = load_ref(task.data)(config)
     module = load_ref(task.module_of(config["model"]["name"]))(config, bundle.info)
 
@@ -145,33 +154,47 @@ def train(name: str | None = None, *, resume: str | Path | None = None, progress
             write_json(run_dir / DATA_INFO, bundle.info)  # for the other devices' processes
         os.environ[RUN_DIR_ENV] = str(run_dir)
     try:
-        run = _fit(task, config, bundle, module, run_dir, checkpoint, progress)
+        run = _fit(task, config, bundle, module, run_dir, resumed, progress)
         if not fresh and run.rank == 0:
             (run_dir / "config.yaml").write_text(configs.to_yaml(config), encoding="utf-8")
         return run
-    except BaseException:
+    except BaseException as error:
         if fresh and not joining and not (run_dir / "checkpoints" / "last.ckpt").exists():
-            shutil.rmtree(run_dir, ignore_errors=True)
-            for parent in (run_dir.parent, run_dir.parent.parent):  # <model>/ and <task>/, when left empty
-                with contextlib.suppress(OSError):
-                    parent.rmdir()
+            _remove_run_dir(run_dir)
+            if isinstance(error, KeyboardInterrupt):
+                raise KeyboardInterrupt("training stopped before its first epoch finished; nothing was kept") from None
         raise
     finally:
         if not joining:
             os.environ.pop(RUN_DIR_ENV, None)
 
 
-def _first_data_info(checkpoint: Path | None, joining: bool) -> dict[str, Any] | None:
-    """The info the run's data was first built with: a resumed run's checkpoint has it; a
-    process joining rank 0 on another device reads what rank 0 wrote."""
-    if checkpoint is not None:
-        return load_checkpoint(checkpoint)["hyper_parameters"]["info"]
-    if joining:
-        return json.loads((Path(os.environ[RUN_DIR_ENV]) / DATA_INFO).read_text(encoding="utf-8"))
-    return None
+def _remove_run_dir(run_dir: Path) -> None:
+    """Remove a run folder that kept nothing, and its <model>/ and <task>/ when left empty."""
+    shutil.rmtree(run_dir, ignore_errors=True)
+    for parent in (run_dir.parent, run_dir.parent.parent):
+        with contextlib.suppress(OSError):
+            parent.rmdir()
 
 
-def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: Path, checkpoint: Path | None, progress: bool) -> Run:
+def _resumed(checkpoint: Path, config: configs.Config) -> Resumed:
+    """The checkpoint a resumed run continues from, checked: epochs left to train, or a run
+    that trained them all but stopped before writing model/ (finished without training)."""
+    saved = load_checkpoint(checkpoint)
+    run_dir, done = checkpoint.parent.parent, saved["epoch"] + 1
+    wanted = config["trainer"]["max_epochs"]
+    finished = (run_dir / "model").is_dir() and (run_dir / "metrics.json").is_file()
+    if wanted is not None and wanted != -1 and (wanted < done or (wanted == done and finished)):
+        raise ZooError(f"{run_dir} has trained {done} epochs already", f"pass --max-epochs above {done}")
+    return Resumed(checkpoint, done, saved["hyper_parameters"]["info"], finishing=wanted == done)
+
+
+def _rank_zero_data_info() -> dict[str, Any]:
+    """The data info rank 0 wrote, for a process that joins it on another device."""
+    return read_json(Path(os.environ[RUN_DIR_ENV]) / DATA_INFO, "the data info of a zoo run")
+
+
+def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: Path, resumed: Resumed | None, progress: bool) -> Run:
     from zoo import artifact, plots
     from zoo import trainer as trainers
     from zoo.data import loader
@@ -179,20 +202,22 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
     monitor, mode = module.monitored()
     trainer = trainers.build(config, run_dir=run_dir, monitor=monitor, mode=mode, progress=progress)
     data_config = config["data"]
-    train_loader = loader(bundle.train, data_config, shuffle=True, seed=config["seed"])
+    start = resumed.epochs if resumed else 0
+    train_loader = loader(bundle.train, data_config, shuffle=True, seed=config["seed"], epoch=start)
     val_loader = loader(bundle.val, data_config, shuffle=False)
     log = run_dir / "logs" / "metrics.csv"
     earlier_log = log.with_name("metrics-before-resume.csv")
-    if checkpoint is not None and log.is_file() and trainer.is_global_zero:
+    trains = any(p.requires_grad for p in module.parameters())
+    fits = trains and not (resumed and resumed.finishing)
+    if resumed and fits and log.is_file() and trainer.is_global_zero:
         log.replace(earlier_log)  # Lightning's CSV logger would delete it
     started = time.perf_counter()
-    trains = any(p.requires_grad for p in module.parameters())
     if not trains:  # a baseline with no weights (summarization's lead): scored as it is
         bundle.notes.append(f"{task.name}/{config['model']['name']} has no weights to train: it is scored on the validation split as it is")
     try:
         with _explained_failures(trainer, run_dir):
-            if trains:
-                trainer.fit(module, train_loader, val_loader, ckpt_path=checkpoint, weights_only=True)
+            if fits:
+                trainer.fit(module, train_loader, val_loader, ckpt_path=resumed.checkpoint if resumed else None, weights_only=True)
     finally:
         if earlier_log.is_file() and trainer.is_global_zero:
             prepend_log(log, read_log(earlier_log))
@@ -201,8 +226,14 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
     if trainer.is_global_zero and trains:
         plots.curve_plots(log, run_dir / "plots", title=f"{task.name}/{config['model']['name']}", monitor=monitor)
 
-    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    epochs, rank = trainer.current_epoch, trainer.global_rank
+    if fits:
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        epochs = trainer.current_epoch
+    else:  # nothing trained now: the kept checkpoints are the run's
+        kept = run_dir / "checkpoints" / "best.ckpt"
+        best = str(kept if kept.is_file() else resumed.checkpoint) if resumed else ""
+        epochs = resumed.epochs if resumed else 0
+    rank = trainer.global_rank
     # Final metrics on one device and outside the run's logs (which hold one row per epoch):
     # after DDP, rank 0 alone, since DistributedSampler would repeat rows.
     if trainer.world_size > 1 and not _leave_process_group(trainer):
@@ -267,14 +298,6 @@ def _explained_failures(trainer: Any, run_dir: Path) -> Iterator[None]:
     finally:
         if main_thread:
             signal.signal(signal.SIGINT, handler)
-
-
-def _check_more_epochs(checkpoint: Path, config: configs.Config) -> None:
-    """A resumed run must have epochs left to train."""
-    done = load_checkpoint(checkpoint)["epoch"] + 1
-    wanted = config["trainer"]["max_epochs"]
-    if wanted is not None and wanted != -1 and wanted <= done:
-        raise ZooError(f"{checkpoint.parent.parent} has trained {done} epochs already", f"pass --max-epochs above {done}")
 
 
 def _leave_process_group(trainer: Any) -> bool:

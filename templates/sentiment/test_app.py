@@ -22,7 +22,7 @@ def test_model_maps_token_ids_to_one_logit_per_class_whatever_the_padding():
 def test_training_learns_the_demo_reviews(tmp_path):
     run = zoo.train(config=HERE / "config.yaml", output=tmp_path, progress=False)
     assert run.metrics["val"]["acc"] >= 0.9
-    trained = zoo.load(run.path)
+    trained = zoo.load(run.path, trust_code=True)
     good, bad = trained.predict(["what a wonderful movie", "the script is dull and boring"])
     assert (good["label"], bad["label"]) == ("positive", "negative")
     assert 0.5 <= good["score"] <= 1

@@ -29,7 +29,7 @@ def test_step_by_step_decoding_equals_teacher_forcing_whatever_the_padding():
 def test_training_learns_the_demo_dialogues(tmp_path):
     run = zoo.train(config=HERE / "config.yaml", output=tmp_path, progress=False)
     assert run.metrics["val"]["rouge1"] >= 80
-    summarizer = zoo.load(run.path)
+    summarizer = zoo.load(run.path, trust_code=True)
     dialogue = "Maria: Can you buy lemons on your way home?\nJake: Sure, how many?\nMaria: Four, please."
     [summary] = summarizer.predict([dialogue])
     assert summary["output"].startswith("Jake will buy four ")  # who buys, and how many: copied from the dialogue

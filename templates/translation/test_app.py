@@ -29,5 +29,5 @@ def test_step_by_step_decoding_equals_teacher_forcing_whatever_the_padding():
 def test_training_learns_the_demo_sentences(tmp_path):
     run = zoo.train(config=HERE / "config.yaml", output=tmp_path, progress=False)
     assert run.metrics["val"]["bleu"] >= 80
-    translator = zoo.load(run.path)
+    translator = zoo.load(run.path, trust_code=True)
     assert translator.predict(["Drei Katzen schlafen im Schnee."]) == [{"output": "Three cats sleep in the snow."}]

@@ -1,0 +1,98 @@
+"""Reading the files zoo is handed: one home for turning a damaged, truncated, binary or
+foreign file into one ZooError that names it (and the line, where there is one), never a
+traceback. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import ZooError
+
+JSON_KINDS = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false", type(None): "null"}
+YAML_KINDS = {**JSON_KINDS, dict: "a mapping", list: "a list", type(None): "nothing"}
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def read_text(path: Path) -> str:
+    """A text file (gzipped when it ends in .gz) decoded as UTF-8; bad bytes are named by line,
+    and a UTF-16 or binary file is called what it is."""
+    if not path.is_file():
+        raise ZooError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
+    try:
+        data = gzip.decompress(path.read_bytes()) if path.suffix.lower() == ".gz" else path.read_bytes()
+    except (OSError, EOFError) as error:
+        raise ZooError(f"{path} cannot be read ({error})", "check that the file is whole") from None
+    if data.startswith(UTF16_BOMS):
+        raise ZooError(f"{path} is UTF-16 text, not UTF-8", "save the file as UTF-8")
+    if b"\0" in data[:8192]:
+        raise ZooError(f"{path} is a binary file, not text", "pass the text file itself")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ZooError(f"{path}:{line}: bytes that are not UTF-8 text ({data[error.start:error.end]!r})", "save the file as UTF-8") from None
+
+
+def read_json(path: Path, what: str, shape: type = dict, hint: str | None = None) -> Any:
+    """The JSON document in `path`, which must be `what` (a JSON `shape`: an object, by default)."""
+    text = read_text(path)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        problem = f"{path} is empty" if not text.strip() else f"{path}:{error.lineno}:{error.colno}: invalid JSON ({error.msg})"
+        raise ZooError(f"{problem}; it should be {what}", hint) from None
+    if not isinstance(document, shape):
+        raise ZooError(f"{path} holds {json_kind(document)}, not {what} (a JSON {JSON_KINDS[shape].split()[-1]})", hint)
+    return document
+
+
+def read_yaml(path: Path, what: str, hint: str | None = None) -> Any:
+    """The YAML document in `path` (None when it holds none), which should be `what`; a
+    syntax error is named by line and column."""
+    import yaml
+
+    text = read_text(path)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ZooError(f"{where}: invalid YAML ({getattr(error, 'problem', None) or first_line(error)}); it should be {what}", hint) from None
+
+
+def json_kind(value: Any) -> str:
+    """What a JSON value is, in words ("an array", "a number")."""
+    return JSON_KINDS.get(type(value), "a value")
+
+
+def yaml_kind(value: Any) -> str:
+    """What a YAML value is, in words ("a list", "a mapping")."""
+    return YAML_KINDS.get(type(value), "a value")
+
+
+@contextmanager
+def reading(path: Path | str, what: str, hint: str | None = None) -> Iterator[None]:
+    """Inside, any error while parsing `path` is the file's fault: it becomes one ZooError
+    saying the file is empty, or is not `what` (with the parser's first line; `--debug` keeps
+    the cause)."""
+    try:
+        yield
+    except ZooError:
+        raise
+    except Exception as error:  # parsers raise many types (ValueError, OSError, struct.error, their own)
+        empty = Path(path).is_file() and not Path(path).stat().st_size
+        problem = f"is empty; it should be {what}" if empty else f"is not {what}: {first_line(error)}"
+        raise ZooError(f"{path} {problem}", hint or "check that the file is whole and of that kind") from error
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message, or its type when it has none."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
