@@ -57,20 +57,22 @@ def killed_run(output: Path, name: str, options: dict[str, Any], kill: Callable[
     return run
 
 
+def add_callback(callback: Callback) -> None:
+    """Every Trainer zoo builds from now on (in this process) also calls `callback`."""
+    from zoo import trainer
+
+    build = trainer.build
+
+    def build_with_callback(*args: Any, **kwargs: Any) -> Any:
+        built = build(*args, **kwargs)
+        built.callbacks.append(callback)
+        return built
+
+    trainer.build = build_with_callback
+
+
 def kill_at(epoch: int, batch: int) -> Callable[[], None]:
-    def arrange() -> None:
-        from zoo import trainer
-
-        build = trainer.build
-
-        def build_with_kill(*args: Any, **kwargs: Any) -> Any:
-            built = build(*args, **kwargs)
-            built.callbacks.append(KillAt(epoch, batch))
-            return built
-
-        trainer.build = build_with_kill
-
-    return arrange
+    return lambda: add_callback(KillAt(epoch, batch))
 
 
 def assert_same_training(expected: Path, actual: Path) -> None:
@@ -145,3 +147,22 @@ def test_a_run_killed_in_its_first_epoch_says_to_train_again(tmp_path, zoo_cli):
     assert not (run / "checkpoints" / "last.ckpt").exists()
     for args in (["predict", run, "1,2"], ["train", "--resume", run]):
         assert_user_error(zoo_cli(*args), "stopped before its first epoch finished", "train again")
+
+
+class CtrlCAt(Callback):
+    """Ctrl-C (SIGINT) as batch 1 of epoch 0 starts."""
+
+    def on_train_batch_start(self, trainer: Any, module: Any, batch: Any, batch_idx: int) -> None:
+        if batch_idx == 1:
+            signal.raise_signal(signal.SIGINT)
+
+
+def test_ctrl_c_in_the_first_epoch_says_nothing_was_kept(tmp_path, zoo_cli, monkeypatch):
+    from zoo import trainer
+
+    monkeypatch.setattr(trainer, "build", trainer.build)  # put back after the test
+    add_callback(CtrlCAt())
+    result = zoo_cli("train", "linear-regression", "--data", points(tmp_path), "data.batch_size=8", "--output", tmp_path / "runs")
+    assert result.code == 130
+    assert result.err.strip().splitlines()[-1] == "zoo: interrupted: training stopped before its first epoch finished; nothing was kept"
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

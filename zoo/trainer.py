@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import math
+import os
 import sys
 import warnings
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, ProgressBar
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
+from lightning.pytorch.plugins.io import CheckpointIO, TorchCheckpointIO
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from zoo.data import epoch_seed
@@ -129,6 +131,19 @@ class EpochSeeds(Callback):
 MAIN_PROCESS = 0  # the stream of an epoch's seed for the processes' own randomness
 
 
+class AtomicCheckpoints(TorchCheckpointIO):
+    """Checkpoints written beside their place and renamed into it, so a run killed while
+    saving keeps its previous checkpoint whole. (Lightning's own save goes through the system's
+    temporary folder, and a move from another file system is a copy that a kill can cut.)"""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        torch.save(checkpoint, partial)
+        os.replace(partial, path)
+
+
 class StopOnNonFiniteLoss(Callback):
     """Stop with a clear message the moment a training loss is NaN or infinite (`loss`, and
     every other loss a training step returns, such as a GAN's `d_loss` and `g_loss`)."""
@@ -195,6 +210,10 @@ def build(
             EarlyStopping(monitor=monitor, mode=mode, patience=stopping["patience"], min_delta=stopping["min_delta"])
         )
     settings = {"enable_model_summary": False, "log_every_n_steps": 10, **config["trainer"]}
+    plugins = settings.get("plugins") or []
+    plugins = plugins if isinstance(plugins, list) else [plugins]
+    if run_dir is not None and not any(isinstance(plugin, CheckpointIO) for plugin in plugins):
+        settings["plugins"] = [*plugins, AtomicCheckpoints()]
     if not progress:
         settings["enable_progress_bar"] = False
     elif settings.get("enable_progress_bar", True):
