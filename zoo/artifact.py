@@ -13,7 +13,7 @@ from typing import Any
 
 from zoo import __version__
 from zoo.errors import ZooError
-from zoo.files import first_line, read_json, read_text, reading
+from zoo.files import first_line, read_json, read_text
 from zoo.plugins import file_ref, find_task, load_ref
 from zoo.run import model_dir, write_json
 from zoo.weights import restoring
@@ -21,6 +21,7 @@ from zoo.weights import restoring
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 CARD = "README.md"
+INCOMPLETE = "copy the model folder whole, or train again"
 TRUST_HINT = "if you trust whoever made the folder, pass --trust-code (zoo.load(..., trust_code=True))"
 
 
@@ -59,38 +60,46 @@ def load(path: str | Path, trust_code: bool = False) -> Any:
     config, info = read_config(folder)
     config["model"]["source"] = carried_code(folder, config["model"]["source"], trust_code)
     config["compile"] = False  # compiling is for training; a loaded model starts at once
-    module_class = load_ref(find_task(config["task"]).module_of(config["model"]["name"]))
+    try:
+        task = find_task(config["task"])
+    except ZooError as error:
+        raise ZooError(f"{folder / CONFIG}: {error.message} (config.task)", "install the zoo plugin that provides it; `zoo list` shows the installed tasks") from None
+    module_class = load_ref(task.module_of(config["model"]["name"]))
     for key, name in module_class.info_files.items():
         if not (folder / name).is_file():
-            raise ZooError(f"{folder / name} does not exist", "the model folder is incomplete: copy it whole or train again")
+            raise ZooError(f"{folder / name} does not exist", INCOMPLETE)
         if name.endswith(".json"):
-            read_json(folder / name, f"a {key} file", hint="copy the model folder whole or train again")
+            read_json(folder / name, f"a {key} file", hint=INCOMPLETE)
         info[key] = read_text(folder / name)
     files = " and ".join([CONFIG, *module_class.info_files.values()])
-    with restoring(), reading(folder, f"a model folder whose {files} build a {config['task']} model", "copy the model folder whole or train again"):
-        module = module_class(config, info)  # no downloads: the saved weights replace the starting ones
+    try:
+        with restoring():  # no downloads: the saved weights replace the starting ones
+            module = module_class(config, info)
+    except Exception as error:  # a config or tokenizer that zoo did not write: whatever the model's code makes of it
+        reason = error.message if isinstance(error, ZooError) else first_line(error)
+        raise ZooError(f"{folder}: its {files} do not build a {config['task']} model ({reason})", INCOMPLETE) from error
     if not (folder / WEIGHTS).is_file():
-        raise ZooError(f"{folder / WEIGHTS} does not exist", "the model folder is incomplete: copy it whole or train again")
+        raise ZooError(f"{folder / WEIGHTS} does not exist", INCOMPLETE)
     try:
         load_model(module, str(folder / WEIGHTS), strict=True)
     except (OSError, RuntimeError, SafetensorError) as error:
-        raise ZooError(f"{folder / WEIGHTS} does not hold this model's weights: {first_line(error)}", "copy the model folder whole or train again") from None
+        raise ZooError(f"{folder / WEIGHTS} does not hold this model's weights: {first_line(error)}", INCOMPLETE) from None
     return module.eval()
 
 
 def read_config(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """(config, info) of a model folder's config.json, checked for the shape zoo writes."""
     path = folder / CONFIG
-    saved = read_json(path, "a zoo model config", hint="copy the model folder whole or train again")
+    saved = read_json(path, "a zoo model config", hint=INCOMPLETE)
     config, info = saved.get("config"), saved.get("info")
     model = config.get("model") if isinstance(config, dict) else None
     if not isinstance(config, dict) or not isinstance(info, dict) or not isinstance(model, dict):
-        raise ZooError(f"{path} is not a zoo model config: it lacks the config, config.model or info object", "copy the model folder whole or train again")
+        raise ZooError(f"{path} is not a zoo model config: it lacks the config, config.model or info object", INCOMPLETE)
     for key, kind in (("task", str), ("name", str), ("source", (str, type(None)))):
         value = config.get(key) if key == "task" else model.get(key)
         if not isinstance(value, kind):
             where = "config.task" if key == "task" else f"config.model.{key}"
-            raise ZooError(f"{path} is not a zoo model config: {where} is {value!r}", "copy the model folder whole or train again")
+            raise ZooError(f"{path} is not a zoo model config: {where} is {value!r}", INCOMPLETE)
     return config, info
 
 
@@ -109,7 +118,7 @@ def carried_code(folder: Path, source: str | None, trust_code: bool) -> str | No
     if file.is_absolute() or ".." in file.parts or not (folder / file).resolve().is_relative_to(inside):
         raise ZooError(f"{folder / CONFIG}: model.source {source!r} points outside the model folder", "a model folder may only carry its code inside it; zoo will not load this one")
     if not (folder / file).is_file():
-        raise ZooError(f"{folder / file} does not exist (model.source)", "the model folder is incomplete: copy it whole or train again")
+        raise ZooError(f"{folder / file} does not exist (model.source)", INCOMPLETE)
     if not trust_code:
         raise ZooError(f"{folder / file} is Python code that loading this model would run", TRUST_HINT)
     return f"{(folder / file).resolve()}:{attribute}"
