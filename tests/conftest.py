@@ -72,3 +72,10 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def finished_runs(output: Path) -> list[Path]:
     """Run folders under `output` that look finished (model/ and metrics.json)."""
     return [p.parent for p in output.rglob("metrics.json") if (p.parent / "model").is_dir()]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line counting the damaged-file cases that passed (each: one line, exit 2)."""
+    passed = [r for r in terminalreporter.stats.get("passed", []) if "test_damaged_files.py::test_damaged_file" in r.nodeid]
+    if passed:
+        terminalreporter.write_line(f"damaged-file corpus: {len(passed)} cases, each one line and exit 2")

@@ -123,7 +123,7 @@ def test_onnx_export_of_yolo_matches_pytorch(zoo_cli, coco_run, tmp_path):
     result = zoo_cli("export", coco_run, "--format", "onnx", "--output", tmp_path / "yolo.onnx", "--json")
     assert result.code == 0, result.err
     exported = json.loads(result.out)
-    assert exported["max_abs_diff"] < 1e-4
+    assert exported["max_abs_diff"] < 1e-3  # boxes are in pixels (up to the image's side): as allclose below
 
     import onnxruntime
 

@@ -72,7 +72,7 @@ def test_annotation_naming_a_missing_image(zoo_cli, tmp_path):
 def test_malformed_json_is_named_with_line_and_column(zoo_cli, tmp_path):
     path = coco(tmp_path / "data")
     path.write_text(path.read_text().replace('"images": [', '"images": [,', 1))
-    assert_user_error(train(zoo_cli, tmp_path, path), f"{path}:2:", "malformed JSON")
+    assert_user_error(train(zoo_cli, tmp_path, path), f"{path}:2:", "invalid JSON")
 
 
 def test_malformed_xml_is_named_with_line_and_column(zoo_cli, tmp_path):

@@ -177,7 +177,7 @@ def test_other_devices_processes_rebuild_the_data_with_rank_zeros_tokenizer(zoo_
     run = train(zoo_cli, tmp_path, "sentiment", "--max-epochs", "1", *TINY["textcnn"])
     folder = Path(run["path"])
     monkeypatch.setenv(RUN_DIR_ENV, str(folder))
-    first = training._first_data_info(None, joining=True)
+    first = training._rank_zero_data_info()
     assert first["tokenizer"] == (folder / "model" / "tokenizer.json").read_text()
     _, config = training.resolve_config(config=folder / "config.yaml")
     from tasks.sentiment.data import build_data

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePath
 from typing import Any
 
+from zoo import files
 from zoo.errors import ZooError, close_matches, did_you_mean
 from zoo.plugins import Task, file_ref
 
@@ -115,20 +116,16 @@ def merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> Config:
 
 def read_yaml(path: Path) -> Config:
     """A YAML config file as a dict, as written (see `absolute_paths` for its relative paths)."""
-    import yaml
-
     if not path.is_file():
         raise ZooError(f"config file {path} does not exist")
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ZooError(f"{where}: invalid YAML ({getattr(error, 'problem', error)})") from None
+    loaded = files.read_yaml(path, "a zoo config")
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
-        raise ZooError(f"{path}: a config must be a mapping of sections, not {type(loaded).__name__}")
+        raise ZooError(
+            f"{path} holds {files.yaml_kind(loaded)}, but a config must be a mapping of sections",
+            "write `section:` lines, as in a run's config.yaml",
+        )
     return loaded
 
 

@@ -70,43 +70,41 @@ def split_indices(size: int, val_fraction: float, seed: int) -> tuple[list[int],
 
 
 def epoch_seed(seed: int, epoch: int, *streams: int) -> int:
-    """The seed of one epoch's randomness (of one process or worker `stream`): a function of
-    the run's seed and the epoch alone, so a resumed run draws what an uninterrupted one would."""
+    """The seed of one epoch's randomness (of one `stream`: see below): a function of the
+    run's seed and the epoch alone, so a resumed run draws what an uninterrupted one would."""
     import numpy as np
 
     return int(np.random.SeedSequence([seed, epoch, *streams]).generate_state(1, np.uint64)[0] >> 1)
 
 
+SHUFFLE, PROCESS, WORKERS = range(3)  # the streams: the rows' order, each process's RNGs, the loader's worker seeds
+
+
 class EpochShuffle(RandomSampler):
     """A random order of the rows that depends on (seed, epoch) only. Lightning sets the epoch
-    (`set_epoch`) before each training epoch, as for a DistributedSampler, which replaces this
-    on several devices. The DataLoader draws its workers' seeds from `generator`, seeded here
-    for each epoch too, so augmentations in workers repeat on resume as well."""
+    (`set_epoch`) before each training epoch, as it does for the DistributedSampler that
+    replaces this on several devices."""
 
     def __init__(self, data_source: Sized, seed: int, epoch: int = 0) -> None:
-        super().__init__(data_source, generator=torch.Generator())
-        self.seed = seed
-        self.set_epoch(epoch)
+        super().__init__(data_source)
+        self.seed, self.epoch = seed, epoch
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
-        self.generator.manual_seed(epoch_seed(self.seed, epoch, WORKER_SEEDS))
 
     def __iter__(self) -> Iterator[int]:
         order = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch, SHUFFLE))
         yield from torch.randperm(len(self.data_source), generator=order).tolist()
 
 
-SHUFFLE, WORKER_SEEDS = 1, 2  # the streams of an epoch's seed that EpochShuffle uses (0: zoo.trainer.EpochSeeds)
-
-
 def loader(dataset: Dataset, data_config: dict[str, Any], *, shuffle: bool, seed: int = 0, epoch: int = 0) -> DataLoader:
-    """A DataLoader with the run's batch size and workers. A shuffled (training) loader draws
-    each epoch's order and worker seeds from (seed, epoch) (`EpochShuffle`; `epoch` is the one
-    it starts at) and starts its workers anew each epoch, so no random state outlives an
-    epoch. A training epoch drops a last batch of one row, which batch norm cannot train on. A
-    dataset whose items do not stack (images of different sizes, box lists, texts) brings its
-    own `collate`; one with `lengths` (texts) is batched by length (`zoo.text.LengthBatches`)."""
+    """A DataLoader with the run's batch size and workers. A shuffled (training) loader takes
+    each epoch's order from (seed, epoch) (`EpochShuffle`; `epoch` is the one it starts at),
+    draws its workers' seeds from a generator that `zoo.trainer.EpochSeeds` seeds for each
+    epoch, and starts its workers anew each epoch, so no random state outlives an epoch. A
+    training epoch drops a last batch of one row, which batch norm cannot train on. A dataset
+    whose items do not stack (images of different sizes, box lists, texts) brings its own
+    `collate`; one with `lengths` (texts) is batched by length (`zoo.text.LengthBatches`)."""
     workers = data_config["num_workers"]
     batch_size = data_config["batch_size"]
     drop_last = shuffle and len(dataset) > batch_size and len(dataset) % batch_size == 1  # type: ignore[arg-type]
@@ -120,7 +118,7 @@ def loader(dataset: Dataset, data_config: dict[str, Any], *, shuffle: bool, seed
         dataset,
         num_workers=workers,
         persistent_workers=workers > 0 and not shuffle,
-        generator=sampler.generator if shuffle else None,
+        generator=torch.Generator().manual_seed(epoch_seed(seed, epoch, WORKERS)) if shuffle else None,
         pin_memory=torch.cuda.is_available(),
         collate_fn=getattr(dataset, "collate", None),
         **batching,

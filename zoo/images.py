@@ -25,6 +25,7 @@ import torch
 from zoo import tables
 from zoo.data import split_indices
 from zoo.errors import ZooError
+from zoo.files import reading
 
 EXIF_ORIENTATION = 0x0112
 IMAGE_SUFFIXES = frozenset(
@@ -107,7 +108,8 @@ class DatasetImages:
         return len(self.column)
 
     def __getitem__(self, index: int) -> Any:
-        value = self.column[index][self.key]
+        with reading(self.name(index), "a readable image", "drop or replace that row"):  # decoded here, by PIL
+            value = self.column[index][self.key]
         if value is None:
             raise ZooError(f"{self.name(index)}: the image is missing", "drop that row")
         return value if is_pil(value) else torch.as_tensor(_array(value), dtype=torch.uint8)
@@ -137,15 +139,14 @@ def is_pil(image: Any) -> bool:
 @contextmanager
 def _opened(path: Path) -> Iterator[Any]:
     """An image file opened with PIL; a missing or unreadable file becomes a ZooError naming it."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    try:
-        with Image.open(path) as image:
-            yield image
-    except FileNotFoundError:
-        raise ZooError(f"image {path} does not exist", "check the path (or remove what names it)") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise ZooError(f"{path} is not a readable image ({error})", "remove or replace that file") from None
+    with reading(path, "a readable image", "remove or replace that file"):  # PIL raises many types for a damaged file
+        try:
+            with Image.open(path) as image:
+                yield image
+        except FileNotFoundError:
+            raise ZooError(f"image {path} does not exist", "check the path (or remove what names it)") from None
 
 
 def open_image(path: Path) -> Any:
@@ -373,8 +374,10 @@ def read_idx(path: Path) -> torch.Tensor:
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
         raise ZooError(f"{path} is not an IDX file of unsigned bytes", "expected MNIST-style idx3/idx1 ubyte files")
     ndim = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     start = 4 + 4 * ndim
+    if len(data) < start:
+        raise ZooError(f"{path} is truncated: it ends inside its header", "download it again")
+    shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     count = 1
     for size in shape:
         count *= size
@@ -387,10 +390,7 @@ def read_hf_folder(path: Path, image_column: str | None, label_column: str | Non
     """A `datasets` folder (Dataset or DatasetDict) with an image and a label column."""
     import datasets
 
-    try:
-        loaded = datasets.load_from_disk(str(path))
-    except (FileNotFoundError, ValueError, OSError) as error:
-        raise ZooError(f"{path} is not a readable datasets folder ({error})") from None
+    loaded = tables.load_datasets_folder(path)
     parts = dict(loaded) if isinstance(loaded, datasets.DatasetDict) else {"train": loaded}
     names = {"train": ("train",), "val": ("validation", "val", "valid"), "test": ("test",)}
     splits = {}

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import ZooError
-from zoo.files import first_line
+from zoo.files import reading
 
 # Lightning re-launches `zoo train` once per extra DDP process; they join rank 0's folder.
 RUN_DIR_ENV = "ZOO_RUN_DIR"
@@ -76,24 +76,11 @@ def last_checkpoint(run: Path) -> Path:
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """A Lightning checkpoint, read without unpickling anything but tensors and plain data,
     and checked for the parts zoo reads (a damaged or foreign file is one ZooError)."""
-    import pickle
+    from zoo.weights import load_weights_only
 
-    import torch
-
-    damaged = "it is damaged (a run killed while writing it?); resume from a copy, or train again"
-    if path.stat().st_size == 0:
-        raise ZooError(f"{path} is empty", damaged)
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except pickle.UnpicklingError as error:
-        reason = next((line for line in str(error).splitlines() if "Unsupported global" in line), "")
-        reason = reason.split("Unsupported global: ")[-1].split(". ")[0].strip()
-        raise ZooError(
-            f"refusing to unpickle {path}: it holds more than tensors and plain data{f' ({reason})' if reason else ''}",
-            "zoo loads only checkpoints that need no code to read; resume from a checkpoint zoo wrote, or train again",
-        ) from None
-    except Exception as error:  # torch raises RuntimeError, EOFError, ValueError... for a file that is not a checkpoint
-        raise ZooError(f"{path} is not a readable checkpoint ({first_line(error)})", damaged) from None
+    damaged = "it is damaged (a run killed while writing it?) or not zoo's; resume from a copy, or train again"
+    with reading(path, "a zoo training checkpoint", damaged):
+        checkpoint = load_weights_only(path, "zoo loads only checkpoints that need no code to read: resume from one zoo wrote, or train again", mmap=True)
     checkpoint = checkpoint if isinstance(checkpoint, dict) else {}
     hparams = checkpoint.get("hyper_parameters")
     if not isinstance(checkpoint.get("state_dict"), dict) or not isinstance(checkpoint.get("epoch"), int) or not (

@@ -8,7 +8,6 @@ be named. Cells keep the types the format gives them: text from CSV, any JSON va
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import math
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import ZooError, did_you_mean
+from zoo.files import first_line, json_kind, read_json, read_text, reading
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
 SPLIT_NAMES = {"train": ("train", "training"), "val": ("validation", "val", "valid", "dev"), "test": ("test", "testing")}
@@ -51,7 +51,7 @@ def read_table(path: Path) -> Table:
         raise ZooError(f"cannot tell the format of {path}", f"use one of {', '.join(TABLE_SUFFIXES)} (optionally .gz)")
     text = read_text(path)
     if suffix in (".jsonl", ".json"):
-        return _read_json(path, text)
+        return _read_json(path, text, array=suffix == ".json")
     reader = csv.reader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",")
     try:
         header = next(reader, None)
@@ -73,24 +73,9 @@ def read_table(path: Path) -> Table:
     return Table(str(path), columns, rows, places)
 
 
-def read_text(path: Path) -> str:
-    """A text file (gzipped when it ends in .gz) decoded as UTF-8; bad bytes are named by line."""
-    if not path.is_file():
-        raise ZooError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
-    try:
-        data = gzip.decompress(path.read_bytes()) if path.suffix.lower() == ".gz" else path.read_bytes()
-    except (OSError, EOFError) as error:
-        raise ZooError(f"{path} cannot be read ({error})") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise ZooError(f"{path}:{line}: bytes that are not UTF-8 text ({data[error.start:error.end]!r})", "save the file as UTF-8") from None
-
-
-def _read_json(path: Path, text: str) -> Table:
-    """JSON lines, or one array of objects (text starting with `[`)."""
-    if text.lstrip().startswith("["):
+def _read_json(path: Path, text: str, array: bool) -> Table:
+    """JSON lines, or (when `array` may be) one array of objects: text starting with `[`."""
+    if array and text.lstrip().startswith("["):
         try:
             items = json.loads(text)
         except json.JSONDecodeError as error:
@@ -103,6 +88,8 @@ def _read_json(path: Path, text: str) -> Table:
                 found.append((json.loads(line), f"{path}:{number}"))
             except json.JSONDecodeError as error:
                 raise ZooError(f"{path}:{number}:{error.colno}: invalid JSON ({error.msg})", "write one JSON object per line") from None
+    if not found:
+        raise ZooError(f"{path} is empty", "it needs one JSON object per line (or one array of objects)")
     if len(found) == 1 and isinstance(found[0][0], dict) and found[0][0] and all(isinstance(v, dict) for v in found[0][0].values()):
         raise ZooError(f"{path} holds columns of values (pandas' default to_json)", "write one record per line: df.to_json(path, orient='records', lines=True)")
     return _json_rows(path, found)
@@ -112,7 +99,7 @@ def _json_rows(path: Path, items: Sequence[tuple[Any, str]]) -> Table:
     columns: dict[str, None] = {}
     for row, place in items:
         if not isinstance(row, dict):
-            raise ZooError(f"{place}: expected a JSON object, got {type(row).__name__}")
+            raise ZooError(f"{place}: expected a JSON object, got {json_kind(row)}", "each row is one object of column: value")
         columns.update(dict.fromkeys(row))
     return Table(str(path), list(columns), [row for row, _ in items], [place for _, place in items])
 
@@ -120,10 +107,8 @@ def _json_rows(path: Path, items: Sequence[tuple[Any, str]]) -> Table:
 def _read_parquet(path: Path) -> Table:
     import pyarrow.parquet as pq
 
-    try:
+    with reading(path, "a readable parquet file"):
         table = pq.read_table(path)
-    except (OSError, ValueError) as error:
-        raise ZooError(f"{path} is not a readable parquet file ({error})") from None
     return Table(str(path), list(table.column_names), table.to_pylist(), [f"{path} row {i + 1}" for i in range(table.num_rows)])
 
 
@@ -155,10 +140,7 @@ def read_datasets_folder(path: Path) -> dict[str, Table]:
     Class-label columns read as their names."""
     import datasets
 
-    try:
-        loaded = datasets.load_from_disk(str(path))
-    except (FileNotFoundError, ValueError, OSError) as error:
-        raise ZooError(f"{path} is not a readable datasets folder ({error})") from None
+    loaded = load_datasets_folder(path)
     parts = dict(loaded) if isinstance(loaded, datasets.DatasetDict) else {"train": loaded}
     splits = {}
     for split, names in SPLIT_NAMES.items():
@@ -175,6 +157,31 @@ def read_datasets_folder(path: Path) -> dict[str, Table]:
     if "train" not in splits:
         raise ZooError(f"{path} has no 'train' split (it has {', '.join(parts)})")
     return splits
+
+
+def load_datasets_folder(path: Path) -> Any:
+    """`datasets.load_from_disk(path)`: a Dataset or a DatasetDict. When it fails, the damaged
+    file in the folder is named (its JSON and Arrow files are only checked then)."""
+    import datasets
+
+    try:
+        return datasets.load_from_disk(str(path))
+    except Exception as error:  # json, pyarrow and datasets errors, and KeyError/TypeError on odd metadata
+        failure = error
+    for file in sorted(path.rglob("*.json")):
+        read_json(file, "a datasets metadata file", hint="save the dataset again with save_to_disk")
+    for file in sorted(path.rglob("*.arrow")):
+        with reading(file, "an Arrow file as save_to_disk writes it", "save the dataset again with save_to_disk"):
+            _read_arrow(file)
+    raise ZooError(f"{path} is not a readable datasets folder: {first_line(failure)}", "save the dataset again with save_to_disk") from failure
+
+
+def _read_arrow(path: Path) -> None:
+    """Read an Arrow stream file whole (which fails when it is damaged)."""
+    import pyarrow as pa
+
+    with pa.memory_map(str(path)) as source:
+        pa.ipc.open_stream(source).read_all()
 
 
 def pick_column(table: Table, chosen: str | None, usual: Sequence[str], role: str, key: str) -> str:

@@ -13,7 +13,8 @@ import torch
 from torch.utils.data import BatchSampler, RandomSampler, Sampler
 
 from zoo.errors import ZooError
-from zoo.tables import read_text
+from zoo.data import epoch_seed
+from zoo.files import read_text, reading
 
 PAD, UNK, CLS, SEP, MASK, BOS, EOS = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[BOS]", "[EOS]"
 SPECIAL_TOKENS = (PAD, UNK, CLS, SEP, MASK, BOS, EOS)  # ids 0..6 in every tokenizer trained here
@@ -51,17 +52,13 @@ def train_tokenizer(
     return tokenizer
 
 
-def load_tokenizer(folder: Path) -> Any:
-    """The tokenizer in `folder/tokenizer.json` (a zoo model folder's, or any saved one)."""
+def read_tokenizer(path: Path) -> Any:
+    """The `tokenizers.Tokenizer` saved in `path` (a tokenizer.json)."""
     from tokenizers import Tokenizer
 
-    path = folder / TOKENIZER_FILE
-    if not path.is_file():
-        raise ZooError(f"{path} does not exist", "the model folder is incomplete: train the model again")
-    try:
-        return Tokenizer.from_file(str(path))
-    except Exception as error:  # tokenizers raises its own exception type
-        raise ZooError(f"{path} is not a tokenizer file ({error})", "train the model again") from None
+    text = read_text(path)
+    with reading(path, "a tokenizer file (tokenizer.json, as Hugging Face tokenizers saves it)"):
+        return Tokenizer.from_str(text)
 
 
 def encode(tokenizer: Any, texts: Sequence[str], max_length: int | None = None, special_tokens: bool = False) -> tuple[list[list[int]], int]:
@@ -87,20 +84,20 @@ def add_cls_sep(tokenizer: Any) -> Any:
 
 
 def pretrained_tokenizer(source: str, key: str) -> tuple[Any, int]:
-    """(tokenizer, padding id) from `source`: a folder holding a tokenizer.json (a zoo model
-    or run folder too), or a Hugging Face tokenizer (hub name or saved folder). `key` names
-    the setting in messages."""
+    """(tokenizer, padding id) from `source`: a tokenizer.json, a folder holding one (a zoo
+    model or run folder too), or a Hugging Face tokenizer (hub name or saved folder). `key`
+    names the setting in messages."""
     from tokenizers import Tokenizer
 
-    hint = "name a hub model or a folder saved with save_pretrained" if key == "model.pretrained" else "name a hub tokenizer or a folder with a tokenizer.json"
-    folder = Path(source).expanduser()
-    if source.startswith((".", "/", "~")) and not folder.is_dir():
-        raise ZooError(f"{key}: folder {folder} does not exist", hint)
-    for candidate in (folder, folder / "model"):
+    hint = "name a hub model or a folder saved with save_pretrained" if key == "model.pretrained" else "name a hub tokenizer, a tokenizer.json or a folder with one"
+    path = Path(source).expanduser()
+    if path.is_file():
+        return _with_pad_id(read_tokenizer(path))
+    if source.startswith((".", "/", "~")) and not path.is_dir():
+        raise ZooError(f"{key}: {path} does not exist", hint)
+    for candidate in (path, path / "model"):
         if (candidate / TOKENIZER_FILE).is_file() and not (candidate / "tokenizer_config.json").is_file():
-            tokenizer = load_tokenizer(candidate)
-            pad_id = tokenizer.token_to_id(PAD)
-            return tokenizer, pad_id if pad_id is not None else 0
+            return _with_pad_id(read_tokenizer(candidate / TOKENIZER_FILE))
     from transformers import AutoTokenizer
 
     try:
@@ -113,6 +110,12 @@ def pretrained_tokenizer(source: str, key: str) -> tuple[Any, int]:
     tokenizer = Tokenizer.from_str(backend.to_str())
     tokenizer.no_padding()
     pad_id = loaded.pad_token_id if loaded.pad_token_id is not None else loaded.eos_token_id
+    return tokenizer, pad_id if pad_id is not None else 0
+
+
+def _with_pad_id(tokenizer: Any) -> tuple[Any, int]:
+    """(tokenizer, the id of its [PAD] token, or 0 without one)."""
+    pad_id = tokenizer.token_to_id(PAD)
     return tokenizer, pad_id if pad_id is not None else 0
 
 
@@ -164,7 +167,6 @@ class LengthBatches(BatchSampler):
         self.lengths: Sequence[int] = dataset.lengths
         self.pool = pool
         self.shuffle = isinstance(sampler, RandomSampler) or bool(getattr(sampler, "shuffle", False))
-        self._epochs = 0  # batch orders differ from epoch to epoch, the same in every run
 
     def __iter__(self) -> Iterator[list[int]]:
         order = list(self.sampler)
@@ -175,8 +177,7 @@ class LengthBatches(BatchSampler):
             batches += [pooled[i : i + self.batch_size] for i in range(0, len(pooled), self.batch_size)]
         if self.drop_last and batches and len(batches[-1]) < self.batch_size:
             batches.pop()
-        if self.shuffle:
-            generator = torch.Generator().manual_seed(self._epochs)
+        if self.shuffle:  # the batches' order follows the sampler's epoch, as its order does
+            generator = torch.Generator().manual_seed(epoch_seed(getattr(self.sampler, "seed", 0), getattr(self.sampler, "epoch", 0)))
             batches = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
-        self._epochs += 1
         yield from batches

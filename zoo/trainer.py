@@ -19,7 +19,7 @@ from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
 from lightning.pytorch.plugins.io import CheckpointIO, TorchCheckpointIO
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
-from zoo.data import epoch_seed
+from zoo.data import PROCESS, WORKERS, epoch_seed
 from zoo.errors import ZooError
 
 # Lightning's messages that tell users nothing about their run.
@@ -109,10 +109,13 @@ class LaterOnTies(ModelCheckpoint):
 
 
 class EpochSeeds(Callback):
-    """Seed torch, numpy and random at the start of each training epoch from (seed, epoch,
-    process rank): dropout, noise and augmentations in the main process then depend on the
-    epoch alone, which the checkpoint keeps, so a resumed run trains exactly as an
-    uninterrupted one (the DataLoader's order and worker seeds: `zoo.data.EpochShuffle`)."""
+    """Seed each training epoch's randomness from (seed, epoch): torch, numpy and random in
+    each process (dropout, noise, augmentations there; the process rank mixed in), and the
+    generator the training DataLoader draws its workers' seeds from (augmentations in workers).
+    With the rows' order (`zoo.data.EpochShuffle`, or Lightning's DistributedSampler) they then
+    depend on the epoch alone, which the checkpoint keeps, so a resumed run trains exactly as
+    an uninterrupted one. (An epoch's first workers may start before this hook: the loader's
+    generator is seeded for the epoch it starts at when it is made.)"""
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
@@ -122,13 +125,14 @@ class EpochSeeds(Callback):
 
         import numpy as np
 
-        seed = epoch_seed(self.seed, trainer.current_epoch, MAIN_PROCESS, trainer.global_rank)
+        epoch = trainer.current_epoch
+        seed = epoch_seed(self.seed, epoch, PROCESS, trainer.global_rank)
         random.seed(seed)
         np.random.seed(seed % 2**32)
         torch.manual_seed(seed)
-
-
-MAIN_PROCESS = 0  # the stream of an epoch's seed for the processes' own randomness
+        generator = getattr(trainer.train_dataloader, "generator", None)
+        if generator is not None:
+            generator.manual_seed(epoch_seed(self.seed, epoch, WORKERS))
 
 
 class AtomicCheckpoints(TorchCheckpointIO):

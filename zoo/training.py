@@ -89,7 +89,16 @@ def resolve_config(
         extra = configs.parse_overrides(overrides or ())
     given = configs.merge(configs.nest((k, v) for k, v in options.items() if v is not None), extra)
     given = configs.absolute_paths(given, Path.cwd(), task.path_keys)
-    resolved = configs.resolve(task, model, file_config, given)
+    try:
+        resolved = configs.resolve(task, model, file_config, given)
+    except ZooError:
+        if config is None or isinstance(config, Mapping):
+            raise
+        try:
+            configs.resolve(task, model, file_config, {})
+        except ZooError as mistake:  # the file's own: named with it
+            raise ZooError(f"{config}: {mistake.message}", mistake.hint) from None
+        raise
     resolved["output"] = str(Path(resolved["output"]).resolve())  # a saved config.yaml must not move it
     return task, resolved
 

@@ -6,14 +6,17 @@ Files are read without unpickling anything but tensors. Downloads go through tor
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from zoo.errors import ZooError
+from zoo.files import reading
 
 _restoring: ContextVar[bool] = ContextVar("restoring", default=False)
 
@@ -70,27 +73,42 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
             path = folder / "model.safetensors"
             break
     if not path.is_file():
-        raise ValueError(f"model.weights file {path} does not exist")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # safetensors, pickle and zip errors differ by version
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(
-            f"{path} is not a state-dict file (.safetensors, or tensors saved with torch.save): {first_line}"
-        ) from None
+        raise ZooError(f"model.weights file {path} does not exist")
+    with reading(path, "a state-dict file (.safetensors, or tensors saved with torch.save)"):
+        state = _load(path)
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]  # a Lightning checkpoint
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"{path} does not hold a state dict (a mapping of names to tensors)")
+        raise ZooError(f"{path} does not hold a state dict (a mapping of names to tensors)", "save it with torch.save(model.state_dict(), path)")
     for prefix in ("net.", "model.", "module."):  # a zoo or Lightning module, or DataParallel
         if state and all(k.startswith(prefix) for k in state):
             state = {k[len(prefix):]: v for k, v in state.items()}
     return state
+
+
+def _load(path: Path) -> Any:
+    """What a .safetensors file, or a file torch.save wrote, holds."""
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    return load_weights_only(path)
+
+
+def load_weights_only(path: Path, hint: str = "save the weights alone: torch.save(model.state_dict(), path), or as .safetensors", **options: Any) -> Any:
+    """What torch.save wrote to `path`, unpickling tensors and plain data only (`options` go to
+    torch.load). A file holding other objects is a ZooError naming what was refused (with
+    `hint`); other damage, a ValueError with torch's reason, never its advice to load unsafely."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, **options)
+    except pickle.UnpicklingError as error:
+        refused = str(error).partition("WeightsUnpickler error:")[2].strip().split("\n")[0].split(". ")[0]
+        if refused.startswith("Unsupported global"):
+            raise ZooError(
+                f"{path} holds Python objects besides tensors ({refused}), which zoo does not unpickle",
+                hint,
+            ) from error
+        raise ValueError(refused or "not a pickle of tensors") from error
 
 
 def check_architecture(own: dict[str, torch.Tensor], state: dict[str, torch.Tensor], source: str, new_layers: tuple[str, ...] = ()) -> None:

@@ -5,7 +5,7 @@ the path. Every box remembers where it was written, so a mistake can be named to
 from __future__ import annotations
 
 import csv
-import json
+import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from zoo.errors import ZooError
+from zoo.files import json_kind, read_json, read_text, read_yaml, yaml_kind
 from zoo.images import IMAGE_SUFFIXES, SPLIT_FOLDERS
 
 YAML_NAMES = ("data.yaml", "dataset.yaml", "data.yml", "dataset.yml")
@@ -104,30 +105,31 @@ def coco_splits(files: list[Path]) -> dict[str, DetectionSplit]:
 def read_coco(path: Path) -> DetectionSplit:
     """A COCO instances file: images, annotations (bbox x, y, width, height) and categories.
     Images are found relative to the file, or in an images/ folder beside it or above it."""
-    document = read_json(path)
+    document = read_json(path, "a COCO instances file", hint="a COCO instances file is an object with 'images', 'annotations' and 'categories' lists")
     for key in ("images", "annotations", "categories"):
         if not isinstance(document.get(key), list):
-            raise ZooError(f"{path} is not a COCO instances file: it has no {key!r} list")
+            problem = f"its {key!r} is {json_kind(document[key])}, not a list" if key in document else f"it has no {key!r} list"
+            raise ZooError(f"{path} is not a COCO instances file: {problem}", "fix the file")
     categories = {}
     for number, category in enumerate(document["categories"]):
-        if not isinstance(category, dict) or "id" not in category or "name" not in category:
-            raise ZooError(f"{path}: category #{number} needs an 'id' and a 'name'", "fix the file")
+        if not isinstance(category, dict) or not _is_id(category.get("id")) or "name" not in category:
+            raise ZooError(f"{path}: category #{number} needs an 'id' (a number) and a 'name'", "fix the file")
         categories[category["id"]] = str(category["name"])
     roots = [path.parent, path.parent / "images", path.parent.parent / "images", path.parent.parent]
     roots += [path.parent.parent / path.stem.removeprefix("instances_")]  # annotations/instances_val2017.json -> val2017/
     items: dict[Any, Annotated] = {}
     for number, image in enumerate(document["images"]):
-        if not isinstance(image, dict) or "id" not in image or "file_name" not in image:
-            raise ZooError(f"{path}: image #{number} needs an 'id' and a 'file_name'", "fix the file")
-        file = _find_image(str(image["file_name"]), roots)
+        if not isinstance(image, dict) or not _is_id(image.get("id")) or not isinstance(image.get("file_name"), str):
+            raise ZooError(f"{path}: image #{number} needs an 'id' (a number) and a 'file_name' (a path)", "fix the file")
+        file = _find_image(image["file_name"], roots)
         items[image["id"]] = Annotated(file, f"{path} (image id {image['id']})")
     for number, annotation in enumerate(document["annotations"]):
         if not isinstance(annotation, dict):
             raise ZooError(f"{path}: annotation #{number} is not an object", "fix the file")
         place = f"{path} (annotation id {annotation.get('id', f'#{number}')})"
-        if annotation.get("image_id") not in items:
+        if not _is_id(annotation.get("image_id")) or annotation["image_id"] not in items:
             raise ZooError(f"{place}: image_id {annotation.get('image_id')!r} is not in its 'images' list", "fix the annotation")
-        if annotation.get("category_id") not in categories:
+        if not _is_id(annotation.get("category_id")) or annotation["category_id"] not in categories:
             raise ZooError(
                 f"{place}: category_id {annotation.get('category_id')!r} is not in its 'categories'",
                 f"known ids: {', '.join(map(str, list(categories)[:20]))}",
@@ -136,24 +138,17 @@ def read_coco(path: Path) -> DetectionSplit:
             continue  # a crowd region, not one object
         box = annotation.get("bbox")
         if not isinstance(box, list) or len(box) != 4 or not all(isinstance(v, (int, float)) for v in box):
-            raise ZooError(f"{place}: 'bbox' must be [x, y, width, height] in pixels, not {box!r}", "fix the annotation")
+            problem = "has no 'bbox'" if box is None else f"'bbox' must be [x, y, width, height] in pixels, not {box!r}"
+            raise ZooError(f"{place}: {problem}", "give each annotation a bbox [x, y, width, height] in pixels")
         x, y, width, height = box
         items[annotation["image_id"]].add((x, y, x + width, y + height), categories[annotation["category_id"]], place)
     ordered = [categories[i] for i in sorted(categories)]
     return DetectionSplit(str(path), list(items.values()), ordered, "COCO")
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ZooError(f"{path}:{error.lineno}:{error.colno}: malformed JSON ({error.msg})", "fix the file") from None
-    if not isinstance(document, dict):
-        raise ZooError(
-            f"{path} holds a JSON {type(document).__name__}, not a COCO object",
-            "a COCO instances file is an object with 'images', 'annotations' and 'categories'",
-        )
-    return document
+def _is_id(value: Any) -> bool:
+    """Whether `value` can be a COCO id (a number, or a string as some exporters write)."""
+    return isinstance(value, (int, str)) and not isinstance(value, bool)
 
 
 def _find_image(name: str, roots: list[Path]) -> Path:
@@ -187,7 +182,7 @@ def read_voc(root: Path) -> dict[str, DetectionSplit]:
         return {"train": DetectionSplit(str(xml_dir), [read_voc_file(f, image_dir) for f in files], kind="Pascal VOC")}
     splits = {}
     for split, listing in named.items():
-        stems = [line.split()[0] for line in listing.read_text().splitlines() if line.strip()]
+        stems = [line.split()[0] for line in read_text(listing).splitlines() if line.strip()]
         splits[split] = DetectionSplit(str(listing), [read_voc_file(xml_dir / f"{stem}.xml", image_dir) for stem in stems], kind="Pascal VOC")
     return splits
 
@@ -238,25 +233,25 @@ def _image_beside(folder: Path, stem: str) -> Path:
 
 def read_yolo_yaml(path: Path) -> dict[str, DetectionSplit]:
     """An Ultralytics dataset YAML: `path` (root), `train`/`val`/`test` image folders and `names`."""
-    import yaml
-
-    try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ZooError(f"{where}: malformed YAML ({getattr(error, 'problem', error)})", "fix the file") from None
-    if not isinstance(spec, dict) or "names" not in spec:
-        raise ZooError(f"{path} has no 'names' list of classes", "a YOLO dataset YAML names its classes")
-    names = spec["names"]
+    hint = "a YOLO dataset YAML maps train/val/test to image folders and names its classes"
+    spec = read_yaml(path, "a YOLO dataset YAML", hint)
+    if not isinstance(spec, dict):
+        raise ZooError(f"{path} is empty" if spec is None else f"{path} holds {yaml_kind(spec)}, not a YOLO dataset YAML (a mapping)", hint)
+    names = spec.get("names")
+    if not isinstance(names, (list, dict)) or not names:
+        problem = "no 'names' of classes" if not names else f"'names' that are {yaml_kind(names)}, not a list of classes"
+        raise ZooError(f"{path} has {problem}", hint)
     names = [str(names[k]) for k in sorted(names)] if isinstance(names, dict) else [str(n) for n in names]
+    for key in ("path", "train", "val", "test"):
+        if spec.get(key) and not isinstance(spec[key], str):
+            raise ZooError(f"{path}: {key!r} is {yaml_kind(spec[key])}, not one folder", hint)
     if not any(spec.get(split) for split in ("train", "val", "test")) and (path.parent / "images").is_dir():
         return read_yolo_folder(path.parent, names)  # a names-only YAML beside images/ and labels/
-    root = path.parent / spec.get("path", "") if spec.get("path") else path.parent
+    root = path.parent / spec["path"] if spec.get("path") else path.parent
     splits = {}
     for split in ("train", "val", "test"):
         if spec.get(split):
-            images = root / str(spec[split])
+            images = root / spec[split]
             splits[split] = read_yolo_images(images, _labels_dir(images), names)
     if "train" not in splits:
         raise ZooError(f"{path} names no 'train' images")
@@ -291,7 +286,10 @@ def _labels_dir(images: Path) -> Path:
 def _yolo_names(root: Path) -> list[str]:
     for name in NAMES_FILES:
         if (root / name).is_file():
-            return [line.strip() for line in (root / name).read_text().splitlines() if line.strip()]
+            names = [line.strip() for line in read_text(root / name).splitlines() if line.strip()]
+            if not names:
+                raise ZooError(f"{root / name} is empty", "write one class name per line, class 0 first")
+            return names
     raise ZooError(f"YOLO data in {root} has no class names", f"add a data.yaml with 'names', or one of {', '.join(NAMES_FILES)}")
 
 
@@ -306,7 +304,7 @@ def read_yolo_images(images: Path, labels: Path, names: list[str]) -> DetectionS
         label_file = labels / file.relative_to(images).with_suffix(".txt")
         item = Annotated(file, str(file), normalized=True)
         if label_file.is_file():
-            for number, line in enumerate(label_file.read_text().splitlines(), start=1):
+            for number, line in enumerate(read_text(label_file).splitlines(), start=1):
                 if line.strip():
                     _yolo_line(item, line, f"{label_file}:{number}", names)
         items.append(item)
@@ -338,7 +336,7 @@ def read_csv(path: Path) -> DetectionSplit:
     are ignored. A row with empty coordinates lists an image without objects. Images are
     found relative to the file or in an images/ folder beside it."""
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with path.open(newline="", encoding="utf-8-sig") as file:
+    with io.StringIO(read_text(path), newline="") as file:
         reader = csv.DictReader(file, delimiter=delimiter)
         header = [h.strip().lower() for h in reader.fieldnames or []]
         missing = [c for c in CSV_COLUMNS if c not in header]

@@ -17,6 +17,7 @@ from torch.utils.data import TensorDataset
 
 from zoo.data import DataBundle, split_indices
 from zoo.errors import ZooError, did_you_mean
+from zoo.files import read_text
 
 # The classic first example: y = 2x, and the question "what is y at x = 4?".
 DEMO_COLUMNS = ["x", "y"]
@@ -39,10 +40,7 @@ def read_table(path: Path) -> Table:
         raise ZooError(f"data file {path} does not exist", "pass --data a CSV file with a header row")
     if path.is_dir():
         raise ZooError(f"{path} is a folder", "pass --data a CSV file with a header row")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ZooError(f"{path}: byte {error.start} is not UTF-8 text", "save the file as UTF-8") from None
+    text = read_text(path)
     reader = csv.reader(io.StringIO(text), delimiter=separator(path, text), strict=True)
     rows: list[list[str]] = []
     lines: list[int] = []

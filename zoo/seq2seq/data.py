@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 from zoo import tables, text
 from zoo.data import DataBundle, reused_info, split_indices
 from zoo.errors import ZooError
+from zoo.files import read_text
 from zoo.hub import fine_tuning_notes, hub_config
 from zoo.seq2seq.models import IGNORED
 
@@ -55,8 +56,8 @@ class Pairs:
 
 def read_parallel(source_file: Path, target_file: Path) -> Pairs:
     """Two line-aligned text files; different line counts stop with both counts named."""
-    source_lines = tables.read_text(source_file).splitlines()
-    target_lines = tables.read_text(target_file).splitlines()
+    source_lines = read_text(source_file).splitlines()
+    target_lines = read_text(target_file).splitlines()
     if len(source_lines) != len(target_lines):
         raise ZooError(
             f"{source_file} has {len(source_lines):,} lines but {target_file} has {len(target_lines):,}",
