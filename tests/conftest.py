@@ -14,6 +14,12 @@ import pytest
 import cli
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Many tests start processes that import torch and Lightning again (an application's own tests,
+# DDP's second process, a run killed on purpose). Where PYTHONDONTWRITEBYTECODE is set each of
+# them compiles those packages anew (17 s of CPU here, 7 s from bytecode): the test session
+# writes bytecode on first import instead, and every later process reads it.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # The workers (pytest -n, one per core) share the cores: a thread each, or their thread
     # pools spin against each other. Set before torch is imported.

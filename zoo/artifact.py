@@ -71,7 +71,8 @@ def load(path: str | Path, trust_code: bool = False) -> Any:
         if name.endswith(".json"):
             read_json(folder / name, f"a {key} file", hint=INCOMPLETE)
         info[key] = read_text(folder / name)
-    files = " and ".join([CONFIG, *module_class.info_files.values()])
+    code = [config["model"]["source"].rpartition(":")[0]] if config["model"]["source"] else []  # trusted: it ran
+    files = " and ".join([CONFIG, *module_class.info_files.values(), *code])
     try:
         with restoring():  # no downloads: the saved weights replace the starting ones
             module = module_class(config, info)
@@ -152,7 +153,7 @@ def model_card(config: dict[str, Any], metrics: dict[str, Any], params: int, not
         "",
         "## Use",
         "",
-        *([f"The folder carries Python code (`{config['model']['source'].partition(':')[0]}`) that loading runs: zoo runs it only when asked to with `--trust-code`.", ""] if code else []),
+        *([f"Loading this model runs Python code (`{config['model']['source']}`, model.source): zoo runs it only when asked to with `--trust-code`.", ""] if code else []),
         "```bash",
         f"zoo predict path/to/this/folder{flag} INPUT...",
         f"zoo evaluate path/to/this/folder{flag} --data DATA",

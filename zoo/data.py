@@ -77,7 +77,7 @@ def epoch_seed(seed: int, epoch: int, *streams: int) -> int:
     return int(np.random.SeedSequence([seed, epoch, *streams]).generate_state(1, np.uint64)[0] >> 1)
 
 
-SHUFFLE, PROCESS, WORKERS = range(3)  # the streams: the rows' order, each process's RNGs, the loader's worker seeds
+SHUFFLE, PROCESS, WORKERS, BATCH_ORDER = range(1, 5)  # the streams: the rows' order, each process's RNGs, the loader's worker seeds, length batches' order
 
 
 class EpochShuffle(RandomSampler):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import json
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,12 +24,7 @@ UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 def read_text(path: Path) -> str:
     """A text file (gzipped when it ends in .gz) decoded as UTF-8; bad bytes are named by line,
     and a UTF-16 or binary file is called what it is."""
-    if not path.is_file():
-        raise ZooError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
-    try:
-        data = gzip.decompress(path.read_bytes()) if path.suffix.lower() == ".gz" else path.read_bytes()
-    except (OSError, EOFError) as error:
-        raise ZooError(f"{path} cannot be read ({error})", "check that the file is whole") from None
+    data = read_bytes(path)
     if data.startswith(UTF16_BOMS):
         raise ZooError(f"{path} is UTF-16 text, not UTF-8", "save the file as UTF-8")
     if b"\0" in data[:8192]:
@@ -38,6 +34,17 @@ def read_text(path: Path) -> str:
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         raise ZooError(f"{path}:{line}: bytes that are not UTF-8 text ({data[error.start:error.end]!r})", "save the file as UTF-8") from None
+
+
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes, gunzipped when it ends in .gz; a missing, unreadable or damaged gzip
+    file is one ZooError."""
+    if not path.is_file():
+        raise ZooError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
+    try:
+        return gzip.decompress(path.read_bytes()) if path.suffix.lower() == ".gz" else path.read_bytes()
+    except (OSError, EOFError, zlib.error) as error:
+        raise ZooError(f"{path} cannot be read ({error})", "check that the file is whole") from None
 
 
 def read_json(path: Path, what: str, shape: type = dict, hint: str | None = None) -> Any:

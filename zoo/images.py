@@ -12,7 +12,6 @@ needs: 1 when every image is grayscale, else 3. RGBA and palette images are laid
 
 from __future__ import annotations
 
-import gzip
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -25,7 +24,7 @@ import torch
 from zoo import tables
 from zoo.data import split_indices
 from zoo.errors import ZooError
-from zoo.files import reading
+from zoo.files import read_bytes, reading
 
 EXIF_ORIENTATION = 0x0112
 IMAGE_SUFFIXES = frozenset(
@@ -365,12 +364,7 @@ def read_idx_pair(images_file: Path) -> LabelledImages:
 
 def read_idx(path: Path) -> torch.Tensor:
     """One IDX file (http://yann.lecun.com/exdb/mnist/) as a uint8 tensor."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as file:
-            data = file.read()
-    except (OSError, EOFError) as error:
-        raise ZooError(f"{path} cannot be read ({error})", "download it again") from None
+    data = read_bytes(path)
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
         raise ZooError(f"{path} is not an IDX file of unsigned bytes", "expected MNIST-style idx3/idx1 ubyte files")
     ndim = data[3]

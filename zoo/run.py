@@ -9,6 +9,7 @@ A run is finished when it has both model/ and metrics.json; they are written las
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import re
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import ZooError
-from zoo.files import reading
+from zoo.files import read_text, reading
 
 # Lightning re-launches `zoo train` once per extra DDP process; they join rank 0's folder.
 RUN_DIR_ENV = "ZOO_RUN_DIR"
@@ -98,11 +99,15 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def read_log(path: Path) -> list[dict[str, str]]:
-    """The rows of a CSV metrics log (none when it does not exist)."""
+    """The rows of a CSV metrics log (none when it does not exist); every value but the
+    empty ones a number, or the log is damaged (a ZooError naming it)."""
     if not path.is_file():
         return []
-    with path.open(newline="", encoding="utf-8") as file:
-        return list(csv.DictReader(file))
+    with reading(path, "a metrics log as zoo writes it", "move the damaged log away; training writes a new one"):
+        rows = list(csv.DictReader(io.StringIO(read_text(path), newline="")))
+        for row in rows:
+            [float(value) for value in row.values() if value not in ("", None)]
+    return rows
 
 
 def prepend_log(path: Path, earlier: list[dict[str, str]]) -> None:

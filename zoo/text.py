@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import BatchSampler, RandomSampler, Sampler
 
 from zoo.errors import ZooError
-from zoo.data import epoch_seed
+from zoo.data import BATCH_ORDER, epoch_seed
 from zoo.files import read_text, reading
 
 PAD, UNK, CLS, SEP, MASK, BOS, EOS = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[BOS]", "[EOS]"
@@ -178,6 +178,7 @@ class LengthBatches(BatchSampler):
         if self.drop_last and batches and len(batches[-1]) < self.batch_size:
             batches.pop()
         if self.shuffle:  # the batches' order follows the sampler's epoch, as its order does
-            generator = torch.Generator().manual_seed(epoch_seed(getattr(self.sampler, "seed", 0), getattr(self.sampler, "epoch", 0)))
+            seed = epoch_seed(getattr(self.sampler, "seed", 0), getattr(self.sampler, "epoch", 0), BATCH_ORDER)
+            generator = torch.Generator().manual_seed(seed)
             batches = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
         yield from batches

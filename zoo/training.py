@@ -16,7 +16,7 @@ from typing import Any
 
 from zoo import config as configs
 from zoo.errors import ZooError, did_you_mean
-from zoo.files import read_json
+from zoo.files import first_line, read_json
 from zoo.plugins import Task, find_task, load_ref
 from zoo.run import DATA_INFO, RUN_DIR_ENV, last_checkpoint, load_checkpoint, new_run_dir, prepend_log, read_log, write_json
 
@@ -164,7 +164,7 @@ def train(name: str | None = None, *, resume: str | Path | None = None, progress
         os.environ[RUN_DIR_ENV] = str(run_dir)
     try:
         run = _fit(task, config, bundle, module, run_dir, resumed, progress)
-        if not fresh and run.rank == 0:
+        if not fresh and run.rank == 0 and not resumed.finishing:  # finishing trains nothing under new settings
             (run_dir / "config.yaml").write_text(configs.to_yaml(config), encoding="utf-8")
         return run
     except BaseException as error:
@@ -194,7 +194,8 @@ def _resumed(checkpoint: Path, config: configs.Config) -> Resumed:
     wanted = config["trainer"]["max_epochs"]
     finished = (run_dir / "model").is_dir() and (run_dir / "metrics.json").is_file()
     if wanted is not None and wanted != -1 and (wanted < done or (wanted == done and finished)):
-        raise ZooError(f"{run_dir} has trained {done} epochs already", f"pass --max-epochs above {done}")
+        more = f"pass --max-epochs above {done}" if finished else f"pass --max-epochs {done} to finish it, or more to train on"
+        raise ZooError(f"{run_dir} has trained {done} epochs already", more)
     return Resumed(checkpoint, done, saved["hyper_parameters"]["info"], finishing=wanted == done)
 
 
@@ -215,11 +216,9 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
     train_loader = loader(bundle.train, data_config, shuffle=True, seed=config["seed"], epoch=start)
     val_loader = loader(bundle.val, data_config, shuffle=False)
     log = run_dir / "logs" / "metrics.csv"
-    earlier_log = log.with_name("metrics-before-resume.csv")
     trains = any(p.requires_grad for p in module.parameters())
     fits = trains and not (resumed and resumed.finishing)
-    if resumed and fits and log.is_file() and trainer.is_global_zero:
-        log.replace(earlier_log)  # Lightning's CSV logger would delete it
+    earlier = read_log(log) if resumed and fits and trainer.is_global_zero else []  # Lightning's CSV logger starts it anew
     started = time.perf_counter()
     if not trains:  # a baseline with no weights (summarization's lead): scored as it is
         bundle.notes.append(f"{task.name}/{config['model']['name']} has no weights to train: it is scored on the validation split as it is")
@@ -228,9 +227,7 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
             if fits:
                 trainer.fit(module, train_loader, val_loader, ckpt_path=resumed.checkpoint if resumed else None, weights_only=True)
     finally:
-        if earlier_log.is_file() and trainer.is_global_zero:
-            prepend_log(log, read_log(earlier_log))
-            earlier_log.unlink()
+        prepend_log(log, earlier)
     seconds = time.perf_counter() - started
     if trainer.is_global_zero and trains:
         plots.curve_plots(log, run_dir / "plots", title=f"{task.name}/{config['model']['name']}", monitor=monitor)
@@ -249,7 +246,10 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
         return Run(run_dir, task.name, config["model"]["name"], {}, {}, epochs, round(seconds, 3), bundle.notes, rank)
     trainer = trainers.single_device(config["trainer"]["accelerator"], config["trainer"].get("precision"))
     if best:
-        module.load_state_dict(load_checkpoint(Path(best))["state_dict"])
+        try:
+            module.load_state_dict(load_checkpoint(Path(best))["state_dict"])
+        except RuntimeError as error:  # a finishing --resume with other model settings: no fit checked it
+            raise ZooError(f"{best} does not fit the model this config builds ({first_line(error)})", "resume with the run's own data and model settings") from None
     metrics = {"val": trainers.prefixed_metrics(trainer.validate(module, val_loader, verbose=False), "val")}
     if bundle.test is not None:
         test_loader = loader(bundle.test, data_config, shuffle=False)

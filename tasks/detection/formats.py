@@ -113,14 +113,14 @@ def read_coco(path: Path) -> DetectionSplit:
     categories = {}
     for number, category in enumerate(document["categories"]):
         if not isinstance(category, dict) or not _is_id(category.get("id")) or "name" not in category:
-            raise ZooError(f"{path}: category #{number} needs an 'id' (a number) and a 'name'", "fix the file")
+            raise ZooError(f"{path}: category #{number} needs an 'id' (a number or a string) and a 'name'", "fix the file")
         categories[category["id"]] = str(category["name"])
     roots = [path.parent, path.parent / "images", path.parent.parent / "images", path.parent.parent]
     roots += [path.parent.parent / path.stem.removeprefix("instances_")]  # annotations/instances_val2017.json -> val2017/
     items: dict[Any, Annotated] = {}
     for number, image in enumerate(document["images"]):
         if not isinstance(image, dict) or not _is_id(image.get("id")) or not isinstance(image.get("file_name"), str):
-            raise ZooError(f"{path}: image #{number} needs an 'id' (a number) and a 'file_name' (a path)", "fix the file")
+            raise ZooError(f"{path}: image #{number} needs an 'id' (a number or a string) and a 'file_name' (a path)", "fix the file")
         file = _find_image(image["file_name"], roots)
         items[image["id"]] = Annotated(file, f"{path} (image id {image['id']})")
     for number, annotation in enumerate(document["annotations"]):
@@ -142,7 +142,7 @@ def read_coco(path: Path) -> DetectionSplit:
             raise ZooError(f"{place}: {problem}", "give each annotation a bbox [x, y, width, height] in pixels")
         x, y, width, height = box
         items[annotation["image_id"]].add((x, y, x + width, y + height), categories[annotation["category_id"]], place)
-    ordered = [categories[i] for i in sorted(categories)]
+    ordered = [categories[i] for i in sorted(categories, key=lambda i: (isinstance(i, str), i))]  # numbers, then strings
     return DetectionSplit(str(path), list(items.values()), ordered, "COCO")
 
 

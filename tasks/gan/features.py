@@ -78,7 +78,13 @@ class RunFeatures(nn.Module):
     def __init__(self, folder: Path) -> None:
         super().__init__()
         import zoo
+        from zoo.artifact import read_config
+        from zoo.run import model_dir
 
+        source = read_config(model_dir(folder))[0]["model"]["source"]
+        if source:  # zoo runs no code from a folder named as a setting
+            raise ZooError(f"metrics.features: {folder} was trained from its own model code ({source}), which zoo does not run to extract features",
+                           "name a run of a built-in image model (zoo train classification --data ...)")
         self.model = zoo.load(folder)
         example = self.model.example_input()
         linear = [m for m in self.model.modules() if isinstance(m, nn.Linear)]
