@@ -18,9 +18,10 @@ FAST = ["--max-epochs", "2", "data.batch_size=8"]
 
 @pytest.fixture(scope="session")
 def shapes_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo shapes, trained once with the default CNN."""
+    """The demo shapes, trained once with the default CNN (8 epochs: seeds 0, 1 and 2 reach
+    100%, 92% and 97% validation accuracy on one thread; at 6, seed 0 had 89%)."""
     output = tmp_path_factory.mktemp("runs")
-    return zoo.train("classification", output=output, max_epochs=6, progress=False).path
+    return zoo.train("classification", output=output, max_epochs=8, progress=False).path
 
 
 def test_lists_the_cnn_and_torchvision_models(zoo_cli):
