@@ -41,18 +41,23 @@ class KillAt(Callback):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-def killed_run(output: Path, name: str, options: dict[str, Any], kill: Callable[[], None]) -> Path:
-    """Train in a forked child that `kill` arranges to SIGKILL; the run folder it leaves."""
+def in_killed_child(train: Callable[[], Any], kill: Callable[[], None]) -> None:
+    """Run `train` in a forked child that `kill` arranges to SIGKILL."""
 
     def child() -> None:
         torch.set_num_threads(1)  # OpenMP's thread pool does not survive a fork
         kill()
-        zoo.train(name, output=output, progress=False, **options)
+        train()
 
     process = multiprocessing.get_context("fork").Process(target=child)
     process.start()
     process.join(timeout=300)
     assert process.exitcode == -signal.SIGKILL
+
+
+def killed_run(output: Path, name: str, options: dict[str, Any], kill: Callable[[], None]) -> Path:
+    """The run folder a training that `kill` arranges to SIGKILL leaves."""
+    in_killed_child(lambda: zoo.train(name, output=output, progress=False, **options), kill)
     (run,) = [path for path in output.glob("*/*/*") if path.is_dir()]
     return run
 
@@ -119,6 +124,16 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path, case):
     resumed = zoo.train(resume=run, progress=False)
     assert resumed.epochs == uninterrupted.epochs
     assert_same_training(uninterrupted.path, run)
+
+
+def test_a_resumed_run_killed_again_resumes_exactly_with_its_whole_log(tmp_path):
+    options = {"data": points(tmp_path), "max_epochs": 6, "overrides": {"data.batch_size": 8}}
+    uninterrupted = zoo.train("linear-regression", output=tmp_path / "whole", progress=False, **options)
+    run = killed_run(tmp_path / "killed", "linear-regression", options, kill_at(2, 1))
+    in_killed_child(lambda: zoo.train(resume=run, progress=False), kill_at(4, 1))
+    zoo.train(resume=run, progress=False)
+    assert_same_training(uninterrupted.path, run)
+    assert not (run / "logs" / "metrics-before-resume.csv").exists()
 
 
 def test_a_run_killed_before_writing_its_model_is_finished_without_training(tmp_path, zoo_cli):

@@ -113,11 +113,16 @@ def read_log(path: Path) -> list[dict[str, str]]:
 def prepend_log(path: Path, earlier: list[dict[str, str]]) -> None:
     """Put the rows of an earlier session back in front of `path` (Lightning's CSV logger
     starts a fresh file, which would lose them on --resume)."""
-    if not earlier:
-        return
-    rows = earlier + read_log(path)
+    if earlier:
+        write_log(path, earlier + read_log(path))
+
+
+def write_log(path: Path, rows: list[dict[str, str]]) -> None:
+    """Write CSV log rows atomically (the columns of every row, in order of appearance)."""
     columns = list(dict.fromkeys(key for row in rows for key in row))
-    with path.open("w", newline="", encoding="utf-8") as file:
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w", newline="", encoding="utf-8") as file:
         writer = csv.DictWriter(file, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
+    partial.replace(path)

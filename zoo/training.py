@@ -18,7 +18,7 @@ from zoo import config as configs
 from zoo.errors import ZooError, did_you_mean
 from zoo.files import first_line, read_json
 from zoo.plugins import Task, find_task, load_ref
-from zoo.run import DATA_INFO, RUN_DIR_ENV, last_checkpoint, load_checkpoint, new_run_dir, prepend_log, read_log, write_json
+from zoo.run import DATA_INFO, RUN_DIR_ENV, last_checkpoint, load_checkpoint, new_run_dir, prepend_log, read_log, write_json, write_log
 
 
 CORE_OPTIONS = ("config", "data", "max_epochs", "output", "seed", "compile", "detect_anomaly", "resume")
@@ -199,6 +199,20 @@ def _resumed(checkpoint: Path, config: configs.Config) -> Resumed:
     return Resumed(checkpoint, done, saved["hyper_parameters"]["info"], finishing=wanted == done)
 
 
+EARLIER_LOG = "metrics-before-resume.csv"  # the log's rows up to a resumed checkpoint, while Lightning starts the log anew
+
+
+def _earlier_rows(log: Path, resumed: Resumed) -> list[dict[str, str]]:
+    """The log's rows of the epochs the checkpoint holds, kept on disk beside it until the
+    resumed session puts them back, so a kill during that session loses none of them."""
+    kept = log.with_name(EARLIER_LOG)
+    rows = [*read_log(kept), *read_log(log)]  # the file is there when a resumed session was killed
+    rows = [row for row in rows if not row.get("epoch") or int(float(row["epoch"])) < resumed.epochs]
+    if rows:
+        write_log(kept, rows)
+    return rows
+
+
 def _rank_zero_data_info() -> dict[str, Any]:
     """The data info rank 0 wrote, for a process that joins it on another device."""
     return read_json(Path(os.environ[RUN_DIR_ENV]) / DATA_INFO, "the data info of a zoo run")
@@ -218,7 +232,7 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
     log = run_dir / "logs" / "metrics.csv"
     trains = any(p.requires_grad for p in module.parameters())
     fits = trains and not (resumed and resumed.finishing)
-    earlier = read_log(log) if resumed and fits and trainer.is_global_zero else []  # Lightning's CSV logger starts it anew
+    earlier = _earlier_rows(log, resumed) if resumed and fits and trainer.is_global_zero else []
     started = time.perf_counter()
     if not trains:  # a baseline with no weights (summarization's lead): scored as it is
         bundle.notes.append(f"{task.name}/{config['model']['name']} has no weights to train: it is scored on the validation split as it is")
@@ -228,6 +242,7 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
                 trainer.fit(module, train_loader, val_loader, ckpt_path=resumed.checkpoint if resumed else None, weights_only=True)
     finally:
         prepend_log(log, earlier)
+        log.with_name(EARLIER_LOG).unlink(missing_ok=True)
     seconds = time.perf_counter() - started
     if trainer.is_global_zero and trains:
         plots.curve_plots(log, run_dir / "plots", title=f"{task.name}/{config['model']['name']}", monitor=monitor)
