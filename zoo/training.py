@@ -208,6 +208,7 @@ def _earlier_rows(log: Path, resumed: Resumed) -> list[dict[str, str]]:
     kept = log.with_name(EARLIER_LOG)
     rows = [*read_log(kept), *read_log(log)]  # the file is there when a resumed session was killed
     rows = [row for row in rows if not row.get("epoch") or int(float(row["epoch"])) < resumed.epochs]
+    rows = list({tuple((k, v) for k, v in row.items() if v): row for row in rows}.values())  # once each, should the log hold them again
     if rows:
         write_log(kept, rows)
     return rows
