@@ -99,6 +99,15 @@ def reading(path: Path | str, what: str, hint: str | None = None) -> Iterator[No
         raise ZooError(f"{path} {problem}", hint or "check that the file is whole and of that kind") from error
 
 
+@contextmanager
+def written_whole(path: Path) -> Iterator[Path]:
+    """A path beside `path` to write; it replaces `path` once the block ends without error, so
+    readers, and a run killed meanwhile, never see half a file."""
+    partial = path.with_name(path.name + ".partial")
+    yield partial
+    partial.replace(path)
+
+
 def first_line(error: BaseException) -> str:
     """The first line of an error's message, or its type when it has none."""
     text = str(error).strip()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import ZooError
-from zoo.files import read_text, reading
+from zoo.files import read_text, reading, written_whole
 
 # Lightning re-launches `zoo train` once per extra DDP process; they join rank 0's folder.
 RUN_DIR_ENV = "ZOO_RUN_DIR"
@@ -93,9 +93,8 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically: readers never see half a file."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(data, indent=2, allow_nan=True) + "\n", encoding="utf-8")
-    partial.replace(path)
+    with written_whole(path) as partial:
+        partial.write_text(json.dumps(data, indent=2, allow_nan=True) + "\n", encoding="utf-8")
 
 
 def read_log(path: Path) -> list[dict[str, str]]:
@@ -106,7 +105,9 @@ def read_log(path: Path) -> list[dict[str, str]]:
     with reading(path, "a metrics log as zoo writes it", "move the damaged log away; training writes a new one"):
         rows = list(csv.DictReader(io.StringIO(read_text(path), newline="")))
         for row in rows:
-            [float(value) for value in row.values() if value not in ("", None)]
+            for value in row.values():
+                if value not in ("", None):
+                    float(value)  # a cut or foreign log fails here, not after training
     return rows
 
 
@@ -120,9 +121,7 @@ def prepend_log(path: Path, earlier: list[dict[str, str]]) -> None:
 def write_log(path: Path, rows: list[dict[str, str]]) -> None:
     """Write CSV log rows atomically (the columns of every row, in order of appearance)."""
     columns = list(dict.fromkeys(key for row in rows for key in row))
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", newline="", encoding="utf-8") as file:
+    with written_whole(path) as partial, partial.open("w", newline="", encoding="utf-8") as file:
         writer = csv.DictWriter(file, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
-    partial.replace(path)

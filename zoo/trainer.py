@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import math
-import os
 import sys
 import warnings
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from zoo.data import PROCESS, WORKERS, epoch_seed
 from zoo.errors import ZooError
+from zoo.files import written_whole
 
 # Lightning's messages that tell users nothing about their run.
 _NOISE = (
@@ -143,9 +143,8 @@ class AtomicCheckpoints(TorchCheckpointIO):
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        torch.save(checkpoint, partial)
-        os.replace(partial, path)
+        with written_whole(path) as partial:
+            torch.save(checkpoint, partial)
 
 
 class StopOnNonFiniteLoss(Callback):
