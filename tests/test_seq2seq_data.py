@@ -24,8 +24,8 @@ def write_lines(path: Path, lines: list[str]) -> Path:
 def test_two_parallel_files_skip_pairs_with_an_empty_side(tmp_path):
     source, target = write_lines(tmp_path / "train.de", GERMAN), write_lines(tmp_path / "train.en", ENGLISH)
     [(split, pairs)] = read_pairs(f"{source},{target}").items()
-    assert split == "train" and pairs.sources == [GERMAN[i] for i in (0, 1, 3)] and pairs.targets[2] == "A woman cooks."
-    assert pairs.skipped == 1 and pairs.first_skipped == f"{source}:3" and pairs.places[2] == f"{source}:4"
+    assert split == "train" and list(pairs.sources) == [GERMAN[i] for i in (0, 1, 3)] and pairs.targets[2] == "A woman cooks."
+    assert pairs.skipped == 1 and pairs.first_skipped == f"{source}:3" and pairs.place(2) == f"{source}:4"
 
 
 def test_the_multi30k_folder_layout_reads_its_direction_from_the_folder_name(tmp_path):
@@ -66,7 +66,7 @@ def test_tables_with_the_tasks_columns(tmp_path):
     table = write_table(tmp_path / "dialogues.jsonl", [("Amanda: I baked cookies.", "Amanda baked cookies."), (" ", "empty")], text="dialogue", label="summary")
     columns = Columns(usual_source=("document", "dialogue"), usual_target=("summary",))
     pairs = read_pairs(str(table), columns)["train"]
-    assert pairs.sources == ["Amanda: I baked cookies."] and pairs.skipped == 1
+    assert list(pairs.sources) == ["Amanda: I baked cookies."] and pairs.skipped == 1
     with pytest.raises(ZooError, match="has no source column 'dialog'.*did you mean 'dialogue'"):
         read_pairs(str(table), Columns(source="dialog", usual_target=("summary",)))
 
@@ -99,8 +99,8 @@ def test_pairs_become_padded_teacher_forcing_batches(tmp_path, shared):
     assert decoder_in[:, 0].tolist() == [bos, bos] and decoder_in.shape == decoder_out.shape
     assert src_lengths.tolist() == [len(dataset[0][0]), len(dataset[1][0])]
     for row in range(2):
-        target_ids = dataset[row][1]
+        target_ids = dataset[row][1].tolist()
         assert decoder_out[row, len(target_ids)] == eos and decoder_out[row, : len(target_ids)].tolist() == target_ids
         assert decoder_in[row, 1 : len(target_ids) + 1].tolist() == target_ids
         assert (decoder_out[row, len(target_ids) + 1 :] == IGNORED).all()  # padding has no loss
-    assert source_tokenizer.decode(dataset[0][0]) == "Ein Mann fährt Fahrrad."  # cased, and back to the text
+    assert source_tokenizer.decode(dataset[0][0].tolist()) == "Ein Mann fährt Fahrrad."  # cased, and back to the text

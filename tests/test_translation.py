@@ -70,7 +70,7 @@ def tiny_bart(tmp_path) -> Path:
     from zoo.text import BOS, EOS, PAD, SPECIAL_TOKENS, UNK, train_tokenizer
 
     pairs = demo_pairs()["train"]
-    tokenizer = train_tokenizer(pairs.sources + pairs.targets, vocab_size=200)
+    tokenizer = train_tokenizer([*pairs.sources, *pairs.targets], vocab_size=200)
     tokenizer.post_processor = processors.TemplateProcessing(single=f"$A {EOS}", special_tokens=[(EOS, SPECIAL_TOKENS.index(EOS))])
     folder = tmp_path / "tiny-bart"
     PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token=PAD, unk_token=UNK, bos_token=BOS, eos_token=EOS).save_pretrained(folder)

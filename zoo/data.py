@@ -94,7 +94,9 @@ class EpochShuffle(RandomSampler):
 
     def __iter__(self) -> Iterator[int]:
         order = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch, SHUFFLE))
-        yield from torch.randperm(len(self.data_source), generator=order).tolist()
+        permutation = torch.randperm(len(self.data_source), generator=order).numpy()
+        for start in range(0, len(permutation), 1 << 16):  # Python ints a block at a time: millions of rows stay cheap
+            yield from permutation[start : start + (1 << 16)].tolist()
 
 
 def loader(dataset: Dataset, data_config: dict[str, Any], *, shuffle: bool, seed: int = 0, epoch: int = 0) -> DataLoader:

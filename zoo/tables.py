@@ -1,37 +1,105 @@
-"""Tables of labelled rows, for every task that reads them: CSV, TSV, JSONL (each may be
-gzipped), parquet, a `datasets` folder, or a folder of split files (`train.tsv.gz`, `dev.tsv`).
+"""Tables of rows, for every task that reads them: CSV, TSV, JSONL (each may be gzipped), JSON
+arrays, parquet, a `datasets` folder, or a folder of split files (`train.tsv.gz`, `dev.tsv`).
 
-Every row remembers where it was read (`file:line`, `folder [split] row N`), so a bad cell can
-be named. Cells keep the types the format gives them: text from CSV, any JSON value from JSONL.
+A table is an Arrow table memory-mapped from the data cache (`zoo.cache`): read once, then
+mapped again by every run on the same file; no row is ever a Python object. Cells keep the
+types the format gives them: text from CSV and TSV, any JSON value from JSONL (a column whose
+values differ in kind reads as text). Checks run on whole columns; the first bad row is then
+named by file and line (`Table.place`), found only when needed.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
-import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zoo import cache, splits
 from zoo.errors import ZooError, did_you_mean
-from zoo.files import first_line, json_kind, read_json, read_text, reading
+from zoo.files import UTF16_BOMS, first_line, json_kind, read_json, read_text, reading
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
-SPLIT_NAMES = {"train": ("train", "training"), "val": ("validation", "val", "valid", "dev"), "test": ("test", "testing")}
+BLOCK = 1 << 22  # bytes of text Arrow parses at a time
+FALLBACK_ROWS = 50_000  # rows per batch when JSON lines are read through Python
+
+
+@dataclass(frozen=True)
+class Places:
+    """How to name row i of a table: `file:line` (found by reading up to it), or `... row N`."""
+
+    path: str
+    kind: str  # "csv", "jsonl" (non-blank lines), "line" (every line), "number" (#N), or "row" (a position)
+    delimiter: str = ","
+    label: str = "row"
+
+    def of(self, row: int) -> str:
+        if self.kind == "line":
+            return f"{self.path}:{row + 1}"
+        if self.kind == "number":
+            return f"{self.path} #{row + 1}"
+        if self.kind == "csv":
+            return f"{self.path}:{_csv_line(Path(self.path), self.delimiter, row)}"
+        if self.kind == "jsonl":
+            return f"{self.path}:{_jsonl_line(Path(self.path), row)}"
+        return f"{self.path} {self.label} {row + 1}"
 
 
 @dataclass
 class Table:
-    source: str  # the file or split, as named in messages
-    columns: list[str]
-    rows: list[dict[str, Any]]
-    places: list[str]  # where each row was read
+    """A table's Arrow data, what messages call it, and `digest`: a key of its content that the
+    cache entries made from it (token ids, number arrays) are filed under."""
+
+    source: str
+    data: Any  # pyarrow.Table
+    digest: str
+    places: Places
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.data.column_names)
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return self.data.num_rows
+
+    def column(self, name: str) -> Any:
+        """One column as a pyarrow ChunkedArray."""
+        return self.data.column(name)
+
+    def place(self, row: int) -> str:
+        """Where row `row` (counting from 0) was read: `file:line`, or `folder [split] row N`."""
+        return self.places.of(row)
+
+    def all_places(self) -> RowPlaces:
+        """Where each row was read, as a sequence computed when read (in one pass when iterated)."""
+        return RowPlaces(self)
+
+
+class RowPlaces(Sequence[str]):
+    """The places of a table's rows, for code that walks rows one by one (image paths, boxes)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __getitem__(self, row: int) -> str:  # type: ignore[override]
+        return self.table.place(row)
+
+    def __iter__(self) -> Iterator[str]:
+        places = self.table.places
+        if places.kind == "csv":
+            yield from (f"{places.path}:{line}" for line, _ in _records(Path(places.path), places.delimiter))
+        elif places.kind == "jsonl":
+            with _open_binary(Path(places.path)) as stream:
+                yield from (f"{places.path}:{number}" for number, line in enumerate(stream, start=1) if line.strip())
+        else:
+            yield from (places.of(row) for row in range(len(self)))
 
 
 def table_suffix(path: Path) -> str:
@@ -43,73 +111,340 @@ def table_suffix(path: Path) -> str:
 
 
 def read_table(path: Path) -> Table:
-    """One table file; blank lines and rows are skipped."""
+    """One table file (blank rows are skipped), from the cache when it was read before."""
     suffix = table_suffix(path)
-    if suffix == ".parquet":
-        return _read_parquet(path)
     if suffix not in TABLE_SUFFIXES:
         raise ZooError(f"cannot tell the format of {path}", f"use one of {', '.join(TABLE_SUFFIXES)} (optionally .gz)")
-    text = read_text(path)
-    if suffix in (".jsonl", ".json"):
-        return _read_json(path, text, array=suffix == ".json")
-    reader = csv.reader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",")
+    if not path.is_file():
+        raise ZooError(f"{path} does not exist" if not path.exists() else f"{path} is a folder", "pass a table file")
+    delimiter = _delimiter(path, suffix) if suffix in (".csv", ".tsv") else ","
+    with reading(path, "a readable file"):
+        digest = cache.key("table", cache.file_digest(path), suffix, delimiter)
+    folder = cache.entry("tables", digest)
+    if not (folder / "table.arrow").is_file():
+        with cache.writing("tables", digest) as partial:
+            _convert(path, suffix, delimiter, partial / "table.arrow")
+    data = _mapped(folder / "table.arrow", path)
+    return Table(str(path), data, digest, _places(path, suffix, delimiter))
+
+
+def _places(path: Path, suffix: str, delimiter: str) -> Places:
+    if suffix in (".csv", ".tsv"):
+        return Places(str(path), "csv", delimiter)
+    if suffix == ".jsonl" or suffix == ".json" and not _array_text(path):
+        return Places(str(path), "jsonl")
+    return Places(str(path), "row", label="item" if suffix == ".json" else "row")
+
+
+def _mapped(file: Path, source: Path) -> Any:
+    """The Arrow table in `file`, memory-mapped."""
+    import pyarrow as pa
+
+    with reading(file, "a data cache file", f"run `zoo cache clear` and read {source} again"):
+        return pa.ipc.open_file(pa.memory_map(str(file))).read_all()
+
+
+def _convert(path: Path, suffix: str, delimiter: str, target: Path) -> None:
+    """Read the table file at `path` into the Arrow file `target`, batch by batch."""
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        with reading(path, "a readable parquet file"):
+            parquet = pq.ParquetFile(path)
+            _write_batches(target, parquet.schema_arrow, parquet.iter_batches(batch_size=65_536))
+        return
+    if suffix in (".csv", ".tsv"):
+        _convert_csv(path, delimiter, target)
+        return
+    if suffix == ".json" and _array_text(path):
+        _convert_json_array(path, target)
+        return
+    _convert_json_lines(path, target)
+
+
+def _write_batches(target: Path, schema: Any, batches: Iterator[Any]) -> int:
+    """Write the batches as one Arrow file; the number of rows written."""
+    import pyarrow as pa
+
+    rows = 0
+    with pa.OSFile(str(target), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+            rows += batch.num_rows
+    return rows
+
+
+def in_memory(source: str, columns: dict[str, list[Any]]) -> Table:
+    """A table made on the spot (a task's demo data), keyed by its content; row i is `source #i+1`."""
+    import pyarrow as pa
+
+    data = pa.table(columns)
+    return Table(source, data, cache.key("in memory", source, columns), Places(source, "number"))
+
+
+def read_lines(path: Path) -> Table:
+    """A text file as a table of one column, `line`: every line, blank ones included (as ""),
+    so line i of one file stays beside line i of another."""
+    if not path.is_file():
+        raise ZooError(f"{path} does not exist" if not path.exists() else f"{path} is a folder", "pass a text file with one sentence per line")
+    _head(path)
+    with reading(path, "a readable file"):
+        digest = cache.key("lines", cache.file_digest(path))
+    folder = cache.entry("tables", digest)
+    if not (folder / "table.arrow").is_file():
+        with cache.writing("tables", digest) as partial:
+            _convert_lines(path, partial / "table.arrow")
+    return Table(str(path), _mapped(folder / "table.arrow", path), digest, Places(str(path), "line"))
+
+
+def _convert_lines(path: Path, target: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    if not _head(path):
+        _write_batches(target, pa.schema([("line", pa.string())]), iter(()))
+        return
     try:
-        header = next(reader, None)
-        if header is None:
-            raise ZooError(f"{path} is empty", "it needs a header row naming the columns")
-        columns = [name.strip() for name in header]
-        rows, places = [], []
-        start = reader.line_num + 1  # the line a row starts on (a quoted cell may span lines)
+        reader = pcsv.open_csv(
+            pa.input_stream(str(path), compression="gzip" if path.suffix.lower() == ".gz" else None),
+            read_options=pcsv.ReadOptions(block_size=BLOCK, column_names=["line"]),
+            parse_options=pcsv.ParseOptions(delimiter="\x1f", quote_char=False, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(column_types={"line": pa.string()}, strings_can_be_null=False),
+        )
+        _write_batches(target, reader.schema, iter(reader))
+    except (pa.ArrowInvalid, OSError, EOFError) as error:
+        read_text(path)
+        raise ZooError(f"{path}: cannot be read as lines of text ({first_line(error)})", "keep one sentence per line") from None
+
+
+# CSV and TSV ---------------------------------------------------------------------------------
+
+
+def _delimiter(path: Path, suffix: str) -> str:
+    """Tab for .tsv; for .csv whichever of , ; and tab the header holds most (comma when none)."""
+    if suffix == ".tsv":
+        return "\t"
+    header = _head(path).split("\n", 1)[0]
+    return max((",", ";", "\t"), key=header.count) if any(c in header for c in ",;\t") else ","
+
+
+def _head(path: Path, size: int = 1 << 16) -> str:
+    """The first bytes of a text file as text; a file that is not UTF-8 text is named (with
+    read_text's own message)."""
+    try:
+        with _open_binary(path) as stream:
+            data = stream.read(size)
+    except (OSError, EOFError, gzip.BadGzipFile):
+        read_text(path)  # names what is wrong with the file
+        raise
+    if data.startswith(UTF16_BOMS) or b"\0" in data[:8192]:
+        read_text(path)
+    cut = data.rfind(b"\n") + 1 if len(data) == size else len(data)
+    try:
+        return data[: cut or len(data)].decode("utf-8-sig")
+    except UnicodeDecodeError:
+        read_text(path)
+        raise
+
+
+def _open_binary(path: Path) -> Any:
+    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
+
+
+def _convert_csv(path: Path, delimiter: str, target: Path) -> None:
+    """Every column as text; rows whose cells are all blank are left out."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    header = next(csv.reader(io.StringIO(_head(path)), delimiter=delimiter), None)
+    if not header:
+        raise ZooError(f"{path} is empty", "it needs a header row naming the columns")
+    names = [name.strip() for name in header]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ZooError(f"{path}:1: the header repeats column {repeated[0]!r}", "give each column its own name")
+    try:
+        reader = pcsv.open_csv(
+            pa.input_stream(str(path), compression="gzip" if path.suffix.lower() == ".gz" else None),
+            read_options=pcsv.ReadOptions(block_size=BLOCK, column_names=names, skip_rows=1),
+            parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(column_types={name: pa.string() for name in names}, strings_can_be_null=False),
+        )
+
+        def kept(batch: Any) -> Any:
+            blank = None
+            for column in batch.columns:
+                empty = pc.equal(pc.utf8_trim_whitespace(column), "")
+                blank = empty if blank is None else pc.and_(blank, empty)
+            return batch if blank is None else batch.filter(pc.invert(blank))
+
+        _write_batches(target, reader.schema, (kept(batch) for batch in reader))
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError, EOFError) as error:
+        _csv_problem(path, delimiter, len(names))
+        raise ZooError(f"{path}: malformed {'TSV' if delimiter == chr(9) else 'CSV'} ({first_line(error)})", "fix the file") from None
+
+
+def _records(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """(the line a record starts on, its cells) for each non-blank record after the header."""
+    with _open_binary(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as stream:
+        reader = csv.reader(stream, delimiter=delimiter)
+        next(reader, None)
+        start = reader.line_num + 1
         for cells in reader:
             if any(cell.strip() for cell in cells):
-                if len(cells) != len(columns):
-                    through = f" (read through line {reader.line_num}: an unclosed quote?)" if reader.line_num > start else ""
-                    raise ZooError(f"{path}:{start}: {len(cells)} cells, but the header has {len(columns)} columns{through}", "fix the row: a stray separator or quote")
-                rows.append(dict(zip(columns, cells)))
-                places.append(f"{path}:{start}")
+                yield start, cells
             start = reader.line_num + 1
-    except csv.Error as error:
-        raise ZooError(f"{path}:{reader.line_num}: malformed {suffix[1:].upper()} ({error})") from None
-    return Table(str(path), columns, rows, places)
 
 
-def _read_json(path: Path, text: str, array: bool) -> Table:
-    """JSON lines, or (when `array` may be) one array of objects: text starting with `[`."""
-    if array and text.lstrip().startswith("["):
+def _csv_line(path: Path, delimiter: str, row: int) -> int:
+    """The line that data row `row` (from 0, blank rows not counted) starts on."""
+    for number, (line, _) in enumerate(_records(path, delimiter)):
+        if number == row:
+            return line
+    raise IndexError(row)
+
+
+def _csv_problem(path: Path, delimiter: str, columns: int) -> None:
+    """Raise the ZooError that names what Arrow could not read: bytes that are not UTF-8, a row
+    of the wrong length, a malformed quote. Reads the file with Python, so only after Arrow failed."""
+    read_text(path)
+    kind = "TSV" if delimiter == "\t" else "CSV"
+    with _open_binary(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as stream:
+        reader = csv.reader(stream, delimiter=delimiter)
         try:
-            items = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ZooError(f"{path}:{error.lineno}:{error.colno}: invalid JSON ({error.msg})") from None
-        return _json_rows(path, [(item, f"{path} item {i + 1}") for i, item in enumerate(items)])
-    found = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                found.append((json.loads(line), f"{path}:{number}"))
-            except json.JSONDecodeError as error:
-                raise ZooError(f"{path}:{number}:{error.colno}: invalid JSON ({error.msg})", "write one JSON object per line") from None
-    if not found:
+            next(reader, None)
+            start = reader.line_num + 1
+            for cells in reader:
+                if any(cell.strip() for cell in cells) and len(cells) != columns:
+                    through = f" (read through line {reader.line_num}: an unclosed quote?)" if reader.line_num > start else ""
+                    raise ZooError(f"{path}:{start}: {len(cells)} cells, but the header has {columns} columns{through}", "fix the row: a stray separator or quote")
+                start = reader.line_num + 1
+        except csv.Error as error:
+            raise ZooError(f"{path}:{reader.line_num}: malformed {kind} ({error})", "fix the quoting on that line") from None
+
+
+# JSON ----------------------------------------------------------------------------------------
+
+
+def _array_text(path: Path) -> bool:
+    """Whether a .json file holds one array (text starting with `[`) rather than JSON lines."""
+    return table_suffix(path) == ".json" and _head(path, 4096).lstrip().startswith("[")
+
+
+def _convert_json_lines(path: Path, target: Path) -> None:
+    """JSON lines through Arrow; when Arrow cannot (a bad line, values of differing kinds), through
+    Python, which names the bad line or reads the differing columns as text."""
+    import pyarrow as pa
+    import pyarrow.json as pjson
+
+    _head(path)
+    try:
+        reader = pjson.open_json(
+            pa.input_stream(str(path), compression="gzip" if path.suffix.lower() == ".gz" else None),
+            read_options=pjson.ReadOptions(block_size=BLOCK * 4),
+        )
+        rows = _write_batches(target, reader.schema, iter(reader))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, EOFError):
+        _json_lines_through_python(path, target)
+        return
+    if not rows:
         raise ZooError(f"{path} is empty", "it needs one JSON object per line (or one array of objects)")
-    if len(found) == 1 and isinstance(found[0][0], dict) and found[0][0] and all(isinstance(v, dict) for v in found[0][0].values()):
+    if rows == 1 and len(reader.schema) and all(pa.types.is_struct(field.type) for field in reader.schema):
         raise ZooError(f"{path} holds columns of values (pandas' default to_json)", "write one record per line: df.to_json(path, orient='records', lines=True)")
-    return _json_rows(path, found)
 
 
-def _json_rows(path: Path, items: Sequence[tuple[Any, str]]) -> Table:
+def _json_objects(path: Path) -> Iterator[tuple[dict[str, Any], str]]:
+    """(object, place) of each non-blank line; a line that is not a JSON object is named."""
+    with _open_binary(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig") as stream:
+        number = 0
+        for number, line in enumerate(stream, start=1):
+            if line.strip():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise ZooError(f"{path}:{number}:{error.colno}: invalid JSON ({error.msg})", "write one JSON object per line") from None
+                if not isinstance(row, dict):
+                    raise ZooError(f"{path}:{number}: expected a JSON object, got {json_kind(row)}", "each row is one object of column: value")
+                yield row, f"{path}:{number}"
+
+
+def _json_lines_through_python(path: Path, target: Path) -> None:
+    read_text(path)  # names bytes that are not UTF-8
     columns: dict[str, None] = {}
-    for row, place in items:
-        if not isinstance(row, dict):
-            raise ZooError(f"{place}: expected a JSON object, got {json_kind(row)}", "each row is one object of column: value")
+    count, first = 0, {}
+    for row, _ in _json_objects(path):
         columns.update(dict.fromkeys(row))
-    return Table(str(path), list(columns), [row for row, _ in items], [place for _, place in items])
+        count, first = count + 1, first or row
+    if not count:
+        raise ZooError(f"{path} is empty", "it needs one JSON object per line (or one array of objects)")
+    if count == 1 and all(isinstance(v, dict) for v in first.values()):
+        raise ZooError(f"{path} holds columns of values (pandas' default to_json)", "write one record per line: df.to_json(path, orient='records', lines=True)")
+    _write_text_columns(target, list(columns), (row for row, _ in _json_objects(path)))
 
 
-def _read_parquet(path: Path) -> Table:
-    import pyarrow.parquet as pq
+def _text_cell(value: Any) -> str | None:
+    return value if value is None or isinstance(value, str) else json.dumps(value)
 
-    with reading(path, "a readable parquet file"):
-        table = pq.read_table(path)
-    return Table(str(path), list(table.column_names), table.to_pylist(), [f"{path} row {i + 1}" for i in range(table.num_rows)])
+
+def _write_text_columns(target: Path, columns: list[str], rows: Iterator[dict[str, Any]]) -> None:
+    """Rows of JSON values as text columns (a string as it is, anything else as JSON)."""
+    import pyarrow as pa
+
+    schema = pa.schema([(name, pa.string()) for name in columns])
+
+    def batches() -> Iterator[Any]:
+        chunk: list[dict[str, Any]] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) == FALLBACK_ROWS:
+                yield _batch(schema, chunk)
+                chunk = []
+        if chunk:
+            yield _batch(schema, chunk)
+
+    _write_batches(target, schema, batches())
+
+
+def _batch(schema: Any, rows: Sequence[dict[str, Any]]) -> Any:
+    import pyarrow as pa
+
+    return pa.record_batch([pa.array([_text_cell(row.get(name)) for row in rows], pa.string()) for name in schema.names], schema=schema)
+
+
+def _convert_json_array(path: Path, target: Path) -> None:
+    """A .json file holding one array of objects (read whole: such files are small)."""
+    import pyarrow as pa
+
+    try:
+        items = json.loads(read_text(path))
+    except json.JSONDecodeError as error:
+        raise ZooError(f"{path}:{error.lineno}:{error.colno}: invalid JSON ({error.msg})") from None
+    columns: dict[str, None] = {}
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise ZooError(f"{path} item {number}: expected a JSON object, got {json_kind(item)}", "each row is one object of column: value")
+        columns.update(dict.fromkeys(item))
+    try:
+        data = pa.Table.from_pylist(items)
+        _write_batches(target, data.schema, iter(data.to_batches()))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        _write_text_columns(target, list(columns), iter(items))
+
+
+def _jsonl_line(path: Path, row: int) -> int:
+    """The line of the `row`-th (from 0) non-blank line of a JSON-lines file."""
+    with _open_binary(path) as stream:
+        count = -1
+        for number, line in enumerate(stream, start=1):
+            if line.strip():
+                count += 1
+                if count == row:
+                    return number
+    raise IndexError(row)
+
+
+# Folders -------------------------------------------------------------------------------------
 
 
 def read_table_splits(path: Path) -> dict[str, Table]:
@@ -119,44 +454,74 @@ def read_table_splits(path: Path) -> dict[str, Table]:
         raise ZooError(f"data path {path} does not exist", "pass --data a CSV/TSV/JSONL/parquet file, a folder of them, or a datasets folder")
     if path.is_file():
         return {"train": read_table(path)}
-    if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
+    if is_datasets_folder(path):
         return read_datasets_folder(path)
-    files = {f: table_suffix(f) for f in sorted(path.iterdir()) if f.is_file() and table_suffix(f) in TABLE_SUFFIXES}
-    splits = {}
-    for split, names in SPLIT_NAMES.items():
-        found = [f for name in names for f in files if f.name.lower().split(".")[0] == name]
+    files = [f for f in sorted(path.iterdir()) if f.is_file() and table_suffix(f) in TABLE_SUFFIXES]
+    named: dict[str, list[Path]] = {}
+    for file in files:
+        split = splits.split_named(file.name.split(".")[0])
+        if split:
+            named.setdefault(split, []).append(file)
+    for split, found in named.items():
         if len(found) > 1:
             raise ZooError(f"{path} has {len(found)} {split} tables: {', '.join(f.name for f in found)}", "keep one, or pass --data the file to use")
-        if found:
-            splits[split] = read_table(found[0])
-    if "train" not in splits:
+    if "train" not in named:
         listed = ", ".join(f.name for f in files) or "no table files"
         raise ZooError(f"{path} has no train file (it has {listed})", "name the training table train.csv, train.tsv(.gz), train.jsonl or train.parquet")
-    return splits
+    return {split: read_table(named[split][0]) for split in splits.SPLITS if split in named}
+
+
+def is_datasets_folder(path: Path) -> bool:
+    return (path / "dataset_dict.json").is_file() or (path / "state.json").is_file()
 
 
 def read_datasets_folder(path: Path) -> dict[str, Table]:
-    """A folder written by `datasets.save_to_disk` (a Dataset, or a DatasetDict with splits).
-    Class-label columns read as their names."""
+    """A folder written by `datasets.save_to_disk` (a Dataset, or a DatasetDict with splits),
+    its Arrow files mapped as they are. Class-label columns read as their names."""
     import datasets
 
     loaded = load_datasets_folder(path)
     parts = dict(loaded) if isinstance(loaded, datasets.DatasetDict) else {"train": loaded}
-    splits = {}
-    for split, names in SPLIT_NAMES.items():
-        found = next((name for name in names if name in parts), None)
-        if found is not None:
-            dataset = parts[found]
-            rows = dataset.to_list()
-            for column, feature in dataset.features.items():
-                if isinstance(feature, datasets.ClassLabel):
-                    for row in rows:
-                        row[column] = feature.int2str(row[column]) if row[column] is not None and row[column] >= 0 else None
-            origin = f"{path} [{found}]"
-            splits[split] = Table(origin, list(dataset.column_names), rows, [f"{origin} row {i + 1}" for i in range(len(rows))])
-    if "train" not in splits:
+    found = splits.by_split(parts, str(path))
+    if "train" not in found:
         raise ZooError(f"{path} has no 'train' split (it has {', '.join(parts)})")
-    return splits
+    names = {id(dataset): name for name, dataset in parts.items()}
+    state = folder_digest(path)
+    tables = {}
+    for split, dataset in found.items():
+        origin = f"{path} [{names[id(dataset)]}]"
+        tables[split] = Table(origin, _named_labels(dataset), cache.key("datasets", state, names[id(dataset)]), Places(origin, "row"))
+    return tables
+
+
+def folder_digest(path: Path) -> str:
+    """A key of a datasets folder's content: its JSON files' bytes and its Arrow files' sizes and
+    modification times (hashing gigabytes of Arrow on every run would cost more than it saves)."""
+    parts: list[Any] = []
+    for file in sorted(path.rglob("*")):
+        if file.suffix == ".json":
+            parts.append([str(file.relative_to(path)), file.read_text(errors="replace")])
+        elif file.is_file():
+            stat = file.stat()
+            parts.append([str(file.relative_to(path)), stat.st_size, stat.st_mtime_ns])
+    return cache.key(*parts)
+
+
+def _named_labels(dataset: Any) -> Any:
+    """The dataset's Arrow table, class-label columns (ids) replaced by their names."""
+    import datasets
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if dataset._indices is not None:
+        dataset = dataset.flatten_indices()
+    data = dataset.data.table
+    for column, feature in dataset.features.items():
+        if isinstance(feature, datasets.ClassLabel):
+            ids = data.column(column)
+            known = pc.if_else(pc.less(ids, 0), pa.scalar(None, ids.type), ids)
+            data = data.set_column(data.column_names.index(column), column, pc.take(pa.array(feature.names, pa.string()), known))
+    return data
 
 
 def load_datasets_folder(path: Path) -> Any:
@@ -184,6 +549,9 @@ def _read_arrow(path: Path) -> None:
         pa.ipc.open_stream(source).read_all()
 
 
+# Columns -------------------------------------------------------------------------------------
+
+
 def pick_column(table: Table, chosen: str | None, usual: Sequence[str], role: str, key: str) -> str:
     """The column named by `key` (checked), else the first whose name is one of `usual`."""
     if chosen is not None:
@@ -200,16 +568,37 @@ def pick_column(table: Table, chosen: str | None, usual: Sequence[str], role: st
     )
 
 
-def label_text(value: Any) -> str | None:
-    """A label cell as text (integral numbers such as 3.0 or "3.0" read as "3"); None when
-    it is missing: empty, null or NaN."""
-    if value is None or isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).strip()
-    if text == "" or text.lower() == "nan":
-        return None
-    if text.endswith(".0") and text[:-2].lstrip("-").isdigit():  # "1.0", as pandas writes integer labels beside a NaN
-        return text[:-2]
-    return text
+def texts(column: Any) -> Any:
+    """A column as stripped text (null where it is null; a number as its text)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+        column = pc.cast(column, pa.string())
+    return pc.utf8_trim_whitespace(column)
+
+
+def label_texts(column: Any) -> Any:
+    """A label column as text, null where a label is missing (empty, null or NaN); integral
+    numbers (3.0, or "3.0" as pandas writes integer labels beside a NaN) read as "3"."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_floating(column.type):
+        column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
+        whole = pc.equal(pc.floor(column), column)
+        column = pc.if_else(whole, pc.cast(pc.cast(column, pa.int64(), safe=False), pa.string()), pc.cast(column, pa.string()))
+    elif pa.types.is_boolean(column.type):
+        column = pc.if_else(column, "True", "False")
+    column = texts(column)
+    column = pc.replace_substring_regex(column, r"^(-?\d+)\.0$", r"\1")
+    missing = pc.or_kleene(pc.equal(column, ""), pc.equal(pc.utf8_lower(column), "nan"))
+    return pc.if_else(missing, pa.scalar(None, pa.string()), column)
+
+
+def first_true(mask: Any) -> int | None:
+    """The index of the first true value of a boolean column (nulls count as false), or None."""
+    import pyarrow.compute as pc
+
+    index = pc.index(pc.fill_null(mask, False), True).as_py()
+    return None if index < 0 else index

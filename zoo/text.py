@@ -5,15 +5,19 @@ per batch, so little compute goes to padding.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import hashlib
+import itertools
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch.utils.data import BatchSampler, RandomSampler, Sampler
 
-from zoo.errors import ZooError
+from zoo import cache
 from zoo.data import BATCH_ORDER, epoch_seed
+from zoo.errors import ZooError
 from zoo.files import read_text, reading
 
 PAD, UNK, CLS, SEP, MASK, BOS, EOS = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[BOS]", "[EOS]"
@@ -23,9 +27,9 @@ TOKENIZER_FILE = "tokenizer.json"
 
 
 def train_tokenizer(
-    texts: Iterable[str], kind: str = "wordpiece", vocab_size: int = 8000, lowercase: bool = True, min_frequency: int = 2
+    texts: Iterable[str | list[str]], kind: str = "wordpiece", vocab_size: int = 8000, lowercase: bool = True, min_frequency: int = 2
 ) -> Any:
-    """A `tokenizers.Tokenizer` learned from `texts`: WordPiece (BERT's normalization and
+    """A `tokenizers.Tokenizer` learned from `texts` (or batches of texts): WordPiece (BERT's normalization and
     splitting, `##` continuations) or byte-level BPE (GPT-2's: never an unknown character).
     The special tokens come first, [PAD] as id 0."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
@@ -52,6 +56,19 @@ def train_tokenizer(
     return tokenizer
 
 
+def learned_tokenizer(corpus: Sequence[RowTexts], kind: str, vocab_size: int, lowercase: bool) -> Any:
+    """`train_tokenizer` on the texts of `corpus`, kept in the data cache under those texts and
+    settings, so a second run on the same data reuses it (and gets the same token ids)."""
+    name = cache.key("tokenizer", [texts.key() for texts in corpus], kind, vocab_size, lowercase)
+    file = cache.entry("tokenizers", name) / TOKENIZER_FILE
+    if file.is_file():
+        return read_tokenizer(file)
+    tokenizer = train_tokenizer(itertools.chain.from_iterable(texts.batches()() for texts in corpus), kind, vocab_size, lowercase)
+    with cache.writing("tokenizers", name) as partial:
+        (partial / TOKENIZER_FILE).write_text(tokenizer.to_str())
+    return tokenizer
+
+
 def read_tokenizer(path: Path) -> Any:
     """The `tokenizers.Tokenizer` saved in `path` (a tokenizer.json)."""
     from tokenizers import Tokenizer
@@ -61,6 +78,124 @@ def read_tokenizer(path: Path) -> Any:
         return Tokenizer.from_str(text)
 
 
+Batches = Callable[[], Iterator[list[str]]]  # batches of texts, made anew each time it is called
+BATCH_TEXTS = 20_000
+
+
+def text_batches(column: Any, rows: Any, size: int = BATCH_TEXTS) -> Batches:
+    """The stripped texts of `column` (a pyarrow array) at `rows` (sorted numpy indices), in
+    batches of `size`, without copying the column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def batches() -> Iterator[list[str]]:
+        for start in range(0, len(rows), size):
+            chosen = rows[start : start + size]
+            window = column.slice(int(chosen[0]), int(chosen[-1]) - int(chosen[0]) + 1)
+            taken = pc.take(window, pa.array(chosen - chosen[0]))
+            yield pc.utf8_trim_whitespace(taken).to_pylist()
+
+    return batches
+
+
+class RowTexts:
+    """The texts of a column of a `zoo.tables.Table` at some of its rows (sorted numpy indices),
+    stripped, read from the Arrow column when indexed: millions of texts that cost no memory."""
+
+    def __init__(self, table: Any, name: str, rows: Any) -> None:
+        from zoo.tables import texts
+
+        column = table.column(name)
+        self.table, self.name, self.rows = table, name, rows
+        self.column = column if _is_text(column) else texts(column)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> str:
+        value = self.column[int(self.rows[index])].as_py()
+        return "" if value is None else value.strip()
+
+    def __iter__(self) -> Iterator[str]:
+        for batch in self.batches()():
+            yield from batch
+
+    def batches(self, size: int = BATCH_TEXTS) -> Batches:
+        return text_batches(self.column, self.rows, size)
+
+    def at(self, positions: Any) -> RowTexts:
+        """The texts at `positions` of this sequence."""
+        return RowTexts(self.table, self.name, self.rows[positions])
+
+    def key(self) -> list[str]:
+        """What names these texts in cache keys: the table's content, the column and the rows."""
+        return [self.table.digest, self.name, hashlib.sha256(self.rows.tobytes()).hexdigest()]
+
+
+def _is_text(column: Any) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+
+
+def filled_rows(*columns: Any, size: int = 1 << 20) -> tuple[Any, int | None]:
+    """(the rows where every column holds text other than whitespace, as sorted numpy indices;
+    the first row where one does not, or None), computed a slice at a time."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from zoo.tables import texts
+
+    length = len(columns[0])
+    kept = []
+    for start in range(0, length, size):
+        mask = None
+        for column in columns:
+            filled = pc.fill_null(pc.not_equal(texts(column.slice(start, size)), ""), False)
+            mask = filled if mask is None else pc.and_(mask, filled)
+        kept.append(np.flatnonzero(mask.to_numpy(zero_copy_only=False)) + start)
+    rows = np.concatenate(kept) if kept else np.zeros(0, np.int64)
+    gaps = np.flatnonzero(rows != np.arange(len(rows)))
+    first_blank = None if len(rows) == length else int(gaps[0]) if len(gaps) else len(rows)
+    return rows, first_blank
+
+
+class TokenIds:
+    """The token ids of many texts: one flat int32 array and the offsets where each text's ids
+    start, memory-mapped from the data cache, so DataLoader workers share them (a worker that
+    gets a pickled copy maps the files again rather than copying the arrays)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._map()
+
+    def _map(self) -> None:
+        import numpy as np
+
+        ids = self.folder / "ids.int32"
+        self.ids = np.memmap(ids, dtype=np.int32, mode="r") if ids.stat().st_size else np.zeros(0, np.int32)
+        self.offsets = np.load(self.folder / "offsets.npy", mmap_mode="r")
+        self.cut = json.loads((self.folder / "cut.json").read_text())
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"folder": self.folder}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.folder = state["folder"]
+        self._map()
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, index: int) -> Any:
+        return self.ids[self.offsets[index] : self.offsets[index + 1]]
+
+    def lengths(self) -> Any:
+        import numpy as np
+
+        return np.diff(self.offsets)
+
+
 def encode(tokenizer: Any, texts: Sequence[str], max_length: int | None = None, special_tokens: bool = False) -> tuple[list[list[int]], int]:
     """(token ids of each text, how many texts were cut): at most `max_length` ids each,
     special tokens included (a tokenizer's post-processor adds them, such as [CLS] ... [SEP])."""
@@ -68,8 +203,32 @@ def encode(tokenizer: Any, texts: Sequence[str], max_length: int | None = None, 
         tokenizer.enable_truncation(max_length)
     else:
         tokenizer.no_truncation()
-    encodings = tokenizer.encode_batch(list(texts), add_special_tokens=special_tokens)
+    encodings = tokenizer.encode_batch_fast(list(texts), add_special_tokens=special_tokens)
     return [e.ids for e in encodings], sum(1 for e in encodings if e.overflowing)
+
+
+def tokenized(texts: RowTexts, tokenizer: Any, max_length: int | None, special_tokens: bool) -> TokenIds:
+    """The token ids of `texts`, encoded in batches by the tokenizer's Rust encoder (on all
+    cores) into flat arrays in the data cache, under the texts, the tokenizer and the limits:
+    the same texts are encoded once."""
+    import numpy as np
+
+    name = cache.key("tokens", texts.key(), hashlib.sha256(tokenizer.to_str().encode()).hexdigest(), max_length, special_tokens)
+    folder = cache.entry("tokens", name)
+    if not (folder / "cut.json").is_file():
+        with cache.writing("tokens", name) as partial:
+            lengths, cut = [], 0
+            with open(partial / "ids.int32", "wb") as ids:
+                for batch in texts.batches()():
+                    encoded, batch_cut = encode(tokenizer, batch, max_length, special_tokens)
+                    cut += batch_cut
+                    lengths.append(np.fromiter(map(len, encoded), np.int64, len(encoded)))
+                    ids.write(np.fromiter(itertools.chain.from_iterable(encoded), np.int32).tobytes())
+            np.save(partial / "offsets.npy", np.concatenate([[0], np.cumsum(np.concatenate(lengths or [np.zeros(0, np.int64)]))]))
+            (partial / "cut.json").write_text(json.dumps(cut))
+    return TokenIds(folder)
+
+
 
 
 def add_cls_sep(tokenizer: Any) -> Any:
@@ -142,12 +301,14 @@ def cli_texts(args: Sequence[str], file: str | None, example: str) -> list[str]:
 
 
 def pad(sequences: Sequence[Sequence[int]], pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """(ids (N, longest), lengths (N,)): the sequences right-padded with `pad_id`."""
-    lengths = torch.tensor([len(s) for s in sequences], dtype=torch.int64)
-    ids = torch.full((len(sequences), int(lengths.max()) if len(sequences) else 0), pad_id, dtype=torch.int64)
+    """(ids (N, longest), lengths (N,)): the sequences (lists or numpy arrays) right-padded with `pad_id`."""
+    import numpy as np
+
+    lengths = np.fromiter(map(len, sequences), np.int64, len(sequences))
+    ids = np.full((len(sequences), int(lengths.max()) if len(sequences) else 0), pad_id, dtype=np.int64)
     for row, sequence in enumerate(sequences):
-        ids[row, : len(sequence)] = torch.as_tensor(sequence, dtype=torch.int64)
-    return ids, lengths
+        ids[row, : len(sequence)] = sequence
+    return torch.from_numpy(ids), torch.from_numpy(lengths)
 
 
 class LengthBatches(BatchSampler):
@@ -164,16 +325,20 @@ class LengthBatches(BatchSampler):
         dataset = getattr(sampler, "dataset", None) or getattr(sampler, "data_source", None)
         if dataset is None or not hasattr(dataset, "lengths"):
             raise ValueError("LengthBatches needs a sampler over a dataset with `lengths`")
-        self.lengths: Sequence[int] = dataset.lengths
+        self.lengths = dataset.lengths
         self.pool = pool
         self.shuffle = isinstance(sampler, RandomSampler) or bool(getattr(sampler, "shuffle", False))
 
     def __iter__(self) -> Iterator[list[int]]:
-        order = list(self.sampler)
+        import numpy as np
+
+        order = np.fromiter(self.sampler, np.int64)
+        lengths = np.asarray(self.lengths)
         span = self.batch_size * self.pool
         batches = []
         for start in range(0, len(order), span):
-            pooled = sorted(order[start : start + span], key=self.lengths.__getitem__)
+            pooled = order[start : start + span]
+            pooled = pooled[np.argsort(lengths[pooled], kind="stable")]
             batches += [pooled[i : i + self.batch_size] for i in range(0, len(pooled), self.batch_size)]
         if self.drop_last and batches and len(batches[-1]) < self.batch_size:
             batches.pop()
@@ -181,4 +346,5 @@ class LengthBatches(BatchSampler):
             seed = epoch_seed(getattr(self.sampler, "seed", 0), getattr(self.sampler, "epoch", 0), BATCH_ORDER)
             generator = torch.Generator().manual_seed(seed)
             batches = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
-        yield from batches
+        for batch in batches:
+            yield batch.tolist()

@@ -1,82 +1,67 @@
-"""Numeric tables for regression: a CSV/TSV file or the embedded demo, split and standardized.
+"""Numeric tables for regression: any table `zoo.tables` reads, or the embedded demo, split and
+standardized. Columns become float32 arrays in the data cache, memory-mapped, so millions of
+rows cost the arrays' size and no more.
 
 Cells must be numbers; anything else stops with the file, line and column named.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
-from torch.utils.data import TensorDataset
+from torch.utils.data import Dataset
 
-from zoo.data import DataBundle, split_indices
+from zoo import cache, splits, tables
+from zoo.data import DataBundle
 from zoo.errors import ZooError, did_you_mean
-from zoo.files import read_text
 
 # The classic first example: y = 2x, and the question "what is y at x = 4?".
 DEMO_COLUMNS = ["x", "y"]
 DEMO_ROWS = [[1, 2], [2, 4], [3, 6]]
 DEMO_QUESTIONS = [[4]]
 MIN_ROWS_TO_SPLIT = 10  # below this, validation uses the training rows
+SLICE = 1 << 20  # rows checked and converted at a time
 
 
-@dataclass
-class Table:
-    source: str  # the file, as named in messages
-    columns: list[str]
-    rows: list[list[str]]
-    lines: list[int]  # the file line of each row
+class Rows(Dataset):
+    """(features (F,), target ()) of some rows of two arrays (memory-mapped from the cache);
+    a batch is gathered in one step (`__getitems__`)."""
+
+    def __init__(self, x: Any, y: Any, rows: Any = None) -> None:
+        self.x, self.y = x, y
+        self.indices = np.arange(len(x)) if rows is None else rows
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.__getitems__([index])[0]
+
+    def __getitems__(self, indices: list[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        rows = self.indices[indices]
+        return list(zip(torch.from_numpy(np.array(self.x[rows])), torch.from_numpy(np.array(self.y[rows]))))
 
 
-def read_table(path: Path) -> Table:
-    """A CSV (or .tsv) file with a header row, checked for shape."""
+def read_table(path: Path) -> tables.Table:
+    """A table with a header naming every column once and at least one row."""
     if not path.exists():
         raise ZooError(f"data file {path} does not exist", "pass --data a CSV file with a header row")
     if path.is_dir():
         raise ZooError(f"{path} is a folder", "pass --data a CSV file with a header row")
-    text = read_text(path)
-    reader = csv.reader(io.StringIO(text), delimiter=separator(path, text), strict=True)
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    try:
-        for row in reader:
-            if any(cell.strip() for cell in row):
-                rows.append(row)
-                lines.append(reader.line_num)
-    except csv.Error as error:
-        raise ZooError(f"{path}:{reader.line_num}: malformed CSV ({error})") from None
-    if not rows:
-        raise ZooError(f"{path} is empty", "it needs a header row and at least one row of numbers")
-    columns = [cell.strip() for cell in rows[0]]
-    if "" in columns:
-        raise ZooError(f"{path}:{lines[0]}: column {columns.index('') + 1} of the header has no name", "name every column")
-    if len(set(columns)) != len(columns):
-        repeated = sorted({c for c in columns if columns.count(c) > 1})
-        raise ZooError(f"{path}:{lines[0]}: the header repeats column {repeated[0]!r}", "give each column its own name")
-    for row, line in zip(rows[1:], lines[1:]):
-        if len(row) != len(columns):
-            raise ZooError(f"{path}:{line}: {len(row)} cells, but the header has {len(columns)} columns")
-    if len(rows) == 1:
+    table = tables.read_table(path)
+    if "" in table.columns:
+        raise ZooError(f"{path}:1: column {table.columns.index('') + 1} of the header has no name", "name every column")
+    if not len(table):
         raise ZooError(f"{path} has a header but no data rows")
-    return Table(str(path), columns, rows[1:], lines[1:])
+    return table
 
 
-def separator(path: Path, text: str) -> str:
-    """Tab for .tsv; otherwise whichever of , ; and tab the header uses most (comma when none)."""
-    if path.suffix.lower() == ".tsv":
-        return "\t"
-    header = text.split("\n", 1)[0]
-    return max((",", ";", "\t"), key=header.count) if any(c in header for c in ",;\t") else ","
-
-
-def demo_table() -> Table:
-    return Table("the demo data", DEMO_COLUMNS, [[str(v) for v in row] for row in DEMO_ROWS], [2, 3, 4])
+def demo_table() -> tables.Table:
+    return tables.in_memory("the demo data", {name: [row[i] for row in DEMO_ROWS] for i, name in enumerate(DEMO_COLUMNS)})
 
 
 def choose_columns(table: Table, target: str | None, features: str | list[str] | None) -> tuple[list[str], str]:
@@ -105,72 +90,113 @@ def require_columns(table: Table, names: list[str], role: str) -> None:
             raise ZooError(f"{table.source} has no {role} column {name!r}", hint)
 
 
-def numbers(table: Table, columns: list[str]) -> torch.Tensor:
-    """The named columns as a float32 matrix; every cell must be a finite number."""
-    indices = [table.columns.index(c) for c in columns]
-    values: list[list[float]] = []
-    for row, line in zip(table.rows, table.lines):
-        parsed = []
-        for index, column in zip(indices, columns):
-            cell = row[index].strip()
-            try:
-                value = float(cell) if "_" not in cell else math.nan  # float() would read 1_000
-            except ValueError:
-                value = math.nan
-            if not math.isfinite(value):
-                what = "is empty" if not cell else f"holds {cell!r}, not a number"
-                raise ZooError(f"{table.source}:{line}: column {column!r} {what}", "fix or remove that row")
-            parsed.append(value)
-        values.append(parsed)
-    return torch.tensor(values, dtype=torch.float32)
+def numbers(table: tables.Table, columns: list[str]) -> Any:
+    """The named columns as a float32 matrix (rows, columns), memory-mapped from the cache;
+    every cell must be a finite number."""
+    name = cache.key("numbers", table.digest, columns)
+    file = cache.entry("arrays", name) / "values.npy"
+    if not file.is_file():
+        with cache.writing("arrays", name) as partial:
+            values = np.lib.format.open_memmap(partial / "values.npy", mode="w+", dtype=np.float32, shape=(len(table), len(columns)))
+            for index, column in enumerate(columns):
+                for start in range(0, len(table), SLICE):
+                    values[start : start + SLICE, index] = _column_numbers(table, column, start)
+            values.flush()
+            del values
+    return np.load(file, mmap_mode="c")
 
 
-def labelled(table: Table, features: list[str], target: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _column_numbers(table: tables.Table, column: str, start: int) -> Any:
+    """One slice of a column as float64 numbers, checked as a whole; the first bad cell is named."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cells = table.column(column).slice(start, SLICE)
+    try:
+        values = pc.cast(pc.utf8_trim_whitespace(cells) if pa.types.is_string(cells.type) else cells, pa.float64())
+        bad = tables.first_true(pc.invert(pc.fill_null(pc.is_finite(values), False)))
+        if pa.types.is_string(cells.type) and bad is None:
+            bad = tables.first_true(pc.match_substring(cells, "_"))  # float() would read 1_000
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        values, bad = None, None
+    if values is None or bad is not None:  # find the cell as Python reads numbers
+        texts = cells.to_pylist()
+        parsed = [_number(cell) for cell in texts]
+        bad = next((i for i, value in enumerate(parsed) if not math.isfinite(value)), None)
+        if bad is None:
+            return np.array(parsed)
+        cell = "" if texts[bad] is None else str(texts[bad]).strip()
+        what = "is empty" if not cell else f"holds {cell!r}, not a number"
+        raise ZooError(f"{table.place(start + bad)}: column {column!r} {what}", "fix or remove that row")
+    return values.to_numpy(zero_copy_only=False)
+
+
+def _number(cell: Any) -> float:
+    """A cell as a number; NaN when it is none (empty, words, or 1_000, which float() reads)."""
+    if cell is None or isinstance(cell, bool):
+        return math.nan
+    text = str(cell).strip()
+    try:
+        return float(text) if "_" not in text else math.nan
+    except ValueError:
+        return math.nan
+
+
+def labelled(table: tables.Table, features: list[str], target: str, rows: Any = None) -> Rows:
     """Features and target of a table with at least two rows (R² needs two)."""
     require_columns(table, features, role="feature")
     require_columns(table, [target], role="target")
-    if len(table.rows) < 2:
-        raise ZooError(f"{table.source} has {len(table.rows)} row of data", "regression needs at least 2 rows")
-    return numbers(table, features), numbers(table, [target])[:, 0]
+    if len(table) < 2:
+        raise ZooError(f"{table.source} has {len(table)} row of data", "regression needs at least 2 rows")
+    return Rows(numbers(table, features), numbers(table, [target])[:, 0], rows)
+
+
+def statistics(data: Rows) -> tuple[Any, Any, float, float]:
+    """(feature means, feature standard deviations, target mean, target standard deviation) of
+    the rows of `data`, summed in float64 a slice at a time; a constant column has deviation 1."""
+    width = data.x.shape[1]
+    total, squares, y_total, y_squares = np.zeros(width), np.zeros(width), 0.0, 0.0
+    for start in range(0, len(data.indices), SLICE):
+        rows = data.indices[start : start + SLICE]
+        x, y = np.asarray(data.x[rows], np.float64), np.asarray(data.y[rows], np.float64)
+        total, squares = total + x.sum(0), squares + (x * x).sum(0)
+        y_total, y_squares = y_total + y.sum(), y_squares + (y * y).sum()
+    count = len(data.indices)
+    x_mean, y_mean = total / count, y_total / count
+    x_std = np.sqrt(np.maximum(squares / count - x_mean**2, 0))
+    y_std = math.sqrt(max(y_squares / count - y_mean**2, 0))
+    return x_mean, np.where(x_std > 0, x_std, 1.0), y_mean, y_std if y_std > 0 else 1.0
 
 
 def build_data(config: dict[str, Any]) -> DataBundle:
-    """Training and validation tensors, and the standardization statistics of the training rows."""
+    """Training and validation rows, and the standardization statistics of the training rows."""
     data = config["data"]
     if not 0 < data["val_fraction"] < 1:
         raise ZooError(f"data.val_fraction must be between 0 and 1, not {data['val_fraction']}")
     table = demo_table() if data["path"] is None else read_table(Path(data["path"]))
     features, target = choose_columns(table, data["target"], data["features"])
-    x, y = labelled(table, features, target)
+    every = labelled(table, features, target)
     notes = []
     if data["path"] is not None and data["target"] is None:
         notes.append(f"predicting {target!r}, the last column (--target chooses another)")
     if data["val_path"]:
-        train, val = (x, y), labelled(read_table(Path(data["val_path"])), features, target)
-    elif len(x) < MIN_ROWS_TO_SPLIT:
-        train = val = (x, y)
-        notes.append(f"only {len(x)} rows: validating on the training rows")
+        train, val = every, labelled(read_table(Path(data["val_path"])), features, target)
+    elif len(every) < MIN_ROWS_TO_SPLIT:
+        train = val = every
+        notes.append(f"only {len(every)} rows: validating on the training rows")
     else:
-        train_rows, val_rows = split_indices(len(x), data["val_fraction"], config["seed"])
-        train, val = (x[train_rows], y[train_rows]), (x[val_rows], y[val_rows])
+        train_rows, val_rows = splits.held_out(len(every), data["val_fraction"], config["seed"])
+        train, val = Rows(every.x, every.y, train_rows), Rows(every.x, every.y, val_rows)
     test = labelled(read_table(Path(data["test_path"])), features, target) if data["test_path"] else None
-    x_train, y_train = train
-    x_std = x_train.std(dim=0, correction=0)
-    y_std = y_train.std(correction=0)
+    x_mean, x_std, y_mean, y_std = statistics(train)
     info = {
         "features": features,
         "target": target,
-        "x_mean": x_train.mean(dim=0).tolist(),
-        "x_std": torch.where(x_std > 0, x_std, torch.ones_like(x_std)).tolist(),
-        "y_mean": y_train.mean().item(),
-        "y_std": y_std.item() if y_std > 0 else 1.0,
-        "rows": {"train": len(x_train), "val": len(val[0])},
+        "x_mean": x_mean.tolist(),
+        "x_std": x_std.tolist(),
+        "y_mean": float(y_mean),
+        "y_std": float(y_std),
+        "rows": {"train": len(train), "val": len(val)},
         "examples": DEMO_QUESTIONS if data["path"] is None else [],
     }
-    return DataBundle(
-        train=TensorDataset(*train),
-        val=TensorDataset(*val),
-        test=TensorDataset(*test) if test else None,
-        info=info,
-        notes=notes,
-    )
+    return DataBundle(train=train, val=val, test=test, info=info, notes=notes)

@@ -9,10 +9,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import TensorDataset
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
 
-from tasks.linear_regression.data import labelled, numbers, read_table, require_columns
+from tasks.linear_regression.data import Rows, labelled, numbers, read_table, require_columns
 from zoo.errors import ZooError
 from zoo.module import ZooModule
 
@@ -101,8 +100,8 @@ class RegressionModule(ZooModule):
         """Each row with its prediction, named like the data's columns."""
         return [{**dict(zip(self.features, row)), self.target: y} for row, y in zip(rows, self.predict(rows))]
 
-    def evaluation_dataset(self, path: Path) -> TensorDataset:
-        return TensorDataset(*labelled(read_table(path), self.features, self.target))
+    def evaluation_dataset(self, path: Path) -> Rows:
+        return labelled(read_table(path), self.features, self.target)
 
     def example_input(self) -> torch.Tensor:
         return torch.stack([self.x_mean, self.x_mean + self.x_std]).cpu()

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import torch
 from torch.utils.data import Dataset
 
-from zoo import tables, text
-from zoo.data import DataBundle, class_names, reused_info, split_indices
+from zoo import splits, tables, text
+from zoo.data import DataBundle, class_names, reused_info
 from zoo.errors import ZooError
 from zoo.hub import fine_tuning_notes, hub_config
 
@@ -27,32 +30,42 @@ LABEL_COLUMNS = ("label", "labels", "sentiment", "class", "target", "category")
 
 @dataclass
 class Texts:
-    """One split's texts and labels (as text), and where each row was read."""
+    """One split's texts (the rows whose text is not blank) and their labels, as text."""
 
-    source: str
-    texts: list[str]
-    labels: list[str]
-    places: list[str]
+    texts: text.RowTexts
+    labels: Any  # pyarrow string array, one label per text
     skipped: int = 0  # rows whose text was empty or whitespace
     first_skipped: str = ""  # where the first of them was
 
+    @property
+    def source(self) -> str:
+        return self.texts.table.source
+
+    def place(self, index: int) -> str:
+        """Where text `index` was read."""
+        return self.texts.table.place(int(self.texts.rows[index]))
+
 
 class TextDataset(Dataset):
-    """(token ids, class index) pairs; `lengths` lets the loader batch texts of like length."""
+    """(token ids, class index) pairs of some of the texts of a split (`indices`: positions in
+    its token ids); `lengths` lets the loader batch texts of like length. Everything is a
+    numpy or memory-mapped array, so DataLoader workers share it."""
 
-    def __init__(self, ids: Sequence[list[int]], targets: Sequence[int], pad_id: int) -> None:
-        self.ids = list(ids)
-        self.targets = list(targets)
+    def __init__(self, tokens: text.TokenIds, targets: Any, pad_id: int, indices: Any = None) -> None:
+        self.tokens = tokens
+        self.targets = targets
         self.pad_id = pad_id
-        self.lengths = [len(i) for i in self.ids]
+        self.indices = np.arange(len(tokens)) if indices is None else indices
+        self.lengths = tokens.lengths()[self.indices]
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.indices)
 
-    def __getitem__(self, index: int) -> tuple[list[int], int]:
-        return self.ids[index], self.targets[index]
+    def __getitem__(self, index: int) -> tuple[Any, int]:
+        row = self.indices[index]
+        return self.tokens[row], int(self.targets[row])
 
-    def collate(self, items: Sequence[tuple[list[int], int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def collate(self, items: Sequence[tuple[Any, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         ids, lengths = text.pad([i for i, _ in items], self.pad_id)
         return ids, lengths, torch.tensor([t for _, t in items], dtype=torch.int64)
 
@@ -66,37 +79,33 @@ def build_data(config: dict[str, Any]) -> DataBundle:
     if data["max_length"] < 8:
         raise ZooError(f"data.max_length must be at least 8 tokens, not {data['max_length']}")
     notes: list[str] = []
-    splits = read_data(data, notes)
-    train_all = splits["train"]
-    classes = class_names(train_all.labels)
+    found = read_data(data, notes)
+    train_all = found["train"]
+    classes = class_names(pc.unique(train_all.labels).to_pylist())
     if len(classes) < 2:
         raise ZooError(f"{train_all.source} has only one label ({classes[0]!r})", "sentiment needs at least two classes")
-    targets = {name: encode_labels(split, classes) for name, split in splits.items()}
-    train_rows, val_rows = split_rows(splits, config)
+    targets = {name: encode_labels(split, classes) for name, split in found.items()}
+    train_rows, val_rows = split_rows(found, config)
     if val_rows is not None:
-        notes.append(f"validating on a seeded random {data['val_fraction']:.0%} of the training texts ({len(val_rows)})")
+        notes.append(f"validating on a seeded random {data['val_fraction']:.0%} of the training texts ({len(val_rows):,})")
 
-    tokenizer, pad_id, pretrained = tokenizer_for(config, [train_all.texts[i] for i in train_rows], notes)
+    tokenizer, pad_id, pretrained = tokenizer_for(config, train_all.texts.at(train_rows), notes)
     max_length = data["max_length"]
     if pretrained:
         max_length = min(max_length, pretrained["config"].get("max_position_embeddings") or max_length)
     elif "max_positions" in model and max_length > model["max_positions"]:
         raise ZooError(f"data.max_length {max_length} is more than model.max_positions {model['max_positions']}", "raise model.max_positions or lower data.max_length")
-    encoded, cut = {}, 0
-    for name, split in splits.items():
-        encoded[name], split_cut = text.encode(tokenizer, split.texts, max_length, special_tokens=True)
-        cut += split_cut
+    tokens = {name: text.tokenized(split.texts, tokenizer, max_length, special_tokens=True) for name, split in found.items()}
+    cut = sum(ids.cut for ids in tokens.values())
     if cut:
-        notes.append(f"{cut} text(s) longer than {max_length} tokens were cut to that length (data.max_length)")
+        notes.append(f"{cut:,} text(s) longer than {max_length} tokens were cut to that length (data.max_length)")
 
-    def dataset(split: str, rows: Sequence[int] | None) -> TextDataset:
-        ids, labels = encoded[split], targets[split]
-        chosen = range(len(ids)) if rows is None else rows
-        return TextDataset([ids[i] for i in chosen], [labels[i] for i in chosen], pad_id)
+    def dataset(split: str, rows: Any = None) -> TextDataset:
+        return TextDataset(tokens[split], targets[split], pad_id, rows)
 
     train = dataset("train", train_rows)
-    val = dataset("val", None) if "val" in splits else dataset("train", val_rows)
-    test = dataset("test", None) if "test" in splits else None
+    val = dataset("val") if "val" in found else dataset("train", val_rows)
+    test = dataset("test") if "test" in found else None
     counts = f"{plural(len(train), 'training text')}, {plural(len(val), 'validation text')}, {len(classes)} classes ({', '.join(classes[:10])})"
     notes.insert(0, f"{'the demo reviews' if data['path'] is None else train_all.source}: {counts}")
     info = {
@@ -115,40 +124,38 @@ def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
-def split_rows(splits: dict[str, Texts], config: dict[str, Any]) -> tuple[list[int], list[int] | None]:
+def split_rows(found: dict[str, Texts], config: dict[str, Any]) -> tuple[Any, Any]:
     """(training rows, validation rows) of the train split: all of them and None when the
     data has a validation split, else a seeded random cut of data.val_fraction."""
-    size = len(splits["train"].texts)
-    if "val" in splits:
-        return list(range(size)), None
+    size = len(found["train"].texts)
+    if "val" in found:
+        return np.arange(size), None
     if size < 2:
-        raise ZooError(f"{splits['train'].source} has {size} text: a validation split needs at least two", "add texts")
-    return split_indices(size, config["data"]["val_fraction"], config["seed"])
+        raise ZooError(f"{found['train'].source} has {size} text: a validation split needs at least two", "add texts")
+    return splits.held_out(size, config["data"]["val_fraction"], config["seed"])
 
 
 def read_data(data: dict[str, Any], notes: list[str]) -> dict[str, Texts]:
     """The splits at data.path (or the demo), with data.val_path and data.test_path laid
     over; a test table without labels (GLUE's test.tsv) is left out, with a note."""
-    found = {"train": demo_texts()} if data["path"] is None else read_splits(Path(data["path"]), data, notes)
-    for split, key in (("val", "val_path"), ("test", "test_path")):
-        if data[key] is not None:
-            found[split] = single_split(Path(data[key]), data)
-    for split, texts in found.items():
-        if not texts.texts:
+    found = {"train": labelled_texts(demo_table(), data)} if data["path"] is None else read_splits(Path(data["path"]), data, notes)
+    found = splits.laid_over(found, data, lambda path: {"test": single_split(path, data)})
+    for texts in found.values():
+        if not len(texts.texts):
             raise ZooError(f"{texts.source} has no texts", "it needs rows of text and label")
         if texts.skipped:
-            notes.append(f"{texts.skipped} row(s) with empty or whitespace-only text skipped (the first: {texts.first_skipped})")
+            notes.append(f"{texts.skipped:,} row(s) with empty or whitespace-only text skipped (the first: {texts.first_skipped})")
     return found
 
 
 def read_splits(path: Path, data: dict[str, Any], notes: list[str]) -> dict[str, Texts]:
-    splits = {}
+    found = {}
     for split, table in tables.read_table_splits(path).items():
         if split == "test" and unlabelled(table, data):
             notes.append(f"{table.source} has no labels: not used for testing")
             continue
-        splits[split] = labelled_texts(table, data)
-    return splits
+        found[split] = labelled_texts(table, data)
+    return found
 
 
 def unlabelled(table: tables.Table, data: dict[str, Any]) -> bool:
@@ -156,16 +163,12 @@ def unlabelled(table: tables.Table, data: dict[str, Any]) -> bool:
     the hub's test splits labelled -1)."""
     names = [data["label_column"]] if data["label_column"] else [c for c in table.columns if c.strip().lower() in LABEL_COLUMNS]
     key = next((c for c in names if c in table.columns), None)
-    return key is None or all(tables.label_text(row.get(key)) is None for row in table.rows)
+    return key is None or tables.label_texts(table.column(key)).null_count == len(table)
 
 
 def single_split(path: Path, data: dict[str, Any]) -> Texts:
     """The texts at `path` as one split: for a folder with splits, its test (else val) part."""
-    found = tables.read_table_splits(path)
-    for split in ("test", "val", "train"):
-        if split in found:
-            return labelled_texts(found[split], data)
-    raise AssertionError("read_table_splits always has a train split")
+    return labelled_texts(splits.one_split(tables.read_table_splits(path)), data)
 
 
 def labelled_texts(table: tables.Table, data: dict[str, Any]) -> Texts:
@@ -173,36 +176,28 @@ def labelled_texts(table: tables.Table, data: dict[str, Any]) -> Texts:
     without a label are an error."""
     text_key = tables.pick_column(table, data["text_column"], TEXT_COLUMNS, "text", "data.text_column")
     label_key = tables.pick_column(table, data["label_column"], LABEL_COLUMNS, "label", "data.label_column")
-    texts = Texts(table.source, [], [], [])
-    for row, place in zip(table.rows, table.places):
-        content = row.get(text_key)
-        content = "" if content is None else str(content).strip()
-        if not content:
-            texts.first_skipped = texts.first_skipped or place
-            texts.skipped += 1
-            continue
-        label = tables.label_text(row.get(label_key))
-        if label is None:
-            raise ZooError(f"{place}: the {label_key!r} cell is empty or NaN", "label the row or remove it")
-        texts.texts.append(content)
-        texts.labels.append(label)
-        texts.places.append(place)
-    return texts
+    rows, first_blank = text.filled_rows(table.column(text_key))
+    labels = pc.take(tables.label_texts(table.column(label_key)), pa.array(rows))
+    missing = tables.first_true(pc.is_null(labels))
+    if missing is not None:
+        raise ZooError(f"{table.place(int(rows[missing]))}: the {label_key!r} cell is empty or NaN", "label the row or remove it")
+    skipped = len(table) - len(rows)
+    return Texts(text.RowTexts(table, text_key, rows), labels, skipped, table.place(first_blank) if first_blank is not None else "")
 
 
-def encode_labels(split: Texts, classes: list[str]) -> list[int]:
-    """Class indices of a split's labels; a label training never saw is an error."""
-    index = {name: i for i, name in enumerate(classes)}
-    for label, place in zip(split.labels, split.places):
-        if label not in index:
-            raise ZooError(
-                f"{place}: label {label!r} does not occur in the training data",
-                f"the training labels are {', '.join(classes[:20])}{' ...' if len(classes) > 20 else ''}",
-            )
-    return [index[label] for label in split.labels]
+def encode_labels(split: Texts, classes: list[str]) -> Any:
+    """Class indices of a split's labels (a numpy array); a label training never saw is an error."""
+    indices = pc.index_in(split.labels, value_set=pa.array(classes, pa.string()))
+    unknown = tables.first_true(pc.is_null(indices))
+    if unknown is not None:
+        raise ZooError(
+            f"{split.place(unknown)}: label {split.labels[unknown].as_py()!r} does not occur in the training data",
+            f"the training labels are {', '.join(classes[:20])}{' ...' if len(classes) > 20 else ''}",
+        )
+    return indices.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
-def tokenizer_for(config: dict[str, Any], texts: Sequence[str], notes: list[str]) -> tuple[Any, int, dict[str, Any] | None]:
+def tokenizer_for(config: dict[str, Any], texts: text.RowTexts, notes: list[str]) -> tuple[Any, int, dict[str, Any] | None]:
     """(tokenizer, padding id, pretrained model facts or None): a pretrained model's own
     tokenizer, the tokenizer named by model.tokenizer, or one trained on the training texts."""
     model, optim = config["model"], config["optim"]
@@ -219,7 +214,7 @@ def tokenizer_for(config: dict[str, Any], texts: Sequence[str], notes: list[str]
         tokenizer, pad_id = text.pretrained_tokenizer(str(model["tokenizer"]), "model.tokenizer")
         notes.append(f"tokenizer {model['tokenizer']} ({tokenizer.get_vocab_size():,} tokens)")
         return tokenizer, pad_id, None
-    tokenizer = text.train_tokenizer(texts, kind=model["tokenizer_kind"], vocab_size=model["vocab_size"], lowercase=model["lowercase"])
+    tokenizer = text.learned_tokenizer([texts], kind=model["tokenizer_kind"], vocab_size=model["vocab_size"], lowercase=model["lowercase"])
     notes.append(f"a {model['tokenizer_kind']} tokenizer of {tokenizer.get_vocab_size():,} tokens trained on the training texts")
     return text.add_cls_sep(tokenizer), 0, None
 
@@ -242,7 +237,7 @@ _TEMPLATES = [
 DEMO_SIZE = 480
 
 
-def demo_texts() -> Texts:
+def demo_table() -> tables.Table:
     """480 short movie reviews, positive or negative, the same every time; some say "not"
     before a word of the other side, so word order matters."""
     rng = random.Random(1234)
@@ -253,5 +248,4 @@ def demo_texts() -> Texts:
         template = rng.choice(_TEMPLATES)
         texts.append(template.format(subject=rng.choice(_SUBJECTS), word=rng.choice(same), other=rng.choice(same), opposite=rng.choice(opposite)))
         labels.append(label)
-    origin = "the demo reviews"
-    return Texts(origin, texts, labels, [f"{origin} #{i + 1}" for i in range(DEMO_SIZE)])
+    return tables.in_memory("the demo reviews", {"text": texts, "label": labels})

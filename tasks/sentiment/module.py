@@ -102,8 +102,8 @@ class SentimentModule(ZooModule):
     def evaluation_dataset(self, path: Path) -> TextDataset:
         """Labelled texts at `path` (for a folder with splits, its test or else val part)."""
         texts = single_split(path, self.config["data"])
-        ids, _ = text.encode(self.tokenizer, texts.texts, self.max_length, special_tokens=True)
-        return TextDataset(ids, encode_labels(texts, self.classes), self.pad_id)
+        tokens = text.tokenized(texts.texts, self.tokenizer, self.max_length, special_tokens=True)
+        return TextDataset(tokens, encode_labels(texts, self.classes), self.pad_id)
 
     def example_input(self) -> torch.Tensor:
         raise ZooError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from zoo import tables
 from zoo.data import DataBundle
 from zoo.seq2seq import data as seq2seq
 from zoo.seq2seq.data import Columns, Pairs, TextPairs
@@ -45,18 +46,17 @@ def demo_pairs() -> dict[str, Pairs]:
     of SAMSum: "Anna: Can you buy eggs on your way home?\\nTom: Sure, how many?\\nAnna: Six,
     please." -> "Tom will buy six eggs for Anna."."""
     rng = random.Random(1234)
-    pairs = Pairs("the demo dialogues")
-    for number in range(1, DEMO_SIZE + 1):
-        pairs.add(*_dialogue(rng), f"the demo dialogues #{number}")
-    return {"train": pairs}
+    dialogues, summaries = zip(*(_dialogue(rng) for _ in range(DEMO_SIZE)))
+    table = tables.in_memory("the demo dialogues", {"dialogue": list(dialogues), "summary": list(summaries)})
+    return {"train": seq2seq.pairs_of(table, "dialogue", table, "summary")}
 
 
 def build_data(config: dict[str, Any]) -> DataBundle:
     """Token datasets for the trained models; for lead, the texts as they are."""
     if config["model"]["name"] != "lead":
         return seq2seq.build_data(config, COLUMNS, demo_pairs)
-    splits, notes = seq2seq.read_splits(config, COLUMNS, demo_pairs)
-    notes.insert(0, seq2seq.counts_note(splits))
-    datasets = {split: TextPairs(pairs) for split, pairs in splits.items()}
+    found, notes = seq2seq.read_splits(config, COLUMNS, demo_pairs)
+    notes.insert(0, seq2seq.counts_note(found))
+    datasets = {split: TextPairs(pairs) for split, pairs in found.items()}
     info = {"rows": {"train": len(datasets["train"]), "val": len(datasets["val"])}}
     return DataBundle(train=datasets["train"], val=datasets["val"], test=datasets.get("test"), info=info, notes=notes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from zoo import tables
 from zoo.data import DataBundle
 from zoo.seq2seq import data as seq2seq
 from zoo.seq2seq.data import Columns, Pairs
@@ -25,14 +26,16 @@ def demo_pairs() -> dict[str, Pairs]:
         (gn, en), (gs, es), (gv, ev), (gp, ep) = (rng.choice(words) for words in (_NUMBERS, _NOUNS, _VERBS, _PLACES))
         return f"{gn} {gs} {gv} {gp}", f"{en} {es} {ev} {ep}"
 
-    pairs = Pairs("the demo pairs")
-    for number in range(1, DEMO_SIZE + 1):
+    sources, targets = [], []
+    for _ in range(DEMO_SIZE):
         german, english = clause()
         if rng.random() < 0.3:
             second_german, second_english = clause()
             german, english = f"{german} und {second_german}", f"{english} and {second_english}"
-        pairs.add(german[0].upper() + german[1:] + ".", english[0].upper() + english[1:] + ".", f"the demo pairs #{number}")
-    return {"train": pairs}
+        sources.append(german[0].upper() + german[1:] + ".")
+        targets.append(english[0].upper() + english[1:] + ".")
+    table = tables.in_memory("the demo pairs", {"source": sources, "target": targets})
+    return {"train": seq2seq.pairs_of(table, "source", table, "target")}
 
 
 def build_data(config: dict[str, Any]) -> DataBundle:

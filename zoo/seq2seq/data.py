@@ -14,59 +14,66 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch.utils.data import Dataset
 
-from zoo import tables, text
-from zoo.data import DataBundle, reused_info, split_indices
+from zoo import splits, tables, text
+from zoo.data import DataBundle, reused_info
 from zoo.errors import ZooError
-from zoo.files import read_text
 from zoo.hub import fine_tuning_notes, hub_config
 from zoo.seq2seq.models import IGNORED
 
-SPLIT_PREFIXES = {"train": ("train", "training"), "val": ("val", "valid", "validation", "dev"), "test": ("test", "testing")}
 _PARALLEL = re.compile(r"^(?P<split>[a-z]+)\.(?P<lang>[A-Za-z][A-Za-z_-]{0,9})(\.gz)?$")
 
 
 @dataclass
 class Pairs:
-    """One split's sources and targets, and where each pair was read."""
+    """One split's pairs whose sides both hold text (as texts read from the Arrow columns when
+    indexed), with how many were skipped for an empty side and where the first of them was."""
 
-    source: str
-    sources: list[str] = field(default_factory=list)
-    targets: list[str] = field(default_factory=list)
-    places: list[str] = field(default_factory=list)
-    skipped: int = 0  # pairs with an empty side
+    sources: text.RowTexts
+    targets: text.RowTexts
+    skipped: int = 0
     first_skipped: str = ""
+    name: str = ""  # what messages call the pairs, when not their table's name
 
-    def add(self, source: str, target: str, place: str) -> None:
-        source, target = source.strip(), target.strip()
-        if source and target:
-            self.sources.append(source)
-            self.targets.append(target)
-            self.places.append(place)
-        else:
-            self.first_skipped = self.first_skipped or place
-            self.skipped += 1
+    @property
+    def source(self) -> str:
+        return self.name or self.sources.table.source
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def place(self, index: int) -> str:
+        """Where pair `index` was read."""
+        return self.sources.table.place(int(self.sources.rows[index]))
+
+    def at(self, positions: Any) -> Pairs:
+        """The pairs at `positions`."""
+        return Pairs(self.sources.at(positions), self.targets.at(positions), name=self.name)
+
+
+def pairs_of(source_table: tables.Table, source_key: str, target_table: tables.Table, target_key: str, name: str = "") -> Pairs:
+    """The rows of two aligned columns where both sides hold text."""
+    rows, first_blank = text.filled_rows(source_table.column(source_key), target_table.column(target_key))
+    skipped = len(source_table) - len(rows)
+    first = source_table.place(first_blank) if first_blank is not None else ""
+    return Pairs(text.RowTexts(source_table, source_key, rows), text.RowTexts(target_table, target_key, rows), skipped, first, name)
 
 
 def read_parallel(source_file: Path, target_file: Path) -> Pairs:
     """Two line-aligned text files; different line counts stop with both counts named."""
-    source_lines = read_text(source_file).splitlines()
-    target_lines = read_text(target_file).splitlines()
-    if len(source_lines) != len(target_lines):
+    sources, targets = tables.read_lines(source_file), tables.read_lines(target_file)
+    if len(sources) != len(targets):
         raise ZooError(
-            f"{source_file} has {len(source_lines):,} lines but {target_file} has {len(target_lines):,}",
+            f"{source_file} has {len(sources):,} lines but {target_file} has {len(targets):,}",
             "parallel files need one line per sentence, line i of one translating line i of the other",
         )
-    pairs = Pairs(f"{source_file} + {target_file.name}")
-    for number, (source, target) in enumerate(zip(source_lines, target_lines), start=1):
-        pairs.add(source, target, f"{source_file}:{number}")
-    return pairs
+    return pairs_of(sources, "line", targets, "line", f"{source_file} + {target_file.name}")
 
 
 @dataclass(frozen=True)
@@ -85,11 +92,7 @@ def read_table_pairs(table: tables.Table, columns: Columns) -> Pairs:
     """Two columns of a table as pairs (a missing one is named, with the columns there are)."""
     source_key = tables.pick_column(table, columns.source, columns.usual_source, columns.roles[0], "data.source_column")
     target_key = tables.pick_column(table, columns.target, columns.usual_target, columns.roles[1], "data.target_column")
-    pairs = Pairs(table.source)
-    for row, place in zip(table.rows, table.places):
-        source, target = row.get(source_key), row.get(target_key)
-        pairs.add("" if source is None else str(source), "" if target is None else str(target), place)
-    return pairs
+    return pairs_of(table, source_key, table, target_key)
 
 
 def parallel_folder(folder: Path, source_lang: str | None, target_lang: str | None) -> dict[str, tuple[Path, Path]] | None:
@@ -98,7 +101,7 @@ def parallel_folder(folder: Path, source_lang: str | None, target_lang: str | No
     found: dict[str, dict[str, Path]] = {}
     for file in sorted(folder.iterdir()):
         match = _PARALLEL.match(file.name) if tables.table_suffix(file) not in tables.TABLE_SUFFIXES else None
-        split = next((s for s, prefixes in SPLIT_PREFIXES.items() if match and match["split"] in prefixes), None)
+        split = splits.split_named(match["split"]) if match else None
         if match and split:
             found.setdefault(split, {})[match["lang"]] = file
     if "train" not in found:
@@ -107,11 +110,11 @@ def parallel_folder(folder: Path, source_lang: str | None, target_lang: str | No
     if len(languages) != 2:
         raise ZooError(f"{folder} has train files for {len(languages)} languages ({', '.join(languages)})", "keep the two of one language pair")
     source_lang, target_lang = direction(folder, languages, source_lang, target_lang)
-    splits = {}
+    pairs = {}
     for split, files in found.items():
         if source_lang in files and target_lang in files:
-            splits[split] = (files[source_lang], files[target_lang])
-    return splits
+            pairs[split] = (files[source_lang], files[target_lang])
+    return pairs
 
 
 def direction(folder: Path, languages: list[str], source_lang: str | None, target_lang: str | None) -> tuple[str, str]:
@@ -141,7 +144,7 @@ def read_pairs(spec: str, columns: Columns = Columns(), source_lang: str | None 
             raise ZooError(f"--data {spec!r} names {len(names)} files", "name two line-aligned files: SOURCE,TARGET")
         return {"train": read_parallel(Path(names[0]), Path(names[1]))}
     path = Path(spec)
-    if path.is_dir() and not (path / "dataset_dict.json").is_file() and not (path / "state.json").is_file():
+    if path.is_dir() and not tables.is_datasets_folder(path):
         folder = parallel_folder(path, source_lang, target_lang)
         if folder is not None:
             return {split: read_parallel(source, target) for split, (source, target) in folder.items()}
@@ -156,11 +159,11 @@ def train_tokenizers(pairs: Pairs, shared: bool, kind: str, vocab_size: int, low
     object twice) when `shared`, else one per side of `vocab_size` each. Ids 0..6 are the
     special tokens of `zoo.text` on both sides."""
     if shared:
-        joint = text.train_tokenizer(pairs.sources + pairs.targets, kind=kind, vocab_size=vocab_size, lowercase=lowercase)
+        joint = text.learned_tokenizer([pairs.sources, pairs.targets], kind=kind, vocab_size=vocab_size, lowercase=lowercase)
         return joint, joint
     return (
-        text.train_tokenizer(pairs.sources, kind=kind, vocab_size=vocab_size, lowercase=lowercase),
-        text.train_tokenizer(pairs.targets, kind=kind, vocab_size=vocab_size, lowercase=lowercase),
+        text.learned_tokenizer([pairs.sources], kind=kind, vocab_size=vocab_size, lowercase=lowercase),
+        text.learned_tokenizer([pairs.targets], kind=kind, vocab_size=vocab_size, lowercase=lowercase),
     )
 
 
@@ -169,23 +172,21 @@ class PairDataset(Dataset):
     they came from (the references the outputs are scored against); `lengths` (both sides
     together) lets the loader batch pairs of like length. Batches are (source (N, S), source
     lengths (N,), decoder input `start` + target (N, T), decoder output target + `end` (N, T),
-    padded with `IGNORED`, rows (N,))."""
+    padded with `IGNORED`, rows (N,)). The ids are memory-mapped (`zoo.text.TokenIds`)."""
 
-    def __init__(self, sources: Sequence[list[int]], targets: Sequence[list[int]], source_texts: Sequence[str], references: Sequence[str], start: int, end: int) -> None:
-        self.sources = list(sources)
-        self.targets = list(targets)
-        self.source_texts = list(source_texts)
-        self.references = list(references)
+    def __init__(self, sources: text.TokenIds, targets: text.TokenIds, pairs: Pairs, start: int, end: int) -> None:
+        self.sources, self.targets = sources, targets
+        self.source_texts, self.references = pairs.sources, pairs.targets
         self.start, self.end = start, end
-        self.lengths = [len(s) + len(t) for s, t in zip(self.sources, self.targets)]
+        self.lengths = sources.lengths() + targets.lengths()
 
     def __len__(self) -> int:
         return len(self.sources)
 
-    def __getitem__(self, index: int) -> tuple[list[int], list[int], int]:
+    def __getitem__(self, index: int) -> tuple[Any, Any, int]:
         return self.sources[index], self.targets[index], index
 
-    def collate(self, items: Sequence[tuple[list[int], list[int], int]]) -> tuple[torch.Tensor, ...]:
+    def collate(self, items: Sequence[tuple[Any, Any, int]]) -> tuple[torch.Tensor, ...]:
         source, source_lengths = text.pad([s for s, _, _ in items])
         decoder_in, _ = text.pad([[self.start, *t] for _, t, _ in items])
         decoder_out, _ = text.pad([[*t, self.end] for _, t, _ in items], IGNORED)
@@ -197,8 +198,8 @@ class TextPairs(Dataset):
     lead); batches are the rows (N,)."""
 
     def __init__(self, pairs: Pairs) -> None:
-        self.source_texts = list(pairs.sources)
-        self.references = list(pairs.targets)
+        self.source_texts = pairs.sources
+        self.references = pairs.targets
 
     def __len__(self) -> int:
         return len(self.source_texts)
@@ -216,9 +217,9 @@ def encode_pairs(pairs: Pairs, info: dict[str, Any]) -> tuple[PairDataset, int, 
     `build_data`): sources cut to max_source tokens (with the special tokens a pretrained
     tokenizer adds, such as T5's </s>), targets to max_target - 1 (room for the end)."""
     source_tokenizer, target_tokenizer = tokenizers_of(info)
-    sources, source_cut = text.encode(source_tokenizer, pairs.sources, info["max_source"], special_tokens=True)
-    targets, target_cut = text.encode(target_tokenizer, pairs.targets, info["max_target"] - 1)
-    return PairDataset(sources, targets, pairs.sources, pairs.targets, info["start"], info["end"]), source_cut, target_cut
+    sources = text.tokenized(pairs.sources, source_tokenizer, info["max_source"], special_tokens=True)
+    targets = text.tokenized(pairs.targets, target_tokenizer, info["max_target"] - 1, special_tokens=False)
+    return PairDataset(sources, targets, pairs, info["start"], info["end"]), sources.cut, targets.cut
 
 
 def tokenizers_of(info: dict[str, Any]) -> tuple[Any, Any]:
@@ -226,11 +227,6 @@ def tokenizers_of(info: dict[str, Any]) -> tuple[Any, Any]:
     from tokenizers import Tokenizer
 
     return Tokenizer.from_str(info["source_tokenizer"]), Tokenizer.from_str(info["target_tokenizer"])
-
-
-def subset(pairs: Pairs, rows: Sequence[int]) -> Pairs:
-    """The pairs at `rows`."""
-    return Pairs(pairs.source, [pairs.sources[i] for i in rows], [pairs.targets[i] for i in rows], [pairs.places[i] for i in rows])
 
 
 def read_configured(config: dict[str, Any], spec: str, usual: Columns) -> dict[str, Pairs]:
@@ -248,29 +244,26 @@ def read_splits(config: dict[str, Any], usual: Columns, demo: Callable[[], dict[
     if not 0 < data["val_fraction"] < 1:
         raise ZooError(f"data.val_fraction must be between 0 and 1, not {data['val_fraction']}")
     notes: list[str] = []
-    splits = demo() if data["path"] is None else read_configured(config, data["path"], usual)
-    for split, key in (("val", "val_path"), ("test", "test_path")):
-        if data[key] is not None:
-            found = read_configured(config, data[key], usual)
-            splits[split] = next(found[s] for s in ("test", "val", "train") if s in found)
-    for pairs in splits.values():
-        if not pairs.sources:
+    found = demo() if data["path"] is None else read_configured(config, data["path"], usual)
+    found = splits.laid_over(found, data, lambda path: read_configured(config, str(path), usual))
+    for pairs in found.values():
+        if not len(pairs):
             raise ZooError(f"{pairs.source} has no pairs", "it needs a source and a target per line or row")
         if pairs.skipped:
-            notes.append(f"{pairs.skipped} pair(s) with an empty side skipped (the first: {pairs.first_skipped})")
-    if "val" not in splits:
-        if len(splits["train"].sources) < 2:
-            raise ZooError(f"{splits['train'].source} has one pair: a validation split needs at least two", "add pairs")
-        train_rows, val_rows = split_indices(len(splits["train"].sources), data["val_fraction"], config["seed"])
-        splits["val"] = subset(splits["train"], val_rows)
-        splits["train"] = subset(splits["train"], train_rows)
-        notes.append(f"validating on a seeded random {data['val_fraction']:.0%} of the pairs ({len(val_rows)})")
-    return splits, notes
+            notes.append(f"{pairs.skipped:,} pair(s) with an empty side skipped (the first: {pairs.first_skipped})")
+    if "val" not in found:
+        if len(found["train"]) < 2:
+            raise ZooError(f"{found['train'].source} has one pair: a validation split needs at least two", "add pairs")
+        train_rows, val_rows = splits.held_out(len(found["train"]), data["val_fraction"], config["seed"])
+        found["val"] = found["train"].at(val_rows)
+        found["train"] = found["train"].at(train_rows)
+        notes.append(f"validating on a seeded random {data['val_fraction']:.0%} of the pairs ({len(val_rows):,})")
+    return found, notes
 
 
-def counts_note(splits: dict[str, Pairs]) -> str:
+def counts_note(found: dict[str, Pairs]) -> str:
     """Where the pairs came from and how many there are for training and validation."""
-    return f"{splits['train'].source}: {len(splits['train'].sources):,} training pairs, {len(splits['val'].sources):,} validation pairs"
+    return f"{found['train'].source}: {len(found['train']):,} training pairs, {len(found['val']):,} validation pairs"
 
 
 def build_data(config: dict[str, Any], usual: Columns, demo: Callable[[], dict[str, Pairs]]) -> DataBundle:
@@ -280,15 +273,15 @@ def build_data(config: dict[str, Any], usual: Columns, demo: Callable[[], dict[s
     for key in ("max_source", "max_target"):
         if data[key] < 4:
             raise ZooError(f"data.{key} must be at least 4 tokens, not {data[key]}")
-    splits, notes = read_splits(config, usual, demo)
-    info = reused_info() or _tokenizer_info(config, splits["train"], notes)
+    found, notes = read_splits(config, usual, demo)
+    info = reused_info() or _tokenizer_info(config, found["train"], notes)
     datasets, cut = {}, [0, 0]
-    for split, pairs in splits.items():
+    for split, pairs in found.items():
         datasets[split], source_cut, target_cut = encode_pairs(pairs, info)
         cut = [cut[0] + source_cut, cut[1] + target_cut]
     if cut[0] or cut[1]:
         notes.append(f"cut to data.max_source {info['max_source']} / data.max_target {info['max_target']} tokens: {cut[0]} source(s), {cut[1]} target(s)")
-    notes.insert(0, f"{counts_note(splits)}; {info['tokenizers']}")
+    notes.insert(0, f"{counts_note(found)}; {info['tokenizers']}")
     info = {**info, "rows": {"train": len(datasets["train"]), "val": len(datasets["val"])}}
     return DataBundle(train=datasets["train"], val=datasets["val"], test=datasets.get("test"), info=info, notes=notes)
 

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from zoo import tables, text
+from zoo import splits, tables, text
 from zoo.errors import ZooError
 from zoo.module import ZooModule
 from zoo.seq2seq.data import Columns, Pairs, encode_pairs, read_configured, tokenizers_of
@@ -96,16 +96,15 @@ class TextToTextModule(ZooModule):
         """The non-empty cells of a table's source column (as data.source_column or the usual names)."""
         table = tables.read_table(path)
         key = tables.pick_column(table, self.config["data"].get("source_column"), self.columns.usual_source, self.columns.roles[0], "data.source_column")
-        cells = ("" if row.get(key) is None else str(row[key]) for row in table.rows)
-        return [cell for cell in cells if cell.strip()]
+        cells = tables.texts(table.column(key)).to_pylist()
+        return [cell for cell in cells if cell]
 
     def format_prediction(self, record: dict[str, Any]) -> str:
         return record["output"]
 
     def evaluation_pairs(self, path: Path) -> Pairs:
         """The pairs at `path` (for data with splits, its test or else val part)."""
-        found = read_configured(self.config, str(path), self.columns)
-        return next(found[s] for s in ("test", "val", "train") if s in found)
+        return splits.one_split(read_configured(self.config, str(path), self.columns))
 
     def example_input(self) -> torch.Tensor:
         raise ZooError(f"exporting {self.config['task']} models is not offered yet", "predict with zoo.load(RUN).predict")
