@@ -89,6 +89,10 @@ def build_parser() -> Parser:
     export.add_argument("--json", action="store_true", help="print one JSON document")
     export.add_argument("--trust-code", action="store_true", help="run the Python code the model folder carries (model.source)")
 
+    cached = commands.add_parser("cache", help="where the data cache is and its size; `zoo cache clear` empties it")
+    cached.add_argument("action", nargs="?", choices=["info", "clear"], default="info", help="info (default) or clear")
+    cached.add_argument("--json", action="store_true", help="print one JSON document")
+
     new = commands.add_parser("new", help="scaffold a standalone application for a task")
     new.add_argument("directory", help="the new application's folder (must not exist or be empty)")
     new.add_argument("--task", required=True, help="task name, e.g. linear-regression")
@@ -340,6 +344,21 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any] | None:
     return None
 
 
+def cmd_cache(args: argparse.Namespace) -> dict[str, Any] | None:
+    from zoo import cache
+
+    if args.action == "clear":
+        report = {"path": str(cache.root()), "freed_bytes": cache.clear()}
+        message = f"Cleared the data cache at {report['path']}: {report['freed_bytes'] / 1e6:,.1f} MB freed"
+    else:
+        report = {"path": str(cache.root()), "bytes": cache.size()}
+        message = f"Data cache: {report['path']} ({report['bytes'] / 1e6:,.1f} MB; ZOO_CACHE moves it, `zoo cache clear` empties it)"
+    if args.json:
+        return report
+    print(message)
+    return None
+
+
 def cmd_new(args: argparse.Namespace) -> dict[str, Any] | None:
     from zoo.plugins import find_task
 
@@ -357,6 +376,7 @@ COMMAND_HANDLERS = {
     "predict": cmd_predict,
     "export": cmd_export,
     "new": cmd_new,
+    "cache": cmd_cache,
 }
 
 

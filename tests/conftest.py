@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +28,10 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     # pools spin against each other. Set before torch is imported.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 REPO = Path(__file__).resolve().parent.parent
+# The data cache of this test session (each worker its own): tests neither read a user's cache
+# nor leave entries in it. Test processes inherit it.
+os.environ["ZOO_CACHE"] = tempfile.mkdtemp(prefix="zoo-cache-")
+atexit.register(shutil.rmtree, os.environ["ZOO_CACHE"], True)
 
 
 @dataclass

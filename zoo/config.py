@@ -42,7 +42,7 @@ CORE_DEFAULTS: Config = {
     "output": "runs",
     "compile": False,
     "model": {"name": None, "source": None},
-    "data": {"path": None, "batch_size": 32, "num_workers": 0},
+    "data": {"path": None, "batch_size": 32, "num_workers": None},  # num_workers null: chosen for the machine (zoo.data.worker_count)
     "optim": {
         "name": "adamw",
         "lr": 1e-3,
@@ -69,6 +69,7 @@ NULLABLE_TYPES = {
     "data.val_path": str,
     "data.test_path": str,
     "model.source": str,
+    "data.num_workers": int,
     "early_stopping.patience": int,
 }
 
@@ -88,7 +89,7 @@ RANGES = {
     "optim.gamma": (lambda v: 0 < v <= 1, "above 0, up to 1"),
     "optim.plateau_patience": (lambda v: v >= 0, "zero or more"),
     "data.batch_size": (lambda v: v >= 1, "1 or more"),
-    "data.num_workers": (lambda v: v >= 0, "zero or more"),
+    "data.num_workers": (lambda v: v is None or v >= 0, "zero or more, or null to choose for the machine"),
     "early_stopping.patience": (lambda v: v is None or v >= 1, "1 or more, or null for none"),
     "trainer.max_epochs": (lambda v: v is None or v == -1 or v >= 1, "1 or more, or -1 for no limit"),
 }

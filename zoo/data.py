@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Sized
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -99,6 +100,22 @@ class EpochShuffle(RandomSampler):
             yield from permutation[start : start + (1 << 16)].tolist()
 
 
+AUTO_WORKERS_FROM = 10_000  # rows; below, starting worker processes costs more than they save
+AUTO_WORKERS_AT_MOST = 8
+
+
+def worker_count(configured: int | None, rows: int) -> int:
+    """data.num_workers, or when it is null: none for fewer than 10,000 rows, else one per CPU
+    core this process may use beyond its own (shared by the processes of a node), at most 8."""
+    if configured is not None:
+        return configured
+    if rows < AUTO_WORKERS_FROM:
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    per_process = cores // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    return max(0, min(AUTO_WORKERS_AT_MOST, per_process - 1))
+
+
 def loader(dataset: Dataset, data_config: dict[str, Any], *, shuffle: bool, seed: int = 0, epoch: int = 0) -> DataLoader:
     """A DataLoader with the run's batch size and workers. A shuffled (training) loader takes
     each epoch's order from (seed, epoch) (`EpochShuffle`; `epoch` is the one it starts at),
@@ -107,7 +124,7 @@ def loader(dataset: Dataset, data_config: dict[str, Any], *, shuffle: bool, seed
     training epoch drops a last batch of one row, which batch norm cannot train on. A dataset
     whose items do not stack (images of different sizes, box lists, texts) brings its own
     `collate`; one with `lengths` (texts) is batched by length (`zoo.text.LengthBatches`)."""
-    workers = data_config["num_workers"]
+    workers = worker_count(data_config["num_workers"], len(dataset))  # type: ignore[arg-type]
     batch_size = data_config["batch_size"]
     drop_last = shuffle and len(dataset) > batch_size and len(dataset) % batch_size == 1  # type: ignore[arg-type]
     sampler = EpochShuffle(dataset, seed, epoch) if shuffle else SequentialSampler(dataset)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.data import BatchSampler, RandomSampler, Sampler
 
@@ -56,9 +57,14 @@ def train_tokenizer(
     return tokenizer
 
 
+TOKENIZER_TEXTS = 200_000  # a vocabulary is learned from at most this many texts of each side
+
+
 def learned_tokenizer(corpus: Sequence[RowTexts], kind: str, vocab_size: int, lowercase: bool) -> Any:
-    """`train_tokenizer` on the texts of `corpus`, kept in the data cache under those texts and
-    settings, so a second run on the same data reuses it (and gets the same token ids)."""
+    """`train_tokenizer` on the texts of `corpus` (at most TOKENIZER_TEXTS of each, evenly
+    spread: millions of texts teach a vocabulary no more than that many do), kept in the data
+    cache under those texts and settings, so a second run on the same data reuses it."""
+    corpus = [texts.at(np.linspace(0, len(texts) - 1, TOKENIZER_TEXTS).astype(np.int64)) if len(texts) > TOKENIZER_TEXTS else texts for texts in corpus]
     name = cache.key("tokenizer", [texts.key() for texts in corpus], kind, vocab_size, lowercase)
     file = cache.entry("tokenizers", name) / TOKENIZER_FILE
     if file.is_file():
@@ -141,7 +147,6 @@ def _is_text(column: Any) -> bool:
 def filled_rows(*columns: Any, size: int = 1 << 20) -> tuple[Any, int | None]:
     """(the rows where every column holds text other than whitespace, as sorted numpy indices;
     the first row where one does not, or None), computed a slice at a time."""
-    import numpy as np
     import pyarrow.compute as pc
 
     from zoo.tables import texts
@@ -170,7 +175,6 @@ class TokenIds:
         self._map()
 
     def _map(self) -> None:
-        import numpy as np
 
         ids = self.folder / "ids.int32"
         self.ids = np.memmap(ids, dtype=np.int32, mode="r") if ids.stat().st_size else np.zeros(0, np.int32)
@@ -191,19 +195,20 @@ class TokenIds:
         return self.ids[self.offsets[index] : self.offsets[index + 1]]
 
     def lengths(self) -> Any:
-        import numpy as np
 
         return np.diff(self.offsets)
 
 
 def encode(tokenizer: Any, texts: Sequence[str], max_length: int | None = None, special_tokens: bool = False) -> tuple[list[list[int]], int]:
     """(token ids of each text, how many texts were cut): at most `max_length` ids each,
-    special tokens included (a tokenizer's post-processor adds them, such as [CLS] ... [SEP])."""
+    special tokens included (a tokenizer's post-processor adds them, such as [CLS] ... [SEP]).
+    The tokenizer is left without truncation, as it was given."""
     if max_length:
         tokenizer.enable_truncation(max_length)
-    else:
+    try:
+        encodings = tokenizer.encode_batch_fast(list(texts), add_special_tokens=special_tokens)
+    finally:
         tokenizer.no_truncation()
-    encodings = tokenizer.encode_batch_fast(list(texts), add_special_tokens=special_tokens)
     return [e.ids for e in encodings], sum(1 for e in encodings if e.overflowing)
 
 
@@ -211,7 +216,6 @@ def tokenized(texts: RowTexts, tokenizer: Any, max_length: int | None, special_t
     """The token ids of `texts`, encoded in batches by the tokenizer's Rust encoder (on all
     cores) into flat arrays in the data cache, under the texts, the tokenizer and the limits:
     the same texts are encoded once."""
-    import numpy as np
 
     name = cache.key("tokens", texts.key(), hashlib.sha256(tokenizer.to_str().encode()).hexdigest(), max_length, special_tokens)
     folder = cache.entry("tokens", name)
@@ -302,7 +306,6 @@ def cli_texts(args: Sequence[str], file: str | None, example: str) -> list[str]:
 
 def pad(sequences: Sequence[Sequence[int]], pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """(ids (N, longest), lengths (N,)): the sequences (lists or numpy arrays) right-padded with `pad_id`."""
-    import numpy as np
 
     lengths = np.fromiter(map(len, sequences), np.int64, len(sequences))
     ids = np.full((len(sequences), int(lengths.max()) if len(sequences) else 0), pad_id, dtype=np.int64)
@@ -330,7 +333,6 @@ class LengthBatches(BatchSampler):
         self.shuffle = isinstance(sampler, RandomSampler) or bool(getattr(sampler, "shuffle", False))
 
     def __iter__(self) -> Iterator[list[int]]:
-        import numpy as np
 
         order = np.fromiter(self.sampler, np.int64)
         lengths = np.asarray(self.lengths)

@@ -64,7 +64,7 @@ def demo_table() -> tables.Table:
     return tables.in_memory("the demo data", {name: [row[i] for row in DEMO_ROWS] for i, name in enumerate(DEMO_COLUMNS)})
 
 
-def choose_columns(table: Table, target: str | None, features: str | list[str] | None) -> tuple[list[str], str]:
+def choose_columns(table: tables.Table, target: str | None, features: str | list[str] | None) -> tuple[list[str], str]:
     """(feature columns, target column): the target defaults to the last column and the
     features to every other column."""
     target = str(target) if target is not None else table.columns[-1]
@@ -83,7 +83,7 @@ def choose_columns(table: Table, target: str | None, features: str | list[str] |
     return chosen, target
 
 
-def require_columns(table: Table, names: list[str], role: str) -> None:
+def require_columns(table: tables.Table, names: list[str], role: str) -> None:
     for name in names:
         if name not in table.columns:
             hint = did_you_mean(name, table.columns) or f"its columns are: {', '.join(table.columns)}"
