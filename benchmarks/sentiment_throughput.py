@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 import zoo
-from zoo.tables import read_table
+from zoo.tables import read_table, texts as texts_of
 from zoo.text import CLS, MASK, PAD, SEP, UNK
 
 BATCH = 128
@@ -52,7 +52,7 @@ def main() -> None:
 
     data = args.data_root.resolve() / "sst2"
     module = zoo.load(args.run) if args.run else zoo.create("sentiment/transformer", data=data).eval()
-    texts = [row["sentence"].strip() for row in read_table(data / "dev.tsv").rows]
+    texts = [t for t in texts_of(read_table(data / "dev.tsv").column("sentence")).to_pylist() if t]
     folder = Path(tempfile.mkdtemp(prefix="zoo-hf-"))
     network = module.net.model  # a transformers BertForSequenceClassification
     network.config.id2label = dict(enumerate(module.classes))

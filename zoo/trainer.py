@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import math
+import os
 import sys
 import warnings
 from collections.abc import Mapping
@@ -20,7 +21,7 @@ from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from zoo.data import PROCESS, WORKERS, epoch_seed
 from zoo.errors import ZooError
-from zoo.files import written_whole
+from zoo.files import first_line, written_whole
 
 # Lightning's messages that tell users nothing about their run.
 _NOISE = (
@@ -230,18 +231,72 @@ def build(
             enable_checkpointing=run_dir is not None,
         )
     except (ValueError, TypeError, MisconfigurationException) as error:
-        given = ", ".join(f"trainer.{k}={v}" for k, v in config["trainer"].items())
-        raise ZooError(f"Lightning rejected the trainer settings ({given}): {error}") from None
+        raise _rejected(config["trainer"], error) from None
 
 
-def single_device(accelerator: str = "auto", precision: Any = None) -> L.Trainer:
+def _rejected(settings: Mapping[str, Any], error: Exception) -> ZooError:
+    given = ", ".join(f"trainer.{k}={v}" for k, v in settings.items())
+    return ZooError(f"Lightning rejected the trainer settings ({given}): {error}")
+
+
+def join_launched_processes(settings: Mapping[str, Any]) -> bool:
+    """When an outside launcher (torchrun, SLURM's srun, LSF, MPI, or LOCAL_RANK set by hand)
+    started this process as one of several, join their process group now, as Lightning would
+    when fitting starts (it then finds the group joined): rank 0 can share its run folder and
+    data facts before the others build their data. False for one process, and where Lightning
+    starts the processes itself."""
+    from lightning.fabric.plugins.environments import LSFEnvironment, MPIEnvironment, SLURMEnvironment, TorchElasticEnvironment
+
+    launchers = (TorchElasticEnvironment, SLURMEnvironment, LSFEnvironment, MPIEnvironment)
+    if "LOCAL_RANK" not in os.environ and not any(launcher.detect() for launcher in launchers):
+        return False
+    quiet_lightning()
+    try:
+        trainer = L.Trainer(**settings, logger=False, enable_checkpointing=False, enable_progress_bar=False)
+        environment = getattr(trainer.strategy, "cluster_environment", None)
+        if trainer.world_size < 2 or environment is None or not environment.creates_processes_externally:
+            return False
+        # devices × nodes must be the processes started (Lightning checks only when fitting starts)
+        environment.validate_settings(num_devices=trainer.num_devices, num_nodes=trainer.num_nodes)
+    except (ValueError, TypeError, MisconfigurationException) as error:
+        raise _rejected(settings, error) from None
+    trainer.strategy.setup_environment()
+    return True
+
+
+def share_from_rank_zero(facts: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Global rank 0's `facts` (JSON-able), in every process of the group joined by
+    `join_launched_processes`: the others pass None and wait for them."""
+    import json
+
+    import torch.distributed as dist
+
+    zero = dist.get_rank() == 0
+    encoded = json.dumps(facts).encode() if zero else b""
+    try:
+        group = dist.new_group(backend="gloo")  # CPU tensors, whatever backend the training uses
+        size = torch.tensor([len(encoded)])
+        dist.broadcast(size, 0, group=group)
+        payload = torch.frombuffer(bytearray(encoded), dtype=torch.uint8) if zero else torch.empty(int(size), dtype=torch.uint8)
+        dist.broadcast(payload, 0, group=group)
+        dist.destroy_process_group(group)
+    except RuntimeError as error:  # rank 0 failed first
+        raise ZooError(f"process 0 stopped before sharing its run folder ({first_line(error)})", "process 0's own error says why") from None
+    return json.loads(payload.numpy().tobytes())
+
+
+LIMITS = ("limit_val_batches", "limit_test_batches")  # trainer settings final metrics follow too
+
+
+def single_device(accelerator: str = "auto", precision: Any = None, **limits: Any) -> L.Trainer:
     """A quiet Trainer on one device, for final validation and `zoo evaluate`: no logs,
-    checkpoints or progress bar."""
+    checkpoints or progress bar; `limits` are the run's own (LIMITS)."""
     quiet_lightning()
     return L.Trainer(
         accelerator=accelerator,
         devices=1,
         precision=precision,
+        **limits,
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,

@@ -146,21 +146,34 @@ def train(name: str | None = None, *, resume: str | Path | None = None, progress
     resumed = _resumed(resumed_from, config) if resumed_from is not None else None
 
     import lightning as L
+    import torch.distributed
 
+    from zoo import trainer as trainers
     from zoo.data import reusing
 
     L.seed_everything(config["seed"], workers=True, verbose=False)
+    fresh = run_dir is None
     joining = RUN_DIR_ENV in os.environ  # a DDP process that Lightning launched for rank 0
-    with reusing(resumed.info if resumed else _rank_zero_data_info() if joining else None):
+    # Processes an outside launcher started together (torchrun, srun): rank 0 builds the data
+    # and makes the run folder first, then tells the others both.
+    launched = not joining and trainers.join_launched_processes(config["trainer"])
+    reused = resumed.info if resumed else _rank_zero_data_info() if joining else None
+    if launched and torch.distributed.get_rank() != 0:
+        shared = trainers.share_from_rank_zero(None)
+        run_dir, joining, reused = Path(shared["run_dir"]), True, shared["info"]
+    started = time.perf_counter()
+    with reusing(reused):
         bundle = load_ref(task.data)(config)
+    bundle.notes.append(data_note(bundle, config, time.perf_counter() - started))
     module = load_ref(task.module_of(config["model"]["name"]))(config, bundle.info)
 
-    fresh = run_dir is None
     run_dir = run_dir or new_run_dir(Path(config["output"]), task.name, config["model"]["name"])
     if not joining:
         if fresh:  # a resumed run keeps its config.yaml until the new session succeeds
             (run_dir / "config.yaml").write_text(configs.to_yaml(config), encoding="utf-8")
             write_json(run_dir / DATA_INFO, bundle.info)  # for the other devices' processes
+        if launched:
+            trainers.share_from_rank_zero({"run_dir": str(run_dir), "info": bundle.info})
         os.environ[RUN_DIR_ENV] = str(run_dir)
     try:
         run = _fit(task, config, bundle, module, run_dir, resumed, progress)
@@ -214,6 +227,16 @@ def _earlier_rows(log: Path, resumed: Resumed) -> list[dict[str, str]]:
     return rows
 
 
+def data_note(bundle: Any, config: configs.Config, seconds: float) -> str:
+    """How long the data took to be ready, the workers that load it, and where it is cached."""
+    from zoo import cache
+    from zoo.data import worker_count
+
+    workers = worker_count(config["data"]["num_workers"], len(bundle.train))
+    chosen = " (chosen for this machine; data.num_workers sets it)" if config["data"]["num_workers"] is None else ""
+    return f"data ready in {seconds:.1f} s, loaded by {workers} worker process(es){chosen}; data cache: {cache.root()} (`zoo cache clear` empties it)"
+
+
 def _rank_zero_data_info() -> dict[str, Any]:
     """The data info rank 0 wrote, for a process that joins it on another device."""
     return read_json(Path(os.environ[RUN_DIR_ENV]) / DATA_INFO, "the data info of a zoo run")
@@ -242,8 +265,9 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
             if fits:
                 trainer.fit(module, train_loader, val_loader, ckpt_path=resumed.checkpoint if resumed else None, weights_only=True)
     finally:
-        prepend_log(log, earlier)
-        log.with_name(EARLIER_LOG).unlink(missing_ok=True)
+        if trainer.is_global_zero:  # the log and its waiting rows are rank 0's
+            prepend_log(log, earlier)
+            log.with_name(EARLIER_LOG).unlink(missing_ok=True)
     seconds = time.perf_counter() - started
     if trainer.is_global_zero and trains:
         plots.curve_plots(log, run_dir / "plots", title=f"{task.name}/{config['model']['name']}", monitor=monitor)
@@ -260,7 +284,10 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
     # after DDP, rank 0 alone, since DistributedSampler would repeat rows.
     if trainer.world_size > 1 and not _leave_process_group(trainer):
         return Run(run_dir, task.name, config["model"]["name"], {}, {}, epochs, round(seconds, 3), bundle.notes, rank)
-    trainer = trainers.single_device(config["trainer"]["accelerator"], config["trainer"].get("precision"))
+    limits = {key: config["trainer"][key] for key in trainers.LIMITS if key in config["trainer"]}
+    if limits:
+        bundle.notes.append(f"final metrics follow {', '.join(f'trainer.{k}={v}' for k, v in limits.items())}: not the whole split")
+    trainer = trainers.single_device(config["trainer"]["accelerator"], config["trainer"].get("precision"), **limits)
     if best:
         try:
             module.load_state_dict(load_checkpoint(Path(best))["state_dict"])
