@@ -1,7 +1,7 @@
 """Data at real size: `zoo train` against a plain `datasets` pipeline, from 10 k to 10 M rows.
 
     uv run python benchmarks/scale.py [--work DIR] [--tasks sentiment,translation,summarization,regression]
-                                      [--sizes 10000,100000,1000000,10000000] [--no-peer]
+                                      [--sizes 10000,100000,1000000,10000000] [--no-peer] [--workers 0,2,4]
 
 Makes the data itself under --work (kept there and reused): review CSVs (two labels, 20-80
 words a row), parallel translation files (train.de, train.en), a CSV of documents and summaries,
@@ -18,6 +18,8 @@ and prints rows, peak memory (of the process and its children, each page counted
 summed PSS, sampled every 0.1 s from /proc), the time from the process's start to its first training step (zoo: when the
 training progress bar is drawn, just before the first step; plain: after the first step), and the
 whole time (zoo's includes validation: greedy decoding for the sequence tasks). Translation and
+--workers runs zoo again on the warm cache with each number of DataLoader workers (their memory,
+each page counted once, should not grow with their number). Translation and
 summarization run up to 1 M pairs (`--sizes` above that are skipped for them), sentiment and
 regression up to 10 M rows. Images: see benchmarks/scale_images.py.
 
@@ -299,6 +301,7 @@ def main() -> None:
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--sizes", default="10000,100000,1000000,10000000")
     parser.add_argument("--no-peer", action="store_true", help="measure zoo alone")
+    parser.add_argument("--workers", default="", help="also run zoo again (warm cache) with each of these data.num_workers, e.g. 0,2,4")
     parser.add_argument("--plain", nargs=2, metavar=("TASK", "DATA"), help=argparse.SUPPRESS)
     parser.add_argument("--hf-cache", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -331,6 +334,9 @@ def main() -> None:
                 print(row(task, rows, who, measured), flush=True)
                 if measured.code != 0:
                     print(measured.tail, file=sys.stderr)
+            for workers in filter(None, args.workers.split(",")):
+                measured = measure([*zoo_command(task, data, work / "runs"), f"data.num_workers={workers}"], env, FIRST_STEP)
+                print(row(task, rows, f"zoo, same file, data.num_workers={workers}", measured), flush=True)
             cold, peer = timings["zoo, empty cache"], timings.get("plain datasets, cold")
             if peer and cold.first_step_s and peer.first_step_s:
                 print(f"|  |  | ratio zoo / plain, cold: first step {cold.first_step_s / peer.first_step_s:.2f}, memory {cold.peak_bytes / peer.peak_bytes:.2f} |  |  |  |", flush=True)

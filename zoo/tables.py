@@ -14,7 +14,7 @@ import csv
 import gzip
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,14 +118,20 @@ def read_table(path: Path) -> Table:
     if not path.is_file():
         raise ZooError(f"{path} does not exist" if not path.exists() else f"{path} is a folder", "pass a table file")
     delimiter = _delimiter(path, suffix) if suffix in (".csv", ".tsv") else ","
-    with reading(path, "a readable file"):
-        digest = cache.key("table", cache.file_digest(path), suffix, delimiter)
-    folder = cache.entry("tables", digest)
-    if not (folder / "table.arrow").is_file():
-        with cache.writing("tables", digest) as partial:
-            _convert(path, suffix, delimiter, partial / "table.arrow")
-    data = _mapped(folder / "table.arrow", path)
+    data, digest = _cached(path, lambda target: _convert(path, suffix, delimiter, target), suffix, delimiter)
     return Table(str(path), data, digest, _places(path, suffix, delimiter))
+
+
+def _cached(path: Path, convert: Callable[[Path], None], *settings: Any) -> tuple[Any, str]:
+    """(the Arrow table that `convert` writes from `path`, memory-mapped from the cache, and its
+    key): converted only when the cache has no entry for this content and `settings`."""
+    with reading(path, "a readable file"):
+        digest = cache.key("table", cache.file_digest(path), *settings)
+    file = cache.entry("tables", digest) / "table.arrow"
+    if not file.is_file():
+        with cache.writing("tables", digest) as partial:
+            convert(partial / file.name)
+    return _mapped(file, path), digest
 
 
 def _places(path: Path, suffix: str, delimiter: str) -> Places:
@@ -188,13 +194,8 @@ def read_lines(path: Path) -> Table:
     if not path.is_file():
         raise ZooError(f"{path} does not exist" if not path.exists() else f"{path} is a folder", "pass a text file with one sentence per line")
     _head(path)
-    with reading(path, "a readable file"):
-        digest = cache.key("lines", cache.file_digest(path))
-    folder = cache.entry("tables", digest)
-    if not (folder / "table.arrow").is_file():
-        with cache.writing("tables", digest) as partial:
-            _convert_lines(path, partial / "table.arrow")
-    return Table(str(path), _mapped(folder / "table.arrow", path), digest, Places(str(path), "line"))
+    data, digest = _cached(path, lambda target: _convert_lines(path, target), "lines")
+    return Table(str(path), data, digest, Places(str(path), "line"))
 
 
 def _convert_lines(path: Path, target: Path) -> None:
