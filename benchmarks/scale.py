@@ -312,6 +312,8 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} CPUs, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB")
     print("| task | rows | run | peak GiB | first step s | total s |\n|---|---:|---|---:|---:|---:|")
     for task in args.tasks.split(","):
+        demo = measure([c for c in zoo_command(task, "", work / "runs") if c not in ("--data", "")], {**os.environ, "ZOO_CACHE": str(work / "cache" / "demo")}, FIRST_STEP)
+        print(row(task, 0, "zoo on its demo data: the process's own memory", demo), flush=True)
         for rows in (int(size) for size in args.sizes.split(",")):
             if task in ("translation", "summarization") and rows > PAIR_TASKS_UP_TO:
                 continue

@@ -58,6 +58,7 @@ class Table:
     data: Any  # pyarrow.Table
     digest: str
     places: Places
+    file: Path | None = None  # the cache file it is mapped from; None when in memory or a datasets folder
 
     @property
     def columns(self) -> list[str]:
@@ -73,6 +74,19 @@ class Table:
     def place(self, row: int) -> str:
         """Where row `row` (counting from 0) was read: `file:line`, or `folder [split] row N`."""
         return self.places.of(row)
+
+    def batches(self, columns: Sequence[str]) -> Iterator[Any]:
+        """The named columns in record batches read from the cache file rather than through the
+        memory map: one pass over millions of rows then holds a batch, not the mapped file."""
+        import pyarrow as pa
+
+        if self.file is None:
+            yield from self.data.select(list(columns)).to_batches()
+            return
+        with reading(self.file, "a data cache file", f"run `zoo cache clear` and read {self.source} again"), pa.OSFile(str(self.file)) as source:
+            reader = pa.ipc.open_file(source)
+            for index in range(reader.num_record_batches):
+                yield reader.get_batch(index).select(list(columns))
 
     def all_places(self) -> RowPlaces:
         """Where each row was read, as a sequence computed when read (in one pass when iterated)."""
@@ -119,7 +133,7 @@ def read_table(path: Path) -> Table:
         raise ZooError(f"{path} does not exist" if not path.exists() else f"{path} is a folder", "pass a table file")
     delimiter = _delimiter(path, suffix) if suffix in (".csv", ".tsv") else ","
     data, digest = _cached(path, lambda target: _convert(path, suffix, delimiter, target), suffix, delimiter)
-    return Table(str(path), data, digest, _places(path, suffix, delimiter))
+    return Table(str(path), data, digest, _places(path, suffix, delimiter), _cache_file(digest))
 
 
 def _cached(path: Path, convert: Callable[[Path], None], *settings: Any) -> tuple[Any, str]:
@@ -127,7 +141,7 @@ def _cached(path: Path, convert: Callable[[Path], None], *settings: Any) -> tupl
     key): converted only when the cache has no entry for this content and `settings`."""
     with reading(path, "a readable file"):
         digest = cache.key("table", cache.file_digest(path), *settings)
-    file = cache.entry("tables", digest) / "table.arrow"
+    file = _cache_file(digest)
     if not file.is_file():
         with cache.writing("tables", digest) as partial:
             convert(partial / file.name)
@@ -140,6 +154,10 @@ def _places(path: Path, suffix: str, delimiter: str) -> Places:
     if suffix == ".jsonl" or suffix == ".json" and not _array_text(path):
         return Places(str(path), "jsonl")
     return Places(str(path), "row", label="item" if suffix == ".json" else "row")
+
+
+def _cache_file(digest: str) -> Path:
+    return cache.entry("tables", digest) / "table.arrow"
 
 
 def _mapped(file: Path, source: Path) -> Any:
@@ -195,7 +213,7 @@ def read_lines(path: Path) -> Table:
         raise ZooError(f"{path} does not exist" if not path.exists() else f"{path} is a folder", "pass a text file with one sentence per line")
     _head(path)
     data, digest = _cached(path, lambda target: _convert_lines(path, target), "lines")
-    return Table(str(path), data, digest, Places(str(path), "line"))
+    return Table(str(path), data, digest, Places(str(path), "line"), _cache_file(digest))
 
 
 def _convert_lines(path: Path, target: Path) -> None:

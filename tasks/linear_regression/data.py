@@ -24,7 +24,7 @@ DEMO_COLUMNS = ["x", "y"]
 DEMO_ROWS = [[1, 2], [2, 4], [3, 6]]
 DEMO_QUESTIONS = [[4]]
 MIN_ROWS_TO_SPLIT = 10  # below this, validation uses the training rows
-SLICE = 1 << 20  # rows checked and converted at a time
+SLICE = 1 << 20  # rows summed at a time
 
 
 class Rows(Dataset):
@@ -92,26 +92,28 @@ def require_columns(table: tables.Table, names: list[str], role: str) -> None:
 
 def numbers(table: tables.Table, columns: list[str]) -> Any:
     """The named columns as a float32 matrix (rows, columns), memory-mapped from the cache;
-    every cell must be a finite number."""
+    every cell must be a finite number. Made in one pass over the table's batches."""
     name = cache.key("numbers", table.digest, columns)
     file = cache.entry("arrays", name) / "values.npy"
     if not file.is_file():
         with cache.writing("arrays", name) as partial:
             values = np.lib.format.open_memmap(partial / "values.npy", mode="w+", dtype=np.float32, shape=(len(table), len(columns)))
-            for index, column in enumerate(columns):
-                for start in range(0, len(table), SLICE):
-                    values[start : start + SLICE, index] = _column_numbers(table, column, start)
+            start = 0
+            for batch in table.batches(columns):
+                for index, column in enumerate(columns):
+                    values[start : start + batch.num_rows, index] = _column_numbers(table, column, batch.column(index), start)
+                start += batch.num_rows
             values.flush()
             del values
     return np.load(file, mmap_mode="c")
 
 
-def _column_numbers(table: tables.Table, column: str, start: int) -> Any:
-    """One slice of a column as float64 numbers, checked as a whole; the first bad cell is named."""
+def _column_numbers(table: tables.Table, column: str, cells: Any, start: int) -> Any:
+    """Cells of a column (rows from `start` on) as float64 numbers, checked as a whole; the first
+    bad cell is named."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    cells = table.column(column).slice(start, SLICE)
     try:
         values = pc.cast(pc.utf8_trim_whitespace(cells) if pa.types.is_string(cells.type) else cells, pa.float64())
         bad = tables.first_true(pc.invert(pc.fill_null(pc.is_finite(values), False)))
