@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,7 @@ def learned_tokenizer(corpus: Sequence[RowTexts], kind: str, vocab_size: int, lo
     file = cache.entry("tokenizers", name) / TOKENIZER_FILE
     if file.is_file():
         return read_tokenizer(file)
-    tokenizer = train_tokenizer(itertools.chain.from_iterable(texts.batches()() for texts in corpus), kind, vocab_size, lowercase)
+    tokenizer = train_tokenizer(itertools.chain.from_iterable(texts.batches() for texts in corpus), kind, vocab_size, lowercase)
     with cache.writing("tokenizers", name) as partial:
         (partial / TOKENIZER_FILE).write_text(tokenizer.to_str())
     return tokenizer
@@ -84,24 +84,7 @@ def read_tokenizer(path: Path) -> Any:
         return Tokenizer.from_str(text)
 
 
-Batches = Callable[[], Iterator[list[str]]]  # batches of texts, made anew each time it is called
 BATCH_TEXTS = 20_000
-
-
-def text_batches(column: Any, rows: Any, size: int = BATCH_TEXTS) -> Batches:
-    """The stripped texts of `column` (a pyarrow array) at `rows` (sorted numpy indices), in
-    batches of `size`, without copying the column."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    def batches() -> Iterator[list[str]]:
-        for start in range(0, len(rows), size):
-            chosen = rows[start : start + size]
-            window = column.slice(int(chosen[0]), int(chosen[-1]) - int(chosen[0]) + 1)
-            taken = pc.take(window, pa.array(chosen - chosen[0]))
-            yield pc.utf8_trim_whitespace(taken).to_pylist()
-
-    return batches
 
 
 class RowTexts:
@@ -123,11 +106,28 @@ class RowTexts:
         return "" if value is None else value.strip()
 
     def __iter__(self) -> Iterator[str]:
-        for batch in self.batches()():
+        for batch in self.batches():
             yield from batch
 
-    def batches(self, size: int = BATCH_TEXTS) -> Batches:
-        return text_batches(self.column, self.rows, size)
+    def batches(self, size: int = BATCH_TEXTS) -> Iterator[list[str]]:
+        """The texts in lists of `size`, in one pass over the table's batches (read from its
+        cache file: a pass over millions of texts holds a batch at a time, not the mapped file)."""
+        import pyarrow as pa
+
+        from zoo.tables import texts
+
+        pending: list[str] = []
+        first = 0
+        for batch in self.table.batches([self.name]):
+            low, high = np.searchsorted(self.rows, [first, first + batch.num_rows])
+            if high > low:
+                pending += texts(batch.column(0).take(pa.array(self.rows[low:high] - first))).to_pylist()
+            first += batch.num_rows
+            while len(pending) >= size:
+                yield pending[:size]
+                pending = pending[size:]
+        if pending:
+            yield pending
 
     def at(self, positions: Any) -> RowTexts:
         """The texts at `positions` of this sequence."""
@@ -223,7 +223,7 @@ def tokenized(texts: RowTexts, tokenizer: Any, max_length: int | None, special_t
         with cache.writing("tokens", name) as partial:
             lengths, cut = [], 0
             with open(partial / "ids.int32", "wb") as ids:
-                for batch in texts.batches()():
+                for batch in texts.batches():
                     encoded, batch_cut = encode(tokenizer, batch, max_length, special_tokens)
                     cut += batch_cut
                     lengths.append(np.fromiter(map(len, encoded), np.int64, len(encoded)))
