@@ -117,4 +117,7 @@ def test_a_damaged_cache_entry_is_named_with_what_to_do(tmp_path, own_cache):
     table = tables.read_table(data)
     (own_cache / "tables" / table.digest / "table.arrow").write_bytes(b"not arrow")
     with pytest.raises(ZooError, match=r"table.arrow is not a data cache file.*zoo cache clear"):
+        tables.read_table(data).data
+    (own_cache / "tables" / table.digest / "shape.json").write_text("[]")
+    with pytest.raises(ZooError, match=r"shape.json holds an array, not a data cache file.*zoo cache clear"):
         tables.read_table(data)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 VERSION = 1  # raised when what an entry holds changes, so old entries are not misread
-KINDS = ("tables", "tokenizers", "tokens", "arrays")  # the folders of entries; clearing removes only these
+KINDS = ("tables", "tokenizers", "tokens", "arrays", "digests")  # its folders; clearing removes only these
 CHUNK = 1 << 22
 
 
@@ -34,11 +34,25 @@ def root() -> Path:
 
 
 def file_digest(path: Path) -> str:
-    """The SHA-256 of a file's bytes (about a second a gigabyte)."""
+    """The SHA-256 of a file's bytes (about a second a gigabyte), remembered with the file's size,
+    modification time and inode: an unchanged file is hashed once, a changed one again."""
+    stat = path.stat()
+    fingerprint = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+    memo = root() / "digests" / f"{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]}.json"
+    try:
+        remembered = json.loads(memo.read_text())
+        if remembered["stat"] == fingerprint:
+            return str(remembered["sha256"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         while block := stream.read(CHUNK):
             digest.update(block)
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    partial = memo.with_name(f"{memo.name}.{uuid.uuid4().hex}.partial")
+    partial.write_text(json.dumps({"path": str(path.resolve()), "stat": fingerprint, "sha256": digest.hexdigest()}))
+    partial.replace(memo)
     return digest.hexdigest()
 
 

@@ -51,21 +51,33 @@ class Places:
 
 @dataclass
 class Table:
-    """A table's Arrow data, what messages call it, and `digest`: a key of its content that the
-    cache entries made from it (token ids, number arrays) are filed under."""
+    """A table: what messages call it, its columns and size, `digest` (a key of its content that
+    the cache entries made from it, such as token ids, are filed under) and its Arrow data,
+    mapped from the cache file when first used (a run whose derived entries are cached never
+    maps it)."""
 
     source: str
-    data: Any  # pyarrow.Table
     digest: str
     places: Places
-    file: Path | None = None  # the cache file it is mapped from; None when in memory or a datasets folder
+    columns: list[str]
+    size: int
+    file: Path | None = None  # the cache file; None when in memory or a datasets folder
+    loaded: Any = None  # the pyarrow.Table, once mapped
+
+    @classmethod
+    def of(cls, source: str, data: Any, digest: str, places: Places) -> Table:
+        """A table whose Arrow data is at hand (made in memory, or a datasets folder's)."""
+        return cls(source, digest, places, list(data.column_names), data.num_rows, loaded=data)
 
     @property
-    def columns(self) -> list[str]:
-        return list(self.data.column_names)
+    def data(self) -> Any:
+        if self.loaded is None:
+            assert self.file is not None
+            self.loaded = _mapped(self.file, self.source)
+        return self.loaded
 
     def __len__(self) -> int:
-        return self.data.num_rows
+        return self.size
 
     def column(self, name: str) -> Any:
         """One column as a pyarrow ChunkedArray."""
@@ -132,20 +144,26 @@ def read_table(path: Path) -> Table:
     if not path.is_file():
         raise ZooError(f"{path} does not exist" if not path.exists() else f"{path} is a folder", "pass a table file")
     delimiter = _delimiter(path, suffix) if suffix in (".csv", ".tsv") else ","
-    data, digest = _cached(path, lambda target: _convert(path, suffix, delimiter, target), suffix, delimiter)
-    return Table(str(path), data, digest, _places(path, suffix, delimiter), _cache_file(digest))
+    return _cached(path, lambda target: _convert(path, suffix, delimiter, target), _places(path, suffix, delimiter), suffix, delimiter)
 
 
-def _cached(path: Path, convert: Callable[[Path], None], *settings: Any) -> tuple[Any, str]:
-    """(the Arrow table that `convert` writes from `path`, memory-mapped from the cache, and its
-    key): converted only when the cache has no entry for this content and `settings`."""
+def _cached(path: Path, convert: Callable[[Path], None], places: Places, *settings: Any) -> Table:
+    """The Arrow table that `convert` writes from `path`, in the cache: converted only when the
+    cache has no entry for this content and `settings`. Its columns and size are kept beside it
+    (shape.json), so a table is mapped only when its data is read."""
     with reading(path, "a readable file"):
         digest = cache.key("table", cache.file_digest(path), *settings)
-    file = _cache_file(digest)
-    if not file.is_file():
+    folder = cache.entry("tables", digest)
+    if not (folder / "shape.json").is_file():
         with cache.writing("tables", digest) as partial:
-            convert(partial / file.name)
-    return _mapped(file, path), digest
+            convert(partial / "table.arrow")
+            data = _mapped(partial / "table.arrow", str(path))
+            (partial / "shape.json").write_text(json.dumps({"columns": data.column_names, "rows": data.num_rows}))
+    hint = f"run `zoo cache clear` and read {path} again"
+    shape = read_json(folder / "shape.json", "a data cache file", hint=hint)
+    if not isinstance(shape.get("columns"), list) or not isinstance(shape.get("rows"), int):
+        raise ZooError(f"{folder / 'shape.json'} is not a data cache file (no columns and rows)", hint)
+    return Table(str(path), digest, places, shape["columns"], shape["rows"], folder / "table.arrow")
 
 
 def _places(path: Path, suffix: str, delimiter: str) -> Places:
@@ -156,11 +174,7 @@ def _places(path: Path, suffix: str, delimiter: str) -> Places:
     return Places(str(path), "row", label="item" if suffix == ".json" else "row")
 
 
-def _cache_file(digest: str) -> Path:
-    return cache.entry("tables", digest) / "table.arrow"
-
-
-def _mapped(file: Path, source: Path) -> Any:
+def _mapped(file: Path, source: str) -> Any:
     """The Arrow table in `file`, memory-mapped."""
     import pyarrow as pa
 
@@ -202,8 +216,7 @@ def in_memory(source: str, columns: dict[str, list[Any]]) -> Table:
     """A table made on the spot (a task's demo data), keyed by its content; row i is `source #i+1`."""
     import pyarrow as pa
 
-    data = pa.table(columns)
-    return Table(source, data, cache.key("in memory", source, columns), Places(source, "number"))
+    return Table.of(source, pa.table(columns), cache.key("in memory", source, columns), Places(source, "number"))
 
 
 def read_lines(path: Path) -> Table:
@@ -212,8 +225,7 @@ def read_lines(path: Path) -> Table:
     if not path.is_file():
         raise ZooError(f"{path} does not exist" if not path.exists() else f"{path} is a folder", "pass a text file with one sentence per line")
     _head(path)
-    data, digest = _cached(path, lambda target: _convert_lines(path, target), "lines")
-    return Table(str(path), data, digest, Places(str(path), "line"), _cache_file(digest))
+    return _cached(path, lambda target: _convert_lines(path, target), Places(str(path), "line"), "lines")
 
 
 def _convert_lines(path: Path, target: Path) -> None:
@@ -509,7 +521,7 @@ def read_datasets_folder(path: Path) -> dict[str, Table]:
     tables = {}
     for split, dataset in found.items():
         origin = f"{path} [{names[id(dataset)]}]"
-        tables[split] = Table(origin, _named_labels(dataset), cache.key("datasets", state, names[id(dataset)]), Places(origin, "row"))
+        tables[split] = Table.of(origin, _named_labels(dataset), cache.key("datasets", state, names[id(dataset)]), Places(origin, "row"))
     return tables
 
 
