@@ -144,25 +144,22 @@ def _is_text(column: Any) -> bool:
     return pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
 
 
-def filled_rows(*columns: Any, size: int = 1 << 20) -> tuple[Any, int | None]:
-    """(the rows where every column holds text other than whitespace, as sorted numpy indices;
-    the first row where one does not, or None), computed a slice at a time."""
+def filled_rows(*columns: tuple[Any, str]) -> tuple[Any, int | None]:
+    """(the rows where every (table, column) holds text other than whitespace, as sorted numpy
+    indices; the first row where one does not, or None), in one pass over each table's batches."""
     import pyarrow.compute as pc
 
     from zoo.tables import texts
 
-    length = len(columns[0])
-    kept = []
-    for start in range(0, length, size):
-        mask = None
-        for column in columns:
-            filled = pc.fill_null(pc.not_equal(texts(column.slice(start, size)), ""), False)
-            mask = filled if mask is None else pc.and_(mask, filled)
-        kept.append(np.flatnonzero(mask.to_numpy(zero_copy_only=False)) + start)
-    rows = np.concatenate(kept) if kept else np.zeros(0, np.int64)
-    gaps = np.flatnonzero(rows != np.arange(len(rows)))
-    first_blank = None if len(rows) == length else int(gaps[0]) if len(gaps) else len(rows)
-    return rows, first_blank
+    mask = None
+    for table, name in columns:
+        parts = [pc.fill_null(pc.not_equal(texts(batch.column(0)), ""), False).to_numpy(zero_copy_only=False) for batch in table.batches([name])]
+        filled = np.concatenate(parts) if parts else np.zeros(0, bool)
+        mask = filled if mask is None else mask & filled
+    assert mask is not None
+    rows = np.flatnonzero(mask)
+    blank = np.flatnonzero(~mask)
+    return rows, int(blank[0]) if len(blank) else None
 
 
 class TokenIds:

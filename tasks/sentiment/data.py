@@ -176,7 +176,7 @@ def labelled_texts(table: tables.Table, data: dict[str, Any]) -> Texts:
     without a label are an error."""
     text_key = tables.pick_column(table, data["text_column"], TEXT_COLUMNS, "text", "data.text_column")
     label_key = tables.pick_column(table, data["label_column"], LABEL_COLUMNS, "label", "data.label_column")
-    rows, first_blank = text.filled_rows(table.column(text_key))
+    rows, first_blank = text.filled_rows((table, text_key))
     labels = pc.take(tables.label_texts(table.column(label_key)), pa.array(rows))
     missing = tables.first_true(pc.is_null(labels))
     if missing is not None:

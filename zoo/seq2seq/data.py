@@ -59,7 +59,7 @@ class Pairs:
 
 def pairs_of(source_table: tables.Table, source_key: str, target_table: tables.Table, target_key: str, name: str = "") -> Pairs:
     """The rows of two aligned columns where both sides hold text."""
-    rows, first_blank = text.filled_rows(source_table.column(source_key), target_table.column(target_key))
+    rows, first_blank = text.filled_rows((source_table, source_key), (target_table, target_key))
     skipped = len(source_table) - len(rows)
     first = source_table.place(first_blank) if first_blank is not None else ""
     return Pairs(text.RowTexts(source_table, source_key, rows), text.RowTexts(target_table, target_key, rows), skipped, first, name)
