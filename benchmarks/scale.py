@@ -15,7 +15,7 @@ process with its own data cache under --work:
              steps of a small model on a DataLoader; cold (empty datasets cache), then warm.
 
 and prints rows, peak memory (of the process and its children, each page counted once: their
-summed PSS, sampled every 0.1 s from /proc), the time from the process's start to its first training step (zoo: when the
+summed PSS, sampled every 0.2 s from /proc), the time from the process's start to its first training step (zoo: when the
 training progress bar is drawn, just before the first step; plain: after the first step), and the
 whole time (zoo's includes validation: greedy decoding for the sequence tasks). Translation and
 --workers runs zoo again on the warm cache with each number of DataLoader workers (their memory,
@@ -185,7 +185,7 @@ def measure(command: list[str], env: dict[str, str], marker: re.Pattern[str] | s
     peak = 0
     while process.poll() is None:
         peak = max(peak, tree_memory(process.pid))
-        time.sleep(0.1)
+        time.sleep(0.2)
     reader.join()
     return Measured(process.returncode, peak, seen[0] if seen else None, time.perf_counter() - started, "".join(output)[-1500:])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import struct
 from pathlib import Path
@@ -73,3 +74,23 @@ def idx_files(folder: Path, count: int = 20, prefix: str = "train", compressed: 
     with opener(folder / f"{prefix}-labels-idx1-ubyte{suffix}", "wb") as file:
         file.write(struct.pack(">HBBI", 0, 0x08, 1, count) + labels.tobytes())
     return folder / f"{prefix}-images-idx3-ubyte{suffix}"
+
+
+def turned_png(path: Path, image: Image.Image, orientation: int = 6, after_pixels: bool = True) -> Path:
+    """A PNG whose EXIF orientation (6: a quarter turn) sits after the pixel data (where PIL
+    reads it only when it decodes), or before them."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", exif=exif)
+    data, chunks, position = buffer.getvalue(), [], 8
+    while position < len(data):
+        length = struct.unpack(">I", data[position : position + 4])[0]
+        chunks.append(data[position : position + 12 + length])
+        position += 12 + length
+    if after_pixels:
+        exif_chunk = next(c for c in chunks if c[4:8] == b"eXIf")
+        chunks = [c for c in chunks if c[4:8] != b"eXIf"]
+        chunks.insert(len(chunks) - 1, exif_chunk)  # just before IEND
+    path.write_bytes(data[:8] + b"".join(chunks))
+    return path

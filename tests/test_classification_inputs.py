@@ -91,6 +91,51 @@ def test_bad_options(zoo_cli, tmp_path):
     assert_user_error(zoo_cli("predict", tmp_path, "x.png"), "not a zoo run or model folder")
 
 
+def test_split_folders_are_told_by_name(tmp_path):
+    from zoo.images import read_splits
+
+    image_folder(tmp_path / "data" / "Train")
+    image_folder(tmp_path / "data" / "dev", per_class=1)
+    found = read_splits(tmp_path / "data")
+    assert {split: len(images) for split, images in found.items()} == {"train": 12, "val": 2}
+    image_folder(tmp_path / "data" / "validation", per_class=1)
+    with pytest.raises(zoo.ZooError, match="two val splits: dev and validation"):
+        read_splits(tmp_path / "data")
+
+
+def test_sizes_come_upright_from_headers_without_decoding(tmp_path, monkeypatch):
+    """Image sizes are read from file headers (a PNG's chunk list, a JPEG's EXIF segment) and
+    turned as the images will be; pixels are decoded only for an orientation that a PNG keeps
+    after its pixel data."""
+    from PIL import Image, ImageFile
+
+    from tests.images import picture, turned_png
+    from zoo.images import FileImages, open_image, survey
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    wide = picture("dark", 0, size=12).resize((30, 20))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    wide.save(folder / "turned.jpg", exif=exif)
+    wide.save(folder / "plain.png")
+    turned_png(folder / "turned-before.png", wide, after_pixels=False)
+    turned_png(folder / "turned-after.png", wide)
+    files = sorted(folder.iterdir())
+    found = survey(FileImages(files), range(len(files)))
+    assert found.sizes == [(open_image(f).height, open_image(f).width) for f in files]
+    assert dict(zip((f.name for f in files), found.sizes)) == {
+        "plain.png": (20, 30), "turned-after.png": (30, 20), "turned-before.png": (30, 20), "turned.jpg": (30, 20)
+    }
+
+    def no_decoding(image):
+        raise AssertionError(f"{image.filename} was decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    headers_only = [f for f in files if f.name != "turned-after.png"] * 40  # several threads' worth
+    assert survey(FileImages(headers_only), range(len(headers_only))).sizes == [(20, 30), (30, 20), (30, 20)] * 40
+
+
 # Weights ------------------------------------------------------------------------------------
 
 SMALL = "classification/mobilenet-v3-small"

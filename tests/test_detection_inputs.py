@@ -69,6 +69,31 @@ def test_annotation_naming_a_missing_image(zoo_cli, tmp_path):
     assert_user_error(train(zoo_cli, tmp_path, root), "img4.xml names image", "img4.jpg, which does not exist")
 
 
+def test_coco_layout_with_many_images_names_the_first_unreadable_one(tmp_path):
+    """annotations/instances_train2017.json beside train2017/, as COCO lays itself out: every
+    image is found; of two unreadable images (read several at a time), the first listed is named."""
+    from tasks.detection.data import check_boxes, read_data
+    from zoo.errors import ZooError
+    from zoo.training import resolve_config
+
+    written = coco(tmp_path / "written", count=150)
+    root = tmp_path / "coco"
+    (root / "annotations").mkdir(parents=True)
+    (tmp_path / "written" / "images").rename(root / "train2017")
+    path = written.rename(root / "annotations" / "instances_train2017.json")
+    _, config = resolve_config("detection/yolo", data=path)
+    split = read_data(config["data"])["train"]
+    assert len(split) == 150 and all(item.image.parent == root / "train2017" for item in split.items)
+    assert check_boxes(split, [])[:2] == [(48, 64), (48, 64)]
+    for name in ("img140.png", "img100.png"):
+        (root / "train2017" / name).write_bytes(b"not an image")
+    with pytest.raises(ZooError, match="img100.png is not a readable image"):
+        check_boxes(read_data(config["data"])["train"], [])
+    (root / "train2017" / "img20.png").unlink()
+    with pytest.raises(ZooError, match=r"\(image id 21\) names image \S*img20.png, which does not exist"):
+        check_boxes(read_data(config["data"])["train"], [])
+
+
 def test_malformed_json_is_named_with_line_and_column(zoo_cli, tmp_path):
     path = coco(tmp_path / "data")
     path.write_text(path.read_text().replace('"images": [', '"images": [,', 1))

@@ -210,7 +210,11 @@ def validate(config: Config, schema: Config) -> Config:
             checked[section][name] = _coerce(value, expected(), key)
     for key, (allowed, meaning) in RANGES.items():
         value = lookup(checked, key)
-        if not allowed(value):
+        try:
+            fits = allowed(value)
+        except TypeError:  # null, where a number belongs
+            fits = False
+        if not fits:
             raise ZooError(f"{key} must be {meaning}, not {value!r}")
     optim = checked["optim"]
     for key, choices in (("name", OPTIMIZERS), ("scheduler", SCHEDULERS)):

@@ -63,13 +63,6 @@ def _is_integer(text: str) -> bool:
     return True
 
 
-def split_indices(size: int, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    """A seeded shuffle of range(size) cut into (train, val) with at least one row each."""
-    order = torch.randperm(size, generator=torch.Generator().manual_seed(seed)).tolist()
-    val_size = min(size - 1, max(1, round(size * val_fraction)))
-    return sorted(order[val_size:]), sorted(order[:val_size])
-
-
 def epoch_seed(seed: int, epoch: int, *streams: int) -> int:
     """The seed of one epoch's randomness (of one `stream`: see below): a function of the
     run's seed and the epoch alone, so a resumed run draws what an uninterrupted one would."""

@@ -12,28 +12,30 @@ needs: 1 when every image is grayscale, else 3. RGBA and palette images are laid
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import torch
 
 from zoo import tables
-from zoo.data import split_indices
 from zoo.errors import ZooError
 from zoo.files import read_bytes, reading
+from zoo.splits import by_split, held_out, one_split, split_named
 
 EXIF_ORIENTATION = 0x0112
 IMAGE_SUFFIXES = frozenset(
     ".png .jpg .jpeg .bmp .gif .tif .tiff .webp .ppm .pgm .pbm".split()
 )
 GRAY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"})
-SPLIT_FOLDERS = {"train": ("train", "training"), "val": ("val", "valid", "validation"), "test": ("test", "testing")}
 PATH_COLUMNS = ("path", "image", "file", "filename", "filepath", "image_path", "img")
 LABEL_COLUMNS = ("label", "class", "target", "category", "labels")
+PNG_TEXT_CHUNKS = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"})  # where a PNG may keep its orientation (EXIF, XMP)
 IDX_IMAGES = re.compile(r"^(?P<prefix>.*?)[-_.]?images[-_.]idx3[-_.]ubyte(\.gz)?$")
 
 
@@ -166,7 +168,7 @@ def image_files(args: Sequence[str]) -> list[Path]:
     for arg in args:
         path = Path(arg)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not _hidden(p.relative_to(path)))
+            found = images_under(path)
             if not found:
                 raise ZooError(f"folder {path} has no image files", f"image files end in {', '.join(sorted(IMAGE_SUFFIXES))}")
             files += found
@@ -177,12 +179,86 @@ def image_files(args: Sequence[str]) -> list[Path]:
     return files
 
 
+def images_under(folder: Path) -> list[Path]:
+    """The image files (by suffix) in `folder` and its sub-folders, in path order; hidden
+    files and folders are left out, and folders linked to are not entered. Directory entries
+    tell files from folders, so no file is opened or stat'ed (bar links)."""
+    found: list[tuple[str, ...]] = []
+
+    def walk(directory: str, parts: tuple[str, ...]) -> None:
+        with os.scandir(directory) as scan:
+            entries = list(scan)
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                walk(entry.path, (*parts, entry.name))
+            elif os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES and entry.is_file():
+                found.append((*parts, entry.name))
+
+    walk(str(folder), ())
+    found.sort()  # as Paths sort: part by part
+    return [folder.joinpath(*parts) for parts in found]
+
+
 def image_mode(path: Path) -> tuple[str, tuple[int, int]]:
     """(PIL mode, (height, width)) from a file's header, without decoding its pixels; the
     size is that of the upright image (see `open_image`)."""
+    from PIL import Image
+
     with _opened(path) as image:
-        turned = image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8)  # a quarter turn
+        if image.format == "PNG" and not _png_keeps_text_after_pixels(path):
+            exif = Image.Image.getexif(image)  # PIL's PNG getexif decodes, for chunks after the pixels: there are none
+        else:
+            exif = image.getexif()  # JPEG, TIFF, WebP: from the header
+        turned = exif.get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8)  # a quarter turn
         return image.mode, (image.width, image.height) if turned else (image.height, image.width)
+
+
+def _png_keeps_text_after_pixels(path: Path) -> bool:
+    """Whether a PNG has an EXIF or text chunk (where XMP lives) after its image data, which
+    PIL reads only by decoding, or ends before its IEND chunk (decoding then says what is
+    wrong). Reads the chunk headers only."""
+    with open(path, "rb") as file:
+        file.seek(8)  # the signature
+        pixels = False
+        while True:
+            header = file.read(8)
+            if len(header) < 8:
+                return True
+            kind = header[4:]
+            if kind == b"IEND":
+                return False
+            if kind in (b"IDAT", b"fdAT"):
+                pixels = True
+            elif pixels and kind in PNG_TEXT_CHUNKS:
+                return True
+            file.seek(int.from_bytes(header[:4], "big") + 4, os.SEEK_CUR)  # the data and its CRC
+
+
+def thread_count() -> int:
+    """Threads for reading many small files: the wait is the disk's, so several per CPU."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return min(32, 8 * cpus)
+
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+CHUNK = 64  # items per task given to a thread
+
+
+def in_threads(function: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
+    """`function` of each item, in order, computed by a pool of threads (for file reads,
+    which wait on the disk). The first item whose call raises, in order, raises its error."""
+    if len(items) <= CHUNK:
+        return [function(item) for item in items]
+    chunks = [items[start : start + CHUNK] for start in range(0, len(items), CHUNK)]
+    pool = ThreadPoolExecutor(min(thread_count(), len(chunks)), thread_name_prefix="zoo-files")
+    try:
+        futures = [pool.submit(lambda chunk: [function(item) for item in chunk], chunk) for chunk in chunks]
+        return [result for future in futures for result in future.result()]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def to_tensor(image: Any, channels: int) -> torch.Tensor:
@@ -264,25 +340,19 @@ def read_splits(
     idx_files = sorted(p for p in path.iterdir() if IDX_IMAGES.match(p.name))
     if idx_files:
         return read_idx_folder(idx_files)
-    split_dirs = {split: _child_dir(path, names) for split, names in SPLIT_FOLDERS.items()}
-    if split_dirs["train"] is not None:
-        return {split: read_image_folder(folder, unlabelled) for split, folder in split_dirs.items() if folder is not None}
+    folders = {child.name: child for child in path.iterdir() if child.is_dir()}
+    if any(split_named(name) == "train" for name in folders):  # split folders, else class folders
+        return {split: read_image_folder(folder, unlabelled) for split, folder in by_split(folders, str(path)).items()}
     return {"train": read_image_folder(path, unlabelled)}
 
 
-def _child_dir(path: Path, names: Sequence[str]) -> Path | None:
-    for name in names:
-        if (path / name).is_dir():
-            return path / name
-    return None
-
-
 def read_image_folder(root: Path, unlabelled: bool = False) -> LabelledImages:
-    """One sub-folder per class; files other than images (by suffix) are ignored. With
+    """One sub-folder per class; files other than images (by suffix) are ignored, and so are
+    hidden files and folders (`._photo.jpg` from macOS, `.ipynb_checkpoints/`). With
     `unlabelled`, a folder with images and no class folders is one unlabelled set."""
     classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes and unlabelled:
-        paths = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not _hidden(p.relative_to(root)))
+        paths = images_under(root)
         if not paths:
             raise ZooError(f"{root} has no images", f"image files end in {', '.join(sorted(IMAGE_SUFFIXES))}")
         return LabelledImages(str(root), FileImages(paths), [""] * len(paths), [str(root)] * len(paths), labelled=False)
@@ -290,43 +360,37 @@ def read_image_folder(root: Path, unlabelled: bool = False) -> LabelledImages:
         raise ZooError(f"{root} has no class folders", "put each class's images in a folder named after the class")
     paths: list[Path] = []
     labels: list[str] = []
+    places: list[str] = []
+    parents: dict[str, str] = {}  # one string per folder, shared by its images
     for folder in classes:
-        found = sorted(
-            p for p in folder.rglob("*")
-            if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not _hidden(p.relative_to(folder))
-        )
+        found = images_under(folder)
         if not found:
             raise ZooError(f"class folder {folder} has no images", "add images to it or remove the folder")
         paths += found
         labels += [folder.name] * len(found)
-    return LabelledImages(str(root), FileImages(paths), labels, [str(p.parent) for p in paths])
-
-
-def _hidden(relative: Path) -> bool:
-    """Hidden files and folders (`._photo.jpg` from macOS, `.ipynb_checkpoints/`) are not data."""
-    return any(part.startswith(".") for part in relative.parts)
+        places += [parents.setdefault(parent, parent) for parent in map(os.path.dirname, map(str, found))]
+    return LabelledImages(str(root), FileImages(paths), labels, places)
 
 
 def read_table(path: Path, image_column: str | None, label_column: str | None) -> LabelledImages:
     """A CSV/TSV or JSONL file of image path and label; paths are relative to the file."""
+    import pyarrow.compute as pc
+
     table = tables.read_table(path)
-    if not table.rows:
+    if not len(table):
         raise ZooError(f"{path} has no rows", "it needs an image path and a label per row")
     image_key = tables.pick_column(table, image_column, PATH_COLUMNS, "image path", "data.image_column")
     label_key = tables.pick_column(table, label_column, LABEL_COLUMNS, "label", "data.label_column")
-    paths: list[Path] = []
-    labels: list[str] = []
-    for row, place in zip(table.rows, table.places):
-        image, label = row.get(image_key), tables.label_text(row.get(label_key))
-        if image in (None, "") or label is None:
-            missing = image_key if image in (None, "") else label_key
-            raise ZooError(f"{place}: {missing!r} is empty", "fill it in or remove the row")
-        image_path = (path.parent / str(image)).resolve()
+    images, labels = tables.texts(table.column(image_key)), tables.label_texts(table.column(label_key))
+    for key, missing in ((image_key, pc.or_kleene(pc.is_null(images), pc.equal(images, ""))), (label_key, pc.is_null(labels))):
+        row = tables.first_true(missing)
+        if row is not None:
+            raise ZooError(f"{table.place(row)}: {key!r} is empty", "fill it in or remove the row")
+    paths = [(path.parent / image).resolve() for image in images.to_pylist()]
+    for row, image_path in enumerate(paths):
         if not image_path.is_file():
-            raise ZooError(f"{place}: image {image_path} does not exist", "fix the path (relative to the table) or remove the row")
-        paths.append(image_path)
-        labels.append(label)
-    return LabelledImages(str(path), FileImages(paths), labels, table.places)
+            raise ZooError(f"{table.place(row)}: image {image_path} does not exist", "fix the path (relative to the table) or remove the row")
+    return LabelledImages(str(path), FileImages(paths), labels.to_pylist(), table.all_places())
 
 
 def read_idx_folder(image_files: Sequence[Path]) -> dict[str, LabelledImages]:
@@ -386,19 +450,15 @@ def read_hf_folder(path: Path, image_column: str | None, label_column: str | Non
 
     loaded = tables.load_datasets_folder(path)
     parts = dict(loaded) if isinstance(loaded, datasets.DatasetDict) else {"train": loaded}
-    names = {"train": ("train",), "val": ("validation", "val", "valid"), "test": ("test",)}
-    splits = {}
-    for split, candidates in names.items():
-        found = next((c for c in candidates if c in parts), None)
-        if found is not None:
-            splits[split] = _hf_split(parts[found], f"{path} [{found}]", image_column, label_column)
-    if "train" not in splits:
+    found = by_split({name: name for name in parts}, str(path))
+    if "train" not in found:
         raise ZooError(f"{path} has no 'train' split (it has {', '.join(parts)})")
-    return splits
+    return {split: _hf_split(parts[name], f"{path} [{name}]", image_column, label_column) for split, name in found.items()}
 
 
 def _hf_split(dataset: Any, origin: str, image_column: str | None, label_column: str | None) -> LabelledImages:
     import datasets
+    import pyarrow as pa
 
     columns = list(dataset.column_names)
     features = dataset.features
@@ -413,7 +473,7 @@ def _hf_split(dataset: Any, origin: str, image_column: str | None, label_column:
     raw = list(dataset[label_key])
     if any(v is None for v in raw):
         raise ZooError(f"{origin}: row {raw.index(None)} has no label", "drop unlabelled rows")
-    labels = [label_feature.int2str(v) if isinstance(label_feature, datasets.ClassLabel) else str(tables.label_text(v)) for v in raw]
+    labels = [label_feature.int2str(v) for v in raw] if isinstance(label_feature, datasets.ClassLabel) else [str(v) for v in tables.label_texts(pa.array(raw)).to_pylist()]
     return LabelledImages(origin, DatasetImages(dataset, image_key, origin), labels, [f"{origin} row {i}" for i in range(len(labels))])
 
 
@@ -440,17 +500,18 @@ SURVEYED = 20000  # training images a task surveys for channels and sizes (beyon
 
 def survey(images: ImageSource, indices: Sequence[int]) -> Survey:
     """Channels and sizes of the images at `indices`. Files are checked from their headers
-    only, so a survey of every file is cheap and finds unreadable files before training."""
-    gray, sizes = [], []
-    for index in indices:
-        if isinstance(images, FileImages):
-            mode, size = image_mode(images.paths[index])
-            gray.append(mode in GRAY_MODES)
-        else:
+    only, several at a time, so a survey of many files is cheap and finds unreadable files
+    before training."""
+    if isinstance(images, FileImages):
+        headers = in_threads(image_mode, [images.paths[index] for index in indices])
+        gray = [mode in GRAY_MODES for mode, _ in headers]
+        sizes = [size for _, size in headers]
+    else:
+        gray, sizes = [], []
+        for index in indices:
             image = images[index]
             gray.append(is_gray(image))
-            size = (image.height, image.width) if is_pil(image) else tuple(torch.as_tensor(image).shape[-2:])
-        sizes.append(size)
+            sizes.append((image.height, image.width) if is_pil(image) else tuple(torch.as_tensor(image).shape[-2:]))
     channels = 1 if all(gray) else 3
     converted = sum(1 for g in gray if g != (channels == 1))
     return Survey(channels, sizes, converted)
@@ -460,12 +521,12 @@ def survey(images: ImageSource, indices: Sequence[int]) -> Survey:
 
 
 def single_split(path: Path, key: str, columns: dict[str, Any]) -> LabelledImages:
-    """The images at `path` as one split: for a tree with splits, its test (else val) part."""
+    """The images at `path`, given as data.`key`, as one split: for a tree with splits, its
+    test (else val) part."""
     found = read_splits(path, **columns)
-    for split in ("test", "val", "train") if len(found) > 1 else ("train",):
-        if split in found:
-            return found[split]
-    raise ZooError(f"data.{key}: no images found in {path}")
+    if not found:
+        raise ZooError(f"data.{key}: no images found in {path}")
+    return one_split(found)
 
 
 def encode(split: LabelledImages, classes: list[str]) -> list[int]:
@@ -483,13 +544,12 @@ def encode(split: LabelledImages, classes: list[str]) -> list[int]:
 
 
 def carve(size: int, data: dict[str, Any], seed: int) -> tuple[list[int], list[int]]:
-    """(train rows, validation rows): seeded random rows, or the last rows in order."""
+    """(train rows, validation rows): seeded random rows, or the last rows in order
+    (data.val_split), data.val_fraction of them validating."""
     if size < 2:
         raise ZooError(f"only {size} image: a validation split needs at least two", "add images")
-    if data["val_split"] == "random":
-        return split_indices(size, data["val_fraction"], seed)
-    val_size = min(size - 1, max(1, round(size * data["val_fraction"])))
-    return list(range(size - val_size)), list(range(size - val_size, size))
+    train, val = held_out(size, data["val_fraction"], seed, data["val_split"])
+    return train.tolist(), val.tolist()
 
 
 def sample(rows: Sequence[int], limit: int, seed: int) -> list[int]:

@@ -282,6 +282,15 @@ def _open_binary(path: Path) -> Any:
     return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
 
 
+def header(path: Path) -> list[str]:
+    """The column names of a CSV or TSV file, from its first row alone (before its rows are read)."""
+    suffix = table_suffix(path)
+    names = next(csv.reader(io.StringIO(_head(path)), delimiter=_delimiter(path, suffix)), None)
+    if not names:
+        raise ZooError(f"{path} is empty", "it needs a header row naming the columns")
+    return [name.strip() for name in names]
+
+
 def _convert_csv(path: Path, delimiter: str, target: Path) -> None:
     """Every column as text; rows whose cells are all blank are left out."""
     import pyarrow as pa

@@ -17,7 +17,8 @@ from torch.utils.data import Dataset
 from tasks.classification.models import ARCHITECTURES, input_size
 from zoo.data import DataBundle, class_names
 from zoo.errors import ZooError
-from zoo.images import SURVEYED, Fit, ImageSource, LabelledImages, TensorImages, carve, encode, read_splits, sample, single_split, survey, to_tensor
+from zoo.images import SURVEYED, Fit, ImageSource, LabelledImages, TensorImages, carve, encode, in_threads, read_splits, sample, survey, to_tensor
+from zoo.splits import laid_over
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -102,10 +103,7 @@ def read_data(data: dict[str, Any]) -> dict[str, LabelledImages]:
     """The splits at data.path (or the demo), with data.val_path and data.test_path laid over."""
     columns = {"image_column": data["image_column"], "label_column": data["label_column"]}
     splits = demo_splits() if data["path"] is None else read_splits(Path(data["path"]), **columns)
-    for split, key in (("val", "val_path"), ("test", "test_path")):
-        if data[key] is not None:
-            splits[split] = single_split(Path(data[key]), key, columns)
-    return splits
+    return laid_over(splits, data, lambda path: read_splits(path, **columns))
 
 
 # Preprocessing -------------------------------------------------------------------------------
@@ -164,15 +162,20 @@ def transforms(recipe: dict[str, Any], augment: str) -> Any:
 
 
 def channel_statistics(dataset: ImageDataset) -> tuple[list[float], list[float]]:
-    """Per-channel mean and standard deviation of the images, as fractions of 255."""
+    """Per-channel mean and standard deviation of the images (a sample: build_data passes
+    STATISTICS_SAMPLE of them), as fractions of 255; images are read several at a time."""
+
+    def sums(i: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+        image = dataset[i][0].double() / 255
+        return image.sum(dim=(1, 2)), (image**2).sum(dim=(1, 2)), image.shape[1] * image.shape[2]
+
     total = torch.zeros(dataset.channels, dtype=torch.float64)
     squares = torch.zeros(dataset.channels, dtype=torch.float64)
     pixels = 0
-    for i in range(len(dataset)):
-        image = dataset[i][0].double() / 255
-        total += image.sum(dim=(1, 2))
-        squares += (image**2).sum(dim=(1, 2))
-        pixels += image.shape[1] * image.shape[2]
+    for image_total, image_squares, image_pixels in in_threads(sums, range(len(dataset))):
+        total += image_total
+        squares += image_squares
+        pixels += image_pixels
     mean = total / pixels
     std = (squares / pixels - mean**2).clamp_min(0).sqrt()
     return mean.tolist(), torch.where(std > 1e-3, std, torch.ones_like(std)).tolist()

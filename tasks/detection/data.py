@@ -16,9 +16,10 @@ import torch
 from torch.utils.data import Dataset
 
 from tasks.detection.formats import Annotated, DetectionSplit, read_detection
-from zoo.data import DataBundle, class_names, split_indices
+from zoo.data import DataBundle, class_names
 from zoo.errors import ZooError
-from zoo.images import image_mode, open_image, to_tensor
+from zoo.images import image_mode, in_threads, open_image, to_tensor
+from zoo.splits import held_out, one_split
 
 AUGMENTATIONS = ("none", "light", "standard")
 MAX_DEFAULT_SIDE = 640  # larger images are scaled down to this unless data.image_size says otherwise
@@ -79,7 +80,7 @@ def build_data(config: dict[str, Any]) -> DataBundle:
     else:
         if len(train_all) < 2:
             raise ZooError(f"only {len(train_all)} image: a validation split needs at least two", "add images")
-        train_rows, val_rows = split_indices(len(train_all), data["val_fraction"], config["seed"])
+        train_rows, val_rows = (rows.tolist() for rows in held_out(len(train_all), data["val_fraction"], config["seed"]))
         notes.append(f"validating on a seeded random {data['val_fraction']:.0%} of the training images ({len(val_rows)})")
     image_size = choose_image_size(data["image_size"], [sizes["train"][i] for i in train_rows])
     eval_transform = transforms(image_size, "none")
@@ -109,12 +110,9 @@ def read_data(data: dict[str, Any]) -> dict[str, DetectionSplit]:
 
 
 def single_split(path: Path, key: str) -> DetectionSplit:
-    """The data at `path` as one split: for data with splits, its test (else val) part."""
-    found = read_detection(path, key)
-    for split in ("test", "val", "train") if len(found) > 1 else ("train",):
-        if split in found:
-            return found[split]
-    raise ZooError(f"{key}: no images found in {path}")
+    """The data at `path` (given as `key`, which names it if missing) as one split: for data
+    with splits, its test (else val) part."""
+    return one_split(read_detection(path, key))
 
 
 def check_labels(split: DetectionSplit, classes: list[str]) -> None:
@@ -132,11 +130,9 @@ def check_boxes(split: DetectionSplit, notes: list[str]) -> list[tuple[int, int]
     """Read every image's size (a missing or unreadable image is an error naming the
     annotation), turn fractions into pixels, clip boxes to their image and drop boxes without
     area; clipped and dropped boxes are counted in `notes`. Returns the (height, width) sizes."""
-    sizes = []
+    sizes = in_threads(_image_size, split.items)  # headers only, several files at a time
     clipped, dropped = [], []
-    for item in split.items:
-        height, width = _image_size(item)
-        sizes.append((height, width))
+    for item, (height, width) in zip(split.items, sizes):
         limits = [width, height, width, height]
         kept: tuple[list, list, list] = ([], [], [])
         for box, label, place in zip(item.boxes, item.labels, item.places):
@@ -159,11 +155,15 @@ def check_boxes(split: DetectionSplit, notes: list[str]) -> list[tuple[int, int]
 
 
 def _image_size(item: Annotated) -> tuple[int, int]:
+    """(height, width) of an item's image, from its file's header."""
     if isinstance(item.image, torch.Tensor):
         return tuple(item.image.shape[-2:])  # type: ignore[return-value]
-    if not item.image.is_file():
-        raise ZooError(f"{item.place} names image {item.image}, which does not exist", "fix the path or remove the annotation")
-    return image_mode(item.image)[1]
+    try:
+        return image_mode(item.image)[1]
+    except ZooError:
+        if not item.image.is_file():  # asked only now: one look-up fewer per image
+            raise ZooError(f"{item.place} names image {item.image}, which does not exist", "fix the path or remove the annotation") from None
+        raise
 
 
 def choose_image_size(requested: Any, sizes: Sequence[tuple[int, int]]) -> int:

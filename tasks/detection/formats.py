@@ -4,8 +4,7 @@ the path. Every box remembers where it was written, so a mistake can be named to
 
 from __future__ import annotations
 
-import csv
-import io
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -14,9 +13,11 @@ from typing import Any
 
 import torch
 
+from zoo import tables
 from zoo.errors import ZooError
 from zoo.files import json_kind, read_json, read_text, read_yaml, yaml_kind
-from zoo.images import IMAGE_SUFFIXES, SPLIT_FOLDERS
+from zoo.images import IMAGE_SUFFIXES
+from zoo.splits import by_split, split_mentioned
 
 YAML_NAMES = ("data.yaml", "dataset.yaml", "data.yml", "dataset.yml")
 NAMES_FILES = ("classes.txt", "obj.names", "names.txt", "classes.names")
@@ -91,10 +92,10 @@ def read_detection(path: Path, key: str = "data.path") -> dict[str, DetectionSpl
 def coco_splits(files: list[Path]) -> dict[str, DetectionSplit]:
     """COCO files in a folder: instances_train*.json, instances_val*.json, ... by name."""
     splits: dict[str, DetectionSplit] = {}
-    for split, words in SPLIT_FOLDERS.items():
-        for file in files:
-            if any(word in file.stem.lower() for word in words) and split not in splits:
-                splits[split] = read_coco(file)
+    for file in files:
+        split = split_mentioned(file.stem)
+        if split is not None and split not in splits:
+            splits[split] = read_coco(file)
     if "train" not in splits:
         if len(files) > 1:
             raise ZooError(f"{len(files)} JSON files in {files[0].parent} and none named for training", "pass the training JSON as data.path")
@@ -118,10 +119,11 @@ def read_coco(path: Path) -> DetectionSplit:
     roots = [path.parent, path.parent / "images", path.parent.parent / "images", path.parent.parent]
     roots += [path.parent.parent / path.stem.removeprefix("instances_")]  # annotations/instances_val2017.json -> val2017/
     items: dict[Any, Annotated] = {}
+    listings = Listings()
     for number, image in enumerate(document["images"]):
         if not isinstance(image, dict) or not _is_id(image.get("id")) or not isinstance(image.get("file_name"), str):
             raise ZooError(f"{path}: image #{number} needs an 'id' (a number or a string) and a 'file_name' (a path)", "fix the file")
-        file = _find_image(image["file_name"], roots)
+        file = _find_image(image["file_name"], roots, listings)
         items[image["id"]] = Annotated(file, f"{path} (image id {image['id']})")
     for number, annotation in enumerate(document["annotations"]):
         if not isinstance(annotation, dict):
@@ -151,12 +153,36 @@ def _is_id(value: Any) -> bool:
     return isinstance(value, (int, str)) and not isinstance(value, bool)
 
 
-def _find_image(name: str, roots: list[Path]) -> Path:
-    """The first root that holds `name`; else the first root's path, reported missing later."""
-    for root in roots:
+def _find_image(name: str, roots: list[Path], listings: Listings | None = None) -> Path:
+    """The first root that holds `name`; else the first root's path, reported missing later.
+    With `listings`, folders are listed once rather than each file looked up."""
+    if listings is not None:
+        folder, base = os.path.split(name)
+        for root in roots:
+            if base in listings.files_in(os.path.join(root, folder) if folder else str(root)):
+                return root / name
+    for root in roots:  # what no listing shows (or no listings): ask the file system
         if (root / name).is_file():
             return root / name
     return roots[0] / name
+
+
+class Listings:
+    """The names of the files in folders, each folder listed once when first asked about:
+    finding 100,000 images costs a few directory reads, not a look-up per image and root."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, frozenset[str]] = {}
+
+    def files_in(self, folder: str) -> frozenset[str]:
+        """The names of the files (and links to files) in `folder`; none if it is no folder."""
+        if folder not in self.files:
+            try:
+                with os.scandir(folder) as entries:
+                    self.files[folder] = frozenset(entry.name for entry in entries if entry.is_file())
+            except OSError:
+                self.files[folder] = frozenset()
+        return self.files[folder]
 
 
 # Pascal VOC ----------------------------------------------------------------------------------
@@ -175,7 +201,7 @@ def read_voc(root: Path) -> dict[str, DetectionSplit]:
     if not files:
         raise ZooError(f"no .xml annotation files in {xml_dir}")
     sets = root / "ImageSets" / "Main"
-    named = {split: sets / f"{split}.txt" for split in ("train", "val", "test") if (sets / f"{split}.txt").is_file()}
+    named = by_split({file.stem: file for file in sorted(sets.glob("*.txt")) if file.is_file()}, str(sets))
     if "train" not in named and (sets / "trainval.txt").is_file():
         named["train"] = sets / "trainval.txt"
     if not named:
@@ -260,18 +286,10 @@ def read_yolo_yaml(path: Path) -> dict[str, DetectionSplit]:
 
 def read_yolo_folder(root: Path, names: list[str]) -> dict[str, DetectionSplit]:
     """images/ and labels/, each either flat or with train/val/test subfolders."""
-    subfolders = {split: _child(root / "images", words) for split, words in SPLIT_FOLDERS.items()}
-    if subfolders["train"] is None:
+    subfolders = by_split({folder.name: folder for folder in (root / "images").iterdir() if folder.is_dir()}, str(root / "images"))
+    if "train" not in subfolders:
         return {"train": read_yolo_images(root / "images", root / "labels", names)}
-    return {
-        split: read_yolo_images(folder, root / "labels" / folder.name, names)
-        for split, folder in subfolders.items()
-        if folder is not None
-    }
-
-
-def _child(folder: Path, names: tuple[str, ...]) -> Path | None:
-    return next((folder / n for n in names if (folder / n).is_dir()), None)
+    return {split: read_yolo_images(folder, root / "labels" / folder.name, names) for split, folder in subfolders.items()}
 
 
 def _labels_dir(images: Path) -> Path:
@@ -335,38 +353,37 @@ def read_csv(path: Path) -> DetectionSplit:
     """One box per row: filename, xmin, ymin, xmax, ymax, label (or class); other columns
     are ignored. A row with empty coordinates lists an image without objects. Images are
     found relative to the file or in an images/ folder beside it."""
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with io.StringIO(read_text(path), newline="") as file:
-        reader = csv.DictReader(file, delimiter=delimiter)
-        header = [h.strip().lower() for h in reader.fieldnames or []]
-        missing = [c for c in CSV_COLUMNS if c not in header]
-        label_column = next((c for c in CSV_LABEL_COLUMNS if c in header), None)
-        if missing or label_column is None:
-            raise ZooError(
-                f"{path}:1: the header needs {', '.join(CSV_COLUMNS)} and a label column; "
-                f"missing {', '.join(missing or ['label'])}",
-                f"found {', '.join(header) or 'no columns'}",
-            )
-        roots = [path.parent, path.parent / "images"]
-        items: dict[str, Annotated] = {}
-        for number, row in enumerate(reader, start=2):
-            row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
-            place = f"{path}:{number}"
-            name = row["filename"]
-            if not name:
-                raise ZooError(f"{place}: empty filename")
-            if name not in items:
-                items[name] = Annotated(_find_image(name, roots), place)
-            if not any(row[c] for c in CSV_COLUMNS[1:]):
-                continue  # an image without objects
-            try:
-                box = [float(row[c]) for c in CSV_COLUMNS[1:]]
-            except ValueError:
-                shown = ", ".join(f"{c}={row[c]!r}" for c in CSV_COLUMNS[1:])
-                raise ZooError(f"{place}: xmin, ymin, xmax, ymax must be numbers, not {shown}", "fix the row") from None
-            if not row[label_column]:
-                raise ZooError(f"{place}: a box without a {label_column}", "name its class, or leave all four coordinates empty")
-            items[name].add(box, row[label_column], place)
+    header = {name.lower(): name for name in tables.header(path)}
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    label_column = next((c for c in CSV_LABEL_COLUMNS if c in header), None)
+    if missing or label_column is None:
+        raise ZooError(
+            f"{path}:1: the header needs {', '.join(CSV_COLUMNS)} and a label column; "
+            f"missing {', '.join(missing or ['label'])}",
+            f"found {', '.join(header) or 'no columns'}",
+        )
+    table = tables.read_table(path)
+    roots = [path.parent, path.parent / "images"]
+    columns = [*CSV_COLUMNS, label_column]
+    cells = [tables.texts(table.column(header[c])).to_pylist() for c in columns]
+    items: dict[str, Annotated] = {}
+    for place, values in zip(table.all_places(), zip(*cells)):
+        row = {c: value or "" for c, value in zip(columns, values)}
+        name = row["filename"]
+        if not name:
+            raise ZooError(f"{place}: empty filename")
+        if name not in items:
+            items[name] = Annotated(_find_image(name, roots), place)
+        if not any(row[c] for c in CSV_COLUMNS[1:]):
+            continue  # an image without objects
+        try:
+            box = [float(row[c]) for c in CSV_COLUMNS[1:]]
+        except ValueError:
+            shown = ", ".join(f"{c}={row[c]!r}" for c in CSV_COLUMNS[1:])
+            raise ZooError(f"{place}: xmin, ymin, xmax, ymax must be numbers, not {shown}", "fix the row") from None
+        if not row[label_column]:
+            raise ZooError(f"{place}: a box without a {label_column}", "name its class, or leave all four coordinates empty")
+        items[name].add(box, row[label_column], place)
     if not items:
         raise ZooError(f"{path} has no rows")
     return DetectionSplit(str(path), list(items.values()), kind="CSV")
