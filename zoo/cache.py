@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-VERSION = 1  # raised when what an entry holds changes, so old entries are not misread
+VERSION = 2  # raised when what an entry holds changes, so old entries are not misread
 KINDS = ("tables", "tokenizers", "tokens", "arrays", "digests")  # its folders; clearing removes only these
 CHUNK = 1 << 22
 
