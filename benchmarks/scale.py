@@ -215,19 +215,10 @@ def plain(task: str, data: str, hf_cache: Path) -> None:
         split = loaded.train_test_split(test_size=0.2, seed=0)
         train = split["train"].with_format("torch")
         columns = [c for c in train.column_names if c != "y"]
-        model, optimizer = nn.Linear(len(columns), 1), None
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        model = nn.Linear(len(columns), 1)
         batches = torch.utils.data.DataLoader(train, batch_size=32, shuffle=True)
-        for step, batch in enumerate(batches):
-            x = torch.stack([batch[c] for c in columns], 1)
-            loss = nn.functional.mse_loss(model(x).squeeze(1), batch["y"])
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad()
-            if step == 0:
-                print(PEER_STEP, flush=True)
-            if step == 19:
-                return
+        loss = lambda batch: nn.functional.mse_loss(model(torch.stack([batch[c] for c in columns], 1)).squeeze(1), batch["y"])  # noqa: E731
+        _twenty_steps(batches, loss, torch.optim.SGD(model.parameters(), lr=0.01))
         return
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
     from transformers import DataCollatorWithPadding, PreTrainedTokenizerFast
@@ -272,12 +263,19 @@ def plain(task: str, data: str, hf_cache: Path) -> None:
 
     batches = torch.utils.data.DataLoader(encoded, batch_size=64 if task == "sentiment" else 32, shuffle=True, collate_fn=batch_of, num_workers=1)
     embedding, head = nn.EmbeddingBag(fast.vocab_size, 128), nn.Linear(128, 2)
-    optimizer = torch.optim.AdamW([*embedding.parameters(), *head.parameters()])
-    for step, batch in enumerate(batches):
+
+    def loss(batch: dict) -> torch.Tensor:
         logits = head(embedding(batch["input_ids"]))
         target_ids = batch["labels"] if task == "sentiment" else torch.zeros(len(logits), dtype=torch.int64)
-        loss = nn.functional.cross_entropy(logits, target_ids)
-        loss.backward()
+        return nn.functional.cross_entropy(logits, target_ids)
+
+    _twenty_steps(batches, loss, torch.optim.AdamW([*embedding.parameters(), *head.parameters()]))
+
+
+def _twenty_steps(batches, loss, optimizer) -> None:
+    """20 optimizer steps on `loss(batch)`, saying when the first is done."""
+    for step, batch in enumerate(batches):
+        loss(batch).backward()
         optimizer.step()
         optimizer.zero_grad()
         if step == 0:
