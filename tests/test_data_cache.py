@@ -75,12 +75,12 @@ def test_token_ids_are_cached_flat_arrays_that_workers_share(tmp_path, own_cache
     config = merge(merge(CORE_DEFAULTS, task.defaults), {"data": {"path": str(data)}})
     config["model"] = {**config["model"], **task.models["textcnn"].defaults, "name": "textcnn"}
     bundle = build_data(config)
-    tokens = bundle.train.tokens
-    assert isinstance(tokens.ids, np.memmap) and tokens.folder.parent == own_cache / "tokens"
-    assert len(pickle.dumps(tokens)) < 500  # a worker started by pickling maps the files again
+    block = bundle.train.ids.blocks[0]
+    assert isinstance(block.ids, np.memmap) and block.folder.parent == own_cache / "tokens"
+    assert len(pickle.dumps(bundle.train.ids)) < len(bundle.info["tokenizer"]) + 2000  # a worker started by pickling maps the files again
     assert len(entries(own_cache, "tokenizers")) == 1
     again = build_data(config)  # the second run: the same tokenizer and ids, from the cache
-    assert again.train.tokens.folder == tokens.folder and again.info["tokenizer"] == bundle.info["tokenizer"]
+    assert again.train.ids.blocks[0].folder == block.folder and again.info["tokenizer"] == bundle.info["tokenizer"]
     assert len(entries(own_cache, "tokens")) == 1 and len(entries(own_cache, "tokenizers")) == 1
 
     def batches(workers: int) -> list[list[list[int]]]:
@@ -89,6 +89,48 @@ def test_token_ids_are_cached_flat_arrays_that_workers_share(tmp_path, own_cache
 
     torch.set_num_threads(1)  # forking after OpenMP threads ran needs one thread
     assert batches(2) == batches(0)
+
+
+def test_texts_beyond_one_block_train_at_once_while_a_background_process_fills_the_cache(tmp_path, own_cache, monkeypatch):
+    """More texts than a block: nothing is encoded before training; what a batch reads is
+    encoded then, a background process writes the cache block by block, and the ids and the
+    batches are the same before and after it has."""
+    import time
+
+    from tokenizers import Tokenizer
+
+    from tasks.sentiment.data import build_data
+    from zoo import tokens
+    from zoo.config import CORE_DEFAULTS, merge
+    from zoo.data import loader
+    from zoo.plugins import find_task
+
+    monkeypatch.setattr(tokens, "BLOCK_TEXTS", 16)
+    task = find_task("sentiment")
+    config = merge(merge(CORE_DEFAULTS, task.defaults), {"data": {"path": str(write_table(tmp_path / "reviews.csv", reviews(8)))}})
+    config["model"] = {**config["model"], **task.models["textcnn"].defaults, "name": "textcnn"}
+    first = build_data(config)
+    ids = first.train.ids
+    assert len(ids.names) == 5 and any("blocks (16 texts each) were in the data cache" in note for note in first.notes)
+    expected, _ = tokens.encode(Tokenizer.from_str(first.info["tokenizer"]), list(ids.texts), first.info["max_length"], special_tokens=True)
+    assert [i.tolist() for i in ids.many(range(len(ids)))] == expected
+    assert list(first.train.lengths) == [len(ids.texts[i]) for i in first.train.indices]  # characters: known before encoding
+
+    def batches(bundle) -> list[list[list[int]]]:
+        return [i.tolist() for i, _, _ in loader(bundle.train, {**config["data"], "num_workers": 0, "batch_size": 8}, shuffle=True, seed=3)]
+
+    before = batches(first)
+    deadline = time.monotonic() + 120
+    while any(tokens._finished(name) is None for name in ids.names):
+        assert time.monotonic() < deadline, "the background process did not fill the cache"
+        time.sleep(0.2)
+    again = build_data(config)
+    assert not again.train.ids.missing and not any("were in the data cache" in note for note in again.notes)
+    assert [i.tolist() for i in again.train.ids.many(range(len(ids)))] == expected and batches(again) == before
+    process = tokens._filler["process"]
+    tokens._stop_filling()
+    assert process.returncode == 0 and not tokens._filler
+    assert not [p for p in (own_cache / "tokens").iterdir() if p.name.endswith(".partial")]
 
 
 def test_workers_are_chosen_for_the_machine_unless_set(monkeypatch):

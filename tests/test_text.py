@@ -8,7 +8,8 @@ from torch.utils.data import DistributedSampler, SequentialSampler
 
 from zoo.data import EpochShuffle
 from zoo.errors import ZooError
-from zoo.text import SPECIAL_TOKENS, LengthBatches, add_cls_sep, encode, pad, read_tokenizer, train_tokenizer
+from zoo.text import SPECIAL_TOKENS, LengthBatches, add_cls_sep, pad, read_tokenizer, train_tokenizer
+from zoo.tokens import encode
 
 TEXTS = [
     "a gripping film with a superb cast",

@@ -87,18 +87,34 @@ class Table:
         """Where row `row` (counting from 0) was read: `file:line`, or `folder [split] row N`."""
         return self.places.of(row)
 
-    def batches(self, columns: Sequence[str]) -> Iterator[Any]:
-        """The named columns in record batches read from the cache file rather than through the
-        memory map: one pass over millions of rows then holds a batch, not the mapped file."""
+    def __getstate__(self) -> dict[str, Any]:
+        """A pickled table read from a cache file carries the file's place, not its data."""
+        return {**self.__dict__, "loaded": None} if self.file is not None else self.__dict__
+
+    def batches(self, columns: Sequence[str], start: int = 0, stop: int | None = None) -> Iterator[tuple[int, Any]]:
+        """(first row, record batch) of the named columns, for the batches holding rows
+        start..stop, read from the cache file rather than through the memory map: one pass over
+        millions of rows then holds a batch, not the mapped file (the map only tells the batches'
+        sizes)."""
         import pyarrow as pa
 
+        def overlapping(sizes: Iterator[int]) -> Iterator[tuple[int, int]]:
+            first = 0
+            for index, rows in enumerate(sizes):
+                if first + rows > start and (stop is None or first < stop):
+                    yield index, first
+                first += rows
+
         if self.file is None:
-            yield from self.data.select(list(columns)).to_batches()
+            parts = self.data.select(list(columns)).to_batches()
+            yield from ((first, parts[index]) for index, first in overlapping(part.num_rows for part in parts))
             return
-        with reading(self.file, "a data cache file", f"run `zoo cache clear` and read {self.source} again"), pa.OSFile(str(self.file)) as source:
-            reader = pa.ipc.open_file(source)
-            for index in range(reader.num_record_batches):
-                yield reader.get_batch(index).select(list(columns))
+        with reading(self.file, "a data cache file", f"run `zoo cache clear` and read {self.source} again"):
+            with pa.memory_map(str(self.file)) as mapped, pa.OSFile(str(self.file)) as source:
+                index, reader = pa.ipc.open_file(mapped), pa.ipc.open_file(source)
+                sizes = (index.get_batch(i).num_rows for i in range(index.num_record_batches))
+                for number, first in overlapping(sizes):
+                    yield first, reader.get_batch(number).select(list(columns))
 
     def all_places(self) -> RowPlaces:
         """Where each row was read, as a sequence computed when read (in one pass when iterated)."""

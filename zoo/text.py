@@ -5,9 +5,7 @@ per batch, so little compute goes to padding.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ import torch
 from torch.utils.data import BatchSampler, RandomSampler, Sampler
 
 from zoo import cache
+from zoo.tokens import RowTexts
 from zoo.data import BATCH_ORDER, epoch_seed
 from zoo.errors import ZooError
 from zoo.files import read_text, reading
@@ -82,154 +81,6 @@ def read_tokenizer(path: Path) -> Any:
     text = read_text(path)
     with reading(path, "a tokenizer file (tokenizer.json, as Hugging Face tokenizers saves it)"):
         return Tokenizer.from_str(text)
-
-
-BATCH_TEXTS = 20_000
-
-
-class RowTexts:
-    """The texts of a column of a `zoo.tables.Table` at some of its rows (sorted numpy indices),
-    stripped, read from the Arrow column when indexed: millions of texts that cost no memory."""
-
-    def __init__(self, table: Any, name: str, rows: Any) -> None:
-        from zoo.tables import texts
-
-        column = table.column(name)
-        self.table, self.name, self.rows = table, name, rows
-        self.column = column if _is_text(column) else texts(column)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, index: int) -> str:
-        value = self.column[int(self.rows[index])].as_py()
-        return "" if value is None else value.strip()
-
-    def __iter__(self) -> Iterator[str]:
-        for batch in self.batches():
-            yield from batch
-
-    def batches(self, size: int = BATCH_TEXTS) -> Iterator[list[str]]:
-        """The texts in lists of `size`, in one pass over the table's batches (read from its
-        cache file: a pass over millions of texts holds a batch at a time, not the mapped file)."""
-        import pyarrow as pa
-
-        from zoo.tables import texts
-
-        pending: list[str] = []
-        first = 0
-        for batch in self.table.batches([self.name]):
-            low, high = np.searchsorted(self.rows, [first, first + batch.num_rows])
-            if high > low:
-                pending += texts(batch.column(0).take(pa.array(self.rows[low:high] - first))).to_pylist()
-            first += batch.num_rows
-            while len(pending) >= size:
-                yield pending[:size]
-                pending = pending[size:]
-        if pending:
-            yield pending
-
-    def at(self, positions: Any) -> RowTexts:
-        """The texts at `positions` of this sequence."""
-        return RowTexts(self.table, self.name, self.rows[positions])
-
-    def key(self) -> list[str]:
-        """What names these texts in cache keys: the table's content, the column and the rows."""
-        return [self.table.digest, self.name, hashlib.sha256(self.rows.tobytes()).hexdigest()]
-
-
-def _is_text(column: Any) -> bool:
-    import pyarrow as pa
-
-    return pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
-
-
-def filled_rows(*columns: tuple[Any, str]) -> tuple[Any, int | None]:
-    """(the rows where every (table, column) holds text other than whitespace, as sorted numpy
-    indices; the first row where one does not, or None), in one pass over each table's batches."""
-    import pyarrow.compute as pc
-
-    from zoo.tables import texts
-
-    mask = None
-    for table, name in columns:
-        parts = [pc.fill_null(pc.not_equal(texts(batch.column(0)), ""), False).to_numpy(zero_copy_only=False) for batch in table.batches([name])]
-        filled = np.concatenate(parts) if parts else np.zeros(0, bool)
-        mask = filled if mask is None else mask & filled
-    assert mask is not None
-    rows = np.flatnonzero(mask)
-    blank = np.flatnonzero(~mask)
-    return rows, int(blank[0]) if len(blank) else None
-
-
-class TokenIds:
-    """The token ids of many texts: one flat int32 array and the offsets where each text's ids
-    start, memory-mapped from the data cache, so DataLoader workers share them (a worker that
-    gets a pickled copy maps the files again rather than copying the arrays)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self._map()
-
-    def _map(self) -> None:
-
-        ids = self.folder / "ids.int32"
-        self.ids = np.memmap(ids, dtype=np.int32, mode="r") if ids.stat().st_size else np.zeros(0, np.int32)
-        self.offsets = np.load(self.folder / "offsets.npy", mmap_mode="r")
-        self.cut = json.loads((self.folder / "cut.json").read_text())
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"folder": self.folder}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.folder = state["folder"]
-        self._map()
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def __getitem__(self, index: int) -> Any:
-        return self.ids[self.offsets[index] : self.offsets[index + 1]]
-
-    def lengths(self) -> Any:
-
-        return np.diff(self.offsets)
-
-
-def encode(tokenizer: Any, texts: Sequence[str], max_length: int | None = None, special_tokens: bool = False) -> tuple[list[list[int]], int]:
-    """(token ids of each text, how many texts were cut): at most `max_length` ids each,
-    special tokens included (a tokenizer's post-processor adds them, such as [CLS] ... [SEP]).
-    The tokenizer is left without truncation, as it was given."""
-    if max_length:
-        tokenizer.enable_truncation(max_length)
-    try:
-        encodings = tokenizer.encode_batch_fast(list(texts), add_special_tokens=special_tokens)
-    finally:
-        tokenizer.no_truncation()
-    return [e.ids for e in encodings], sum(1 for e in encodings if e.overflowing)
-
-
-def tokenized(texts: RowTexts, tokenizer: Any, max_length: int | None, special_tokens: bool) -> TokenIds:
-    """The token ids of `texts`, encoded in batches by the tokenizer's Rust encoder (on all
-    cores) into flat arrays in the data cache, under the texts, the tokenizer and the limits:
-    the same texts are encoded once."""
-
-    name = cache.key("tokens", texts.key(), hashlib.sha256(tokenizer.to_str().encode()).hexdigest(), max_length, special_tokens)
-    folder = cache.entry("tokens", name)
-    if not (folder / "cut.json").is_file():
-        with cache.writing("tokens", name) as partial:
-            lengths, cut = [], 0
-            with open(partial / "ids.int32", "wb") as ids:
-                for batch in texts.batches():
-                    encoded, batch_cut = encode(tokenizer, batch, max_length, special_tokens)
-                    cut += batch_cut
-                    lengths.append(np.fromiter(map(len, encoded), np.int64, len(encoded)))
-                    ids.write(np.fromiter(itertools.chain.from_iterable(encoded), np.int32).tobytes())
-            np.save(partial / "offsets.npy", np.concatenate([[0], np.cumsum(np.concatenate(lengths or [np.zeros(0, np.int64)]))]))
-            (partial / "cut.json").write_text(json.dumps(cut))
-    return TokenIds(folder)
-
-
 
 
 def add_cls_sep(tokenizer: Any) -> Any:

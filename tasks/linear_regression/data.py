@@ -98,11 +98,9 @@ def numbers(table: tables.Table, columns: list[str]) -> Any:
     if not file.is_file():
         with cache.writing("arrays", name) as partial:
             values = np.lib.format.open_memmap(partial / "values.npy", mode="w+", dtype=np.float32, shape=(len(table), len(columns)))
-            start = 0
-            for batch in table.batches(columns):
+            for start, batch in table.batches(columns):
                 for index, column in enumerate(columns):
                     values[start : start + batch.num_rows, index] = _column_numbers(table, column, batch.column(index), start)
-                start += batch.num_rows
             values.flush()
             del values
     return np.load(file, mmap_mode="c")

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import torch
 from torch.utils.data import Dataset
 
-from zoo import splits, tables, text
+from zoo import splits, tables, text, tokens
 from zoo.data import DataBundle, class_names, reused_info
 from zoo.errors import ZooError
 from zoo.hub import fine_tuning_notes, hub_config
@@ -32,7 +32,7 @@ LABEL_COLUMNS = ("label", "labels", "sentiment", "class", "target", "category")
 class Texts:
     """One split's texts (the rows whose text is not blank) and their labels, as text."""
 
-    texts: text.RowTexts
+    texts: tokens.RowTexts
     labels: Any  # pyarrow string array, one label per text
     skipped: int = 0  # rows whose text was empty or whitespace
     first_skipped: str = ""  # where the first of them was
@@ -51,19 +51,22 @@ class TextDataset(Dataset):
     its token ids); `lengths` lets the loader batch texts of like length. Everything is a
     numpy or memory-mapped array, so DataLoader workers share it."""
 
-    def __init__(self, tokens: text.TokenIds, targets: Any, pad_id: int, indices: Any = None) -> None:
-        self.tokens = tokens
+    def __init__(self, ids: tokens.Tokens, targets: Any, pad_id: int, indices: Any = None) -> None:
+        self.ids = ids
         self.targets = targets
         self.pad_id = pad_id
-        self.indices = np.arange(len(tokens)) if indices is None else indices
-        self.lengths = tokens.lengths()[self.indices]
+        self.indices = np.arange(len(ids)) if indices is None else indices
+        self.lengths = ids.lengths()[self.indices]
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def __getitem__(self, index: int) -> tuple[Any, int]:
-        row = self.indices[index]
-        return self.tokens[row], int(self.targets[row])
+        return self.__getitems__([index])[0]
+
+    def __getitems__(self, indices: Sequence[int]) -> list[tuple[Any, int]]:
+        rows = self.indices[indices]
+        return list(zip(self.ids.many(rows), self.targets[rows].tolist()))
 
     def collate(self, items: Sequence[tuple[Any, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         ids, lengths = text.pad([i for i, _ in items], self.pad_id)
@@ -95,13 +98,14 @@ def build_data(config: dict[str, Any]) -> DataBundle:
         max_length = min(max_length, pretrained["config"].get("max_position_embeddings") or max_length)
     elif "max_positions" in model and max_length > model["max_positions"]:
         raise ZooError(f"data.max_length {max_length} is more than model.max_positions {model['max_positions']}", "raise model.max_positions or lower data.max_length")
-    tokens = {name: text.tokenized(split.texts, tokenizer, max_length, special_tokens=True) for name, split in found.items()}
-    cut = sum(ids.cut for ids in tokens.values())
+    encoded = {name: tokens.token_ids(split.texts, tokenizer, max_length, special_tokens=True) for name, split in found.items()}
+    cut = sum(ids.cut for ids in encoded.values())
     if cut:
         notes.append(f"{cut:,} text(s) longer than {max_length} tokens were cut to that length (data.max_length)")
+    notes += tokens.cache_notes(encoded.values())
 
     def dataset(split: str, rows: Any = None) -> TextDataset:
-        return TextDataset(tokens[split], targets[split], pad_id, rows)
+        return TextDataset(encoded[split], targets[split], pad_id, rows)
 
     train = dataset("train", train_rows)
     val = dataset("val") if "val" in found else dataset("train", val_rows)
@@ -176,13 +180,13 @@ def labelled_texts(table: tables.Table, data: dict[str, Any]) -> Texts:
     without a label are an error."""
     text_key = tables.pick_column(table, data["text_column"], TEXT_COLUMNS, "text", "data.text_column")
     label_key = tables.pick_column(table, data["label_column"], LABEL_COLUMNS, "label", "data.label_column")
-    rows, first_blank = text.filled_rows((table, text_key))
+    rows, first_blank = tokens.filled_rows((table, text_key))
     labels = pc.take(tables.label_texts(table.column(label_key)), pa.array(rows))
     missing = tables.first_true(pc.is_null(labels))
     if missing is not None:
         raise ZooError(f"{table.place(int(rows[missing]))}: the {label_key!r} cell is empty or NaN", "label the row or remove it")
     skipped = len(table) - len(rows)
-    return Texts(text.RowTexts(table, text_key, rows), labels, skipped, table.place(first_blank) if first_blank is not None else "")
+    return Texts(tokens.RowTexts(table, text_key, rows), labels, skipped, table.place(first_blank) if first_blank is not None else "")
 
 
 def encode_labels(split: Texts, classes: list[str]) -> Any:
@@ -197,7 +201,7 @@ def encode_labels(split: Texts, classes: list[str]) -> Any:
     return indices.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
-def tokenizer_for(config: dict[str, Any], texts: text.RowTexts, notes: list[str]) -> tuple[Any, int, dict[str, Any] | None]:
+def tokenizer_for(config: dict[str, Any], texts: tokens.RowTexts, notes: list[str]) -> tuple[Any, int, dict[str, Any] | None]:
     """(tokenizer, padding id, pretrained model facts or None): a pretrained model's own
     tokenizer, the tokenizer named by model.tokenizer, or one trained on the training texts."""
     model, optim = config["model"], config["optim"]

@@ -16,7 +16,7 @@ from torch import nn
 
 from tasks.sentiment import models
 from tasks.sentiment.data import TextDataset, encode_labels, single_split
-from zoo import text
+from zoo import text, tokens
 from zoo.class_metrics import class_metrics, confusion_plots, log_class_metrics
 from zoo.errors import ZooError
 from zoo.module import ZooModule
@@ -73,7 +73,7 @@ class SentimentModule(ZooModule):
     def predict(self, texts: Sequence[str] | str, batch_size: int = PREDICT_BATCH) -> list[dict[str, Any]]:
         """Each text -> its label, that label's probability (`score`) and every label's
         probability (`scores`). Texts are batched by length; records keep the input order."""
-        ids, _ = text.encode(self.tokenizer, text.checked_texts(texts), self.max_length, special_tokens=True)
+        ids, _ = tokens.encode(self.tokenizer, text.checked_texts(texts), self.max_length, special_tokens=True)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         probabilities = torch.empty(len(ids), len(self.classes))
         with torch.inference_mode():
@@ -102,8 +102,8 @@ class SentimentModule(ZooModule):
     def evaluation_dataset(self, path: Path) -> TextDataset:
         """Labelled texts at `path` (for a folder with splits, its test or else val part)."""
         texts = single_split(path, self.config["data"])
-        tokens = text.tokenized(texts.texts, self.tokenizer, self.max_length, special_tokens=True)
-        return TextDataset(tokens, encode_labels(texts, self.classes), self.pad_id)
+        ids = tokens.token_ids(texts.texts, self.tokenizer, self.max_length, special_tokens=True)
+        return TextDataset(ids, encode_labels(texts, self.classes), self.pad_id)
 
     def example_input(self) -> torch.Tensor:
         raise ZooError(

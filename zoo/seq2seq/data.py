@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from zoo import splits, tables, text
+from zoo import splits, tables, text, tokens
 from zoo.data import DataBundle, reused_info
 from zoo.errors import ZooError
 from zoo.hub import fine_tuning_notes, hub_config
@@ -35,8 +35,8 @@ class Pairs:
     """One split's pairs whose sides both hold text (as texts read from the Arrow columns when
     indexed), with how many were skipped for an empty side and where the first of them was."""
 
-    sources: text.RowTexts
-    targets: text.RowTexts
+    sources: tokens.RowTexts
+    targets: tokens.RowTexts
     skipped: int = 0
     first_skipped: str = ""
     name: str = ""  # what messages call the pairs, when not their table's name
@@ -59,10 +59,10 @@ class Pairs:
 
 def pairs_of(source_table: tables.Table, source_key: str, target_table: tables.Table, target_key: str, name: str = "") -> Pairs:
     """The rows of two aligned columns where both sides hold text."""
-    rows, first_blank = text.filled_rows((source_table, source_key), (target_table, target_key))
+    rows, first_blank = tokens.filled_rows((source_table, source_key), (target_table, target_key))
     skipped = len(source_table) - len(rows)
     first = source_table.place(first_blank) if first_blank is not None else ""
-    return Pairs(text.RowTexts(source_table, source_key, rows), text.RowTexts(target_table, target_key, rows), skipped, first, name)
+    return Pairs(tokens.RowTexts(source_table, source_key, rows), tokens.RowTexts(target_table, target_key, rows), skipped, first, name)
 
 
 def read_parallel(source_file: Path, target_file: Path) -> Pairs:
@@ -172,9 +172,9 @@ class PairDataset(Dataset):
     they came from (the references the outputs are scored against); `lengths` (both sides
     together) lets the loader batch pairs of like length. Batches are (source (N, S), source
     lengths (N,), decoder input `start` + target (N, T), decoder output target + `end` (N, T),
-    padded with `IGNORED`, rows (N,)). The ids are memory-mapped (`zoo.text.TokenIds`)."""
+    padded with `IGNORED`, rows (N,)). The ids are read from the data cache (`zoo.tokens.Tokens`)."""
 
-    def __init__(self, sources: text.TokenIds, targets: text.TokenIds, pairs: Pairs, start: int, end: int) -> None:
+    def __init__(self, sources: tokens.Tokens, targets: tokens.Tokens, pairs: Pairs, start: int, end: int) -> None:
         self.sources, self.targets = sources, targets
         self.source_texts, self.references = pairs.sources, pairs.targets
         self.start, self.end = start, end
@@ -184,7 +184,10 @@ class PairDataset(Dataset):
         return len(self.sources)
 
     def __getitem__(self, index: int) -> tuple[Any, Any, int]:
-        return self.sources[index], self.targets[index], index
+        return self.__getitems__([index])[0]
+
+    def __getitems__(self, indices: Sequence[int]) -> list[tuple[Any, Any, int]]:
+        return list(zip(self.sources.many(indices), self.targets.many(indices), indices))
 
     def collate(self, items: Sequence[tuple[Any, Any, int]]) -> tuple[torch.Tensor, ...]:
         source, source_lengths = text.pad([s for s, _, _ in items])
@@ -217,8 +220,8 @@ def encode_pairs(pairs: Pairs, info: dict[str, Any]) -> tuple[PairDataset, int, 
     `build_data`): sources cut to max_source tokens (with the special tokens a pretrained
     tokenizer adds, such as T5's </s>), targets to max_target - 1 (room for the end)."""
     source_tokenizer, target_tokenizer = tokenizers_of(info)
-    sources = text.tokenized(pairs.sources, source_tokenizer, info["max_source"], special_tokens=True)
-    targets = text.tokenized(pairs.targets, target_tokenizer, info["max_target"] - 1, special_tokens=False)
+    sources = tokens.token_ids(pairs.sources, source_tokenizer, info["max_source"], special_tokens=True)
+    targets = tokens.token_ids(pairs.targets, target_tokenizer, info["max_target"] - 1, special_tokens=False)
     return PairDataset(sources, targets, pairs, info["start"], info["end"]), sources.cut, targets.cut
 
 
@@ -281,6 +284,7 @@ def build_data(config: dict[str, Any], usual: Columns, demo: Callable[[], dict[s
         cut = [cut[0] + source_cut, cut[1] + target_cut]
     if cut[0] or cut[1]:
         notes.append(f"cut to data.max_source {info['max_source']} / data.max_target {info['max_target']} tokens: {cut[0]} source(s), {cut[1]} target(s)")
+    notes += tokens.cache_notes(ids for dataset in datasets.values() for ids in (dataset.sources, dataset.targets))
     notes.insert(0, f"{counts_note(found)}; {info['tokenizers']}")
     info = {**info, "rows": {"train": len(datasets["train"]), "val": len(datasets["val"])}}
     return DataBundle(train=datasets["train"], val=datasets["val"], test=datasets.get("test"), info=info, notes=notes)

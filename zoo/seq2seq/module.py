@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from zoo import splits, tables, text
+from zoo import splits, tables, text, tokens
 from zoo.errors import ZooError
 from zoo.module import ZooModule
 from zoo.seq2seq.data import Columns, Pairs, encode_pairs, read_configured, tokenizers_of
@@ -177,7 +177,7 @@ class Seq2SeqModule(TextToTextModule):
         beam = self.config["model"]["beam"] if beam is None else beam
         if not isinstance(beam, int) or beam < 1:
             raise ZooError(f"the beam size must be a whole number of at least 1, not {beam!r}")
-        ids, _ = text.encode(self.source_tokenizer, texts, self.info["max_source"], special_tokens=True)
+        ids, _ = tokens.encode(self.source_tokenizer, texts, self.info["max_source"], special_tokens=True)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         outputs: list[str] = [""] * len(ids)
         was_training = self.training

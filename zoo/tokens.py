@@ -1,0 +1,391 @@
+"""Texts read from tables and their token ids, kept in the data cache and memory-mapped.
+
+Up to BLOCK_TEXTS texts are encoded at once: in batches, by the tokenizer's Rust encoder on all
+cores, into one flat array of ids and the offsets where each text's ids start. More texts than
+that are not waited for. Training starts at once and encodes what the cache lacks as it reads it,
+while a background process at the lowest CPU priority fills the cache, a block of BLOCK_TEXTS
+texts at a time; finished blocks are kept, so each later run reads more from the cache. Such texts
+are batched by their length in characters, known without encoding, so the batches are the same
+whether the cache is full, partly filled or empty.
+
+Torch-free: the background process (`python -c ... fill_from_stdin()`) imports this module alone.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo import cache
+
+BLOCK_TEXTS = 1 << 17  # texts a cache entry holds; up to this many are encoded before training
+BATCH_TEXTS = 20_000  # texts encoded in one call
+RECHECK_S = 2.0  # how often a reader looks for blocks the background process has finished
+
+
+class RowTexts:
+    """The texts of a column of a `zoo.tables.Table` at some of its rows (sorted numpy indices),
+    stripped, read from the Arrow column when indexed: millions of texts that cost no memory.
+    A pickled copy carries the table's place, not its data."""
+
+    def __init__(self, table: Any, name: str, rows: Any) -> None:
+        self.table, self.name, self.rows = table, name, rows
+        self._column: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"table": self.table, "name": self.name, "rows": self.rows}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
+    @property
+    def column(self) -> Any:
+        """The column as a pyarrow ChunkedArray of strings."""
+        if self._column is None:
+            from zoo.tables import texts
+
+            column = self.table.column(self.name)
+            self._column = column if _is_text(column) else texts(column)
+        return self._column
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> str:
+        value = self.column[int(self.rows[index])].as_py()
+        return "" if value is None else value.strip()
+
+    def __iter__(self) -> Iterator[str]:
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self, size: int = BATCH_TEXTS) -> Iterator[list[str]]:
+        """The texts in lists of `size`, in one pass over the table's batches (read from its
+        cache file: a pass over millions of texts holds a batch at a time, not the mapped file)."""
+        import pyarrow as pa
+
+        from zoo.tables import texts
+
+        pending: list[str] = []
+        rows = np.asarray(self.rows)
+        start, stop = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, 0)
+        for first, batch in self.table.batches([self.name], start, stop):
+            low, high = np.searchsorted(rows, [first, first + batch.num_rows])
+            if high > low:
+                pending += texts(batch.column(0).take(pa.array(rows[low:high] - first))).to_pylist()
+            while len(pending) >= size:
+                yield pending[:size]
+                pending = pending[size:]
+        if pending:
+            yield pending
+
+    def at(self, positions: Any) -> RowTexts:
+        """The texts at `positions` of this sequence."""
+        return RowTexts(self.table, self.name, self.rows[positions])
+
+    def key(self) -> list[str]:
+        """What names these texts in cache keys: the table's content, the column and the rows."""
+        return [self.table.digest, self.name, hashlib.sha256(self.rows.tobytes()).hexdigest()]
+
+    def characters(self) -> Any:
+        """The length of each text in characters (int64), from the Arrow column."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        lengths = pc.utf8_length(pc.utf8_trim_whitespace(pc.fill_null(self.column, "")))
+        return pc.take(lengths, pa.array(self.rows)).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _is_text(column: Any) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+
+
+def filled_rows(*columns: tuple[Any, str]) -> tuple[Any, int | None]:
+    """(the rows where every (table, column) holds text other than whitespace, as sorted numpy
+    indices; the first row where one does not, or None), in one pass over each table's batches."""
+    import pyarrow.compute as pc
+
+    from zoo.tables import texts
+
+    mask = None
+    for table, name in columns:
+        parts = [pc.fill_null(pc.not_equal(texts(batch.column(0)), ""), False).to_numpy(zero_copy_only=False) for _, batch in table.batches([name])]
+        filled = np.concatenate(parts) if parts else np.zeros(0, bool)
+        mask = filled if mask is None else mask & filled
+    assert mask is not None
+    rows = np.flatnonzero(mask)
+    blank = np.flatnonzero(~mask)
+    return rows, int(blank[0]) if len(blank) else None
+
+
+def encode(tokenizer: Any, texts: Sequence[str], max_length: int | None = None, special_tokens: bool = False) -> tuple[list[list[int]], int]:
+    """(token ids of each text, how many texts were cut): at most `max_length` ids each,
+    special tokens included (a tokenizer's post-processor adds them, such as [CLS] ... [SEP]).
+    The tokenizer is left without truncation, as it was given."""
+    if max_length:
+        tokenizer.enable_truncation(max_length)
+    try:
+        encodings = tokenizer.encode_batch_fast(list(texts), add_special_tokens=special_tokens)
+    finally:
+        tokenizer.no_truncation()
+    return [e.ids for e in encodings], sum(1 for e in encodings if e.overflowing)
+
+
+class TokenIds:
+    """The token ids of one block of texts: one flat int32 array and the offsets where each
+    text's ids start, memory-mapped from the data cache, so DataLoader workers share them (a
+    pickled copy maps the files again rather than copying the arrays)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._map()
+
+    def _map(self) -> None:
+        ids = self.folder / "ids.int32"
+        self.ids = np.memmap(ids, dtype=np.int32, mode="r") if ids.stat().st_size else np.zeros(0, np.int32)
+        self.offsets = np.load(self.folder / "offsets.npy", mmap_mode="r")
+        self.cut = json.loads((self.folder / "cut.json").read_text())
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"folder": self.folder}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.folder = state["folder"]
+        self._map()
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, index: int) -> Any:
+        return self.ids[self.offsets[index] : self.offsets[index + 1]]
+
+    def lengths(self) -> Any:
+        return np.diff(self.offsets)
+
+
+class Stopped(Exception):
+    """The background process was told to stop (its parent ended) before a block was done."""
+
+
+def write_block(texts: RowTexts, tokenizer: Any, max_length: int | None, special_tokens: bool, name: str, batch: int = BATCH_TEXTS, stop: threading.Event | None = None) -> TokenIds:
+    """Encode `texts` into the cache entry `name`, `batch` texts at a time (checking `stop`
+    between batches); an entry left unfinished is removed."""
+    with cache.writing("tokens", name) as partial:
+        lengths, cut = [], 0
+        with open(partial / "ids.int32", "wb") as ids:
+            for texts_batch in texts.batches(batch):
+                if stop is not None and stop.is_set():
+                    raise Stopped
+                encoded, batch_cut = encode(tokenizer, texts_batch, max_length, special_tokens)
+                cut += batch_cut
+                lengths.append(np.fromiter(map(len, encoded), np.int64, len(encoded)))
+                ids.write(np.fromiter(itertools.chain.from_iterable(encoded), np.int32).tobytes())
+        np.save(partial / "offsets.npy", np.concatenate([[0], np.cumsum(np.concatenate(lengths or [np.zeros(0, np.int64)]))]))
+        (partial / "cut.json").write_text(json.dumps(cut))
+    return TokenIds(cache.entry("tokens", name))
+
+
+def _finished(name: str) -> TokenIds | None:
+    folder = cache.entry("tokens", name)
+    return TokenIds(folder) if (folder / "cut.json").is_file() else None
+
+
+class Tokens:
+    """The token ids of `texts` (`tokens[i]`: a numpy int32 array), from the cache block by
+    block, or encoded when read while a block is not there yet (see the module's docstring).
+    `lengths()` is what batches are formed by."""
+
+    def __init__(self, texts: RowTexts, tokenizer: Any, max_length: int | None, special_tokens: bool) -> None:
+        self.texts, self.max_length, self.special_tokens = texts, max_length, special_tokens
+        self.tokenizer_json = tokenizer.to_str()
+        tokenizer_key = hashlib.sha256(self.tokenizer_json.encode()).hexdigest()
+        self.block = BLOCK_TEXTS
+        count = -(-len(texts) // self.block)
+        self.names = [cache.key("tokens", texts.key(), tokenizer_key, max_length, special_tokens, index, self.block) for index in range(count)]
+        self.blocks: list[TokenIds | None] = [_finished(name) for name in self.names]
+        self.by_characters = count > 1
+        self._tokenizer: Any = None
+        self._home = os.getpid()
+        self._checked = time.monotonic()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_tokenizer": None}
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def missing(self) -> list[int]:
+        return [index for index, block in enumerate(self.blocks) if block is None]
+
+    @property
+    def cut(self) -> int:
+        """Texts cut to max_length, in the blocks the cache holds."""
+        return sum(block.cut for block in self.blocks if block is not None)
+
+    def lengths(self) -> Any:
+        """Token counts for texts that fit one block (encoded before training); the length in
+        characters of more texts, the same whatever the cache holds."""
+        if self.by_characters:
+            return self.texts.characters()
+        block = self.blocks[0] if self.blocks else None
+        return block.lengths() if block is not None else np.zeros(0, np.int64)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.many([index])[0]
+
+    def many(self, indices: Sequence[int]) -> list[Any]:
+        """The ids of the texts at `indices`: those in finished blocks from the cache, the others
+        encoded now, together."""
+        if self.missing and time.monotonic() - self._checked > RECHECK_S:
+            self._checked = time.monotonic()
+            self.blocks = [block or _finished(name) for block, name in zip(self.blocks, self.names)]
+        found: list[Any] = [None] * len(indices)
+        absent = []
+        for place, index in enumerate(indices):
+            block = self.blocks[index // self.block]
+            if block is None:
+                absent.append(place)
+            else:
+                found[place] = block[index % self.block]
+        if absent:
+            encoded, _ = encode(self.tokenizer(), [self.texts[indices[place]] for place in absent], self.max_length, self.special_tokens)
+            for place, ids in zip(absent, encoded):
+                found[place] = np.array(ids, np.int32)
+        return found
+
+    def tokenizer(self) -> Any:
+        """This process's own copy of the tokenizer. A DataLoader worker forked after the parent
+        used the Rust encoder's thread pool encodes on its own thread (the pool is not there)."""
+        if self._tokenizer is None or self._tokenizer[0] != os.getpid():
+            from tokenizers import Tokenizer
+
+            if os.getpid() != self._home:
+                os.environ["TOKENIZERS_PARALLELISM"] = "false"
+            self._tokenizer = (os.getpid(), Tokenizer.from_str(self.tokenizer_json))
+        return self._tokenizer[1]
+
+    def fill(self) -> None:
+        """Encode the missing blocks: now when there is one block, else in the background."""
+        if not self.missing:
+            return
+        if not self.by_characters:
+            self.blocks = [write_block(self.texts, self.tokenizer(), self.max_length, self.special_tokens, self.names[0])]
+        elif self.texts.table.file is not None and _local_rank_zero():
+            _fill_in_background(self)
+
+
+def _local_rank_zero() -> bool:
+    """Whether this is the first process on its machine (launchers name the others)."""
+    return all(os.environ.get(name, "0") == "0" for name in ("LOCAL_RANK", "SLURM_LOCALID"))
+
+
+# The background process ---------------------------------------------------------------------
+
+_filler: dict[str, Any] = {}  # this process's filler: {"process": Popen, "folder": Path of job files}
+
+
+def _fill_in_background(tokens: Tokens) -> None:
+    """Hand `tokens`' missing blocks to this process's filler (started on first use, at the
+    lowest CPU priority; stopped when this process ends)."""
+    import pickle
+
+    if not _filler:
+        folder = Path(tempfile.mkdtemp(prefix="zoo-tokens-"))
+        command = [sys.executable, "-c", "import sys, json; sys.path[:] = json.loads(sys.argv[1]); from zoo.tokens import fill_from_stdin; fill_from_stdin()", json.dumps(sys.path)]
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        _filler.update(process=process, folder=folder, jobs=itertools.count())
+        atexit.register(_stop_filling)
+    job = _filler["folder"] / f"{next(_filler['jobs'])}.pickle"
+    blocks = [(index, tokens.names[index]) for index in tokens.missing]
+    job.write_bytes(pickle.dumps((tokens.texts, tokens.tokenizer_json, tokens.max_length, tokens.special_tokens, tokens.block, blocks)))
+    try:
+        _filler["process"].stdin.write(f"{job}\n")
+        _filler["process"].stdin.flush()
+    except OSError:  # the filler is gone: what is missing stays encoded when read
+        pass
+
+
+def _stop_filling() -> None:
+    """End the filler: it drops the block it was writing and leaves the finished ones."""
+    import shutil
+
+    if not _filler:
+        return
+    process = _filler.pop("process")
+    try:
+        process.stdin.close()
+        process.wait(timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        process.kill()
+        process.wait()
+    shutil.rmtree(_filler.pop("folder"), ignore_errors=True)
+    _filler.clear()
+
+
+def fill_from_stdin() -> None:
+    """The filler's loop: each line of stdin names a job file (see `_fill_in_background`); the
+    blocks are written in order until stdin ends, which stops the block being written."""
+    import pickle
+    import queue
+
+    if hasattr(os, "nice"):
+        os.nice(19)  # before the encoder's threads start, so they inherit it
+    jobs: queue.Queue[str | None] = queue.Queue()
+    stop = threading.Event()
+
+    def read() -> None:
+        for line in sys.stdin:
+            jobs.put(line.strip())
+        stop.set()
+        jobs.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    from tokenizers import Tokenizer
+
+    while (job := jobs.get()) is not None:
+        texts, tokenizer_json, max_length, special_tokens, size, blocks = pickle.loads(Path(job).read_bytes())
+        tokenizer = Tokenizer.from_str(tokenizer_json)
+        for index, name in blocks:
+            if _finished(name) is not None:
+                continue
+            try:
+                write_block(texts.at(slice(index * size, (index + 1) * size)), tokenizer, max_length, special_tokens, name, batch=2_000, stop=stop)
+            except Stopped:
+                return
+
+
+def token_ids(texts: RowTexts, tokenizer: Any, max_length: int | None, special_tokens: bool) -> Tokens:
+    """The token ids of `texts`, at most `max_length` each (special tokens included when
+    `special_tokens`): read from the cache, encoded now (one block), or encoded when read while
+    the cache fills in the background (more)."""
+    tokens = Tokens(texts, tokenizer, max_length, special_tokens)
+    tokens.fill()
+    return tokens
+
+
+def cache_notes(encoded: Iterable[Tokens]) -> list[str]:
+    """A note for the run when some token ids were not in the cache."""
+    encoded = list(encoded)
+    blocks, missing = sum(len(t.names) for t in encoded), sum(len(t.missing) for t in encoded)
+    if not missing:
+        return []
+    return [
+        f"token ids: {blocks - missing} of {blocks} blocks ({BLOCK_TEXTS:,} texts each) were in the data cache; the rest are encoded as batches"
+        " are read while a background process at the lowest priority fills the cache for later runs (texts cut to the length limit are counted once it is full)"
+    ]
