@@ -333,6 +333,8 @@ def _convert_csv(path: Path, delimiter: str, target: Path) -> None:
             for column in batch.columns:
                 empty = pc.equal(pc.utf8_trim_whitespace(column), "")
                 blank = empty if blank is None else pc.and_(blank, empty)
+                if not pc.any(blank).as_py():  # no row left that could be blank
+                    return batch
             return batch if blank is None else batch.filter(pc.invert(blank))
 
         _write_batches(target, reader.schema, (kept(batch) for batch in reader))

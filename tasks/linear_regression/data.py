@@ -113,10 +113,8 @@ def _column_numbers(table: tables.Table, column: str, cells: Any, start: int) ->
     import pyarrow.compute as pc
 
     try:
-        values = pc.cast(pc.utf8_trim_whitespace(cells) if pa.types.is_string(cells.type) else cells, pa.float64())
+        values = _floats(cells)
         bad = tables.first_true(pc.invert(pc.fill_null(pc.is_finite(values), False)))
-        if pa.types.is_string(cells.type) and bad is None:
-            bad = tables.first_true(pc.match_substring(cells, "_"))  # float() would read 1_000
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         values, bad = None, None
     if values is None or bad is not None:  # find the cell as Python reads numbers
@@ -129,6 +127,20 @@ def _column_numbers(table: tables.Table, column: str, cells: Any, start: int) ->
         what = "is empty" if not cell else f"holds {cell!r}, not a number"
         raise ZooError(f"{table.place(start + bad)}: column {column!r} {what}", "fix or remove that row")
     return values.to_numpy(zero_copy_only=False)
+
+
+def _floats(cells: Any) -> Any:
+    """Cells as float64 by Arrow's parser (which, unlike float(), reads no 1_000); text with
+    spaces around a number is trimmed first."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return pc.cast(cells, pa.float64())
+    except pa.ArrowInvalid:
+        if not pa.types.is_string(cells.type):
+            raise
+        return pc.cast(pc.utf8_trim_whitespace(cells), pa.float64())
 
 
 def _number(cell: Any) -> float:
