@@ -114,7 +114,7 @@ def test_texts_beyond_one_block_train_at_once_while_a_background_process_fills_t
     assert len(ids.names) == 5 and any("blocks (16 texts each) were in the data cache" in note for note in first.notes)
     expected, _ = tokens.encode(Tokenizer.from_str(first.info["tokenizer"]), list(ids.texts), first.info["max_length"], special_tokens=True)
     assert [i.tolist() for i in ids.many(range(len(ids)))] == expected
-    assert list(first.train.lengths) == [len(ids.texts[i]) for i in first.train.indices]  # characters: known before encoding
+    assert list(first.train.lengths) == [len(ids.texts[i].encode()) for i in first.train.indices]  # bytes: known before encoding
 
     def batches(bundle) -> list[list[list[int]]]:
         return [i.tolist() for i, _, _ in loader(bundle.train, {**config["data"], "num_workers": 0, "batch_size": 8}, shuffle=True, seed=3)]

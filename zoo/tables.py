@@ -14,6 +14,7 @@ import csv
 import gzip
 import io
 import json
+import mmap
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,7 @@ class Table:
     size: int
     file: Path | None = None  # the cache file; None when in memory or a datasets folder
     loaded: Any = None  # the pyarrow.Table, once mapped
+    mapping: Any = None  # the mmap.mmap its buffers point into
 
     @classmethod
     def of(cls, source: str, data: Any, digest: str, places: Places) -> Table:
@@ -73,8 +75,15 @@ class Table:
     def data(self) -> Any:
         if self.loaded is None:
             assert self.file is not None
-            self.loaded = _mapped(self.file, self.source)
+            self.loaded, self.mapping = _mapped(self.file, self.source)
         return self.loaded
+
+    def release(self) -> None:
+        """Unmap the pages of the cache file this process has read; they stay in the page cache
+        and map again when read. The kernel maps a file's pages a folio at a time (up to 2 MB), so
+        reading texts at random rows would otherwise count megabytes for each in this process."""
+        if self.mapping is not None and hasattr(mmap, "MADV_DONTNEED"):
+            self.mapping.madvise(mmap.MADV_DONTNEED)
 
     def __len__(self) -> int:
         return self.size
@@ -89,7 +98,7 @@ class Table:
 
     def __getstate__(self) -> dict[str, Any]:
         """A pickled table read from a cache file carries the file's place, not its data."""
-        return {**self.__dict__, "loaded": None} if self.file is not None else self.__dict__
+        return {**self.__dict__, "loaded": None, "mapping": None} if self.file is not None else self.__dict__
 
     def batches(self, columns: Sequence[str], start: int = 0, stop: int | None = None) -> Iterator[tuple[int, Any]]:
         """(first row, record batch) of the named columns, for the batches holding rows
@@ -173,7 +182,7 @@ def _cached(path: Path, convert: Callable[[Path], None], places: Places, *settin
     if not (folder / "shape.json").is_file():
         with cache.writing("tables", digest) as partial:
             convert(partial / "table.arrow")
-            data = _mapped(partial / "table.arrow", str(path))
+            data, _ = _mapped(partial / "table.arrow", str(path))
             (partial / "shape.json").write_text(json.dumps({"columns": data.column_names, "rows": data.num_rows}))
     hint = f"run `zoo cache clear` and read {path} again"
     shape = read_json(folder / "shape.json", "a data cache file", hint=hint)
@@ -190,12 +199,13 @@ def _places(path: Path, suffix: str, delimiter: str) -> Places:
     return Places(str(path), "row", label="item" if suffix == ".json" else "row")
 
 
-def _mapped(file: Path, source: str) -> Any:
-    """The Arrow table in `file`, memory-mapped."""
+def _mapped(file: Path, source: str) -> tuple[Any, mmap.mmap]:
+    """(the Arrow table in `file`, the memory map its buffers point into)."""
     import pyarrow as pa
 
-    with reading(file, "a data cache file", f"run `zoo cache clear` and read {source} again"):
-        return pa.ipc.open_file(pa.memory_map(str(file))).read_all()
+    with reading(file, "a data cache file", f"run `zoo cache clear` and read {source} again"), open(file, "rb") as stream:
+        mapping = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+        return pa.ipc.open_file(pa.BufferReader(pa.py_buffer(mapping))).read_all(), mapping
 
 
 def _convert(path: Path, suffix: str, delimiter: str, target: Path) -> None:

@@ -5,7 +5,7 @@ cores, into one flat array of ids and the offsets where each text's ids start. M
 that are not waited for. Training starts at once and encodes what the cache lacks as it reads it,
 while a background process at the lowest CPU priority fills the cache, a block of BLOCK_TEXTS
 texts at a time; finished blocks are kept, so each later run reads more from the cache. Such texts
-are batched by their length in characters, known without encoding, so the batches are the same
+are batched by their size in bytes, known without encoding, so the batches are the same
 whether the cache is full, partly filled or empty.
 
 Torch-free: the background process (`python -c ... fill_from_stdin()`) imports this module alone.
@@ -72,6 +72,13 @@ class RowTexts:
         for batch in self.batches():
             yield from batch
 
+    def take(self, positions: Iterable[int]) -> list[str]:
+        """The texts at `positions`, read at random; the table's pages are unmapped after
+        (`zoo.tables.Table.release`), so reading texts here and there costs no memory."""
+        texts = [self[position] for position in positions]
+        self.table.release()
+        return texts
+
     def batches(self, size: int = BATCH_TEXTS) -> Iterator[list[str]]:
         """The texts in lists of `size`, in one pass over the table's batches (read from its
         cache file: a pass over millions of texts holds a batch at a time, not the mapped file)."""
@@ -100,13 +107,16 @@ class RowTexts:
         """What names these texts in cache keys: the table's content, the column and the rows."""
         return [self.table.digest, self.name, hashlib.sha256(self.rows.tobytes()).hexdigest()]
 
-    def characters(self) -> Any:
-        """The length of each text in characters (int64), from the Arrow column."""
+    def sizes(self) -> Any:
+        """The size of each text's cell in bytes (int64), from the Arrow column's offsets alone:
+        the texts themselves are not read."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        lengths = pc.utf8_length(pc.utf8_trim_whitespace(pc.fill_null(self.column, "")))
-        return pc.take(lengths, pa.array(self.rows)).to_numpy(zero_copy_only=False).astype(np.int64)
+        sizes = pc.fill_null(pc.binary_length(self.column), 0)
+        sizes = pc.take(sizes, pa.array(self.rows)).to_numpy(zero_copy_only=False).astype(np.int64)
+        self.table.release()
+        return sizes
 
 
 def _is_text(column: Any) -> bool:
@@ -218,13 +228,16 @@ class Tokens:
         count = -(-len(texts) // self.block)
         self.names = [cache.key("tokens", texts.key(), tokenizer_key, max_length, special_tokens, index, self.block) for index in range(count)]
         self.blocks: list[TokenIds | None] = [_finished(name) for name in self.names]
-        self.by_characters = count > 1
+        self.by_size = count > 1
         self._tokenizer: Any = None
         self._home = os.getpid()
         self._checked = time.monotonic()
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_tokenizer": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _home=os.getpid())  # a process started afresh may use the encoder's threads
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -239,10 +252,10 @@ class Tokens:
         return sum(block.cut for block in self.blocks if block is not None)
 
     def lengths(self) -> Any:
-        """Token counts for texts that fit one block (encoded before training); the length in
-        characters of more texts, the same whatever the cache holds."""
-        if self.by_characters:
-            return self.texts.characters()
+        """Token counts of texts that fit one block (encoded before training); the size in bytes
+        of more texts, the same whatever the cache holds."""
+        if self.by_size:
+            return self.texts.sizes()
         block = self.blocks[0] if self.blocks else None
         return block.lengths() if block is not None else np.zeros(0, np.int64)
 
@@ -264,7 +277,7 @@ class Tokens:
             else:
                 found[place] = block[index % self.block]
         if absent:
-            encoded, _ = encode(self.tokenizer(), [self.texts[indices[place]] for place in absent], self.max_length, self.special_tokens)
+            encoded, _ = encode(self.tokenizer(), self.texts.take(indices[place] for place in absent), self.max_length, self.special_tokens)
             for place, ids in zip(absent, encoded):
                 found[place] = np.array(ids, np.int32)
         return found
@@ -281,13 +294,19 @@ class Tokens:
         return self._tokenizer[1]
 
     def fill(self) -> None:
-        """Encode the missing blocks: now when there is one block, else in the background."""
-        if not self.missing:
+        """Encode the missing blocks: in the background when there are several and the texts
+        are in a cache file that process can read (on the first process of each machine), else now."""
+        if self.by_size and self.texts.table.file is not None:
+            if self.missing and _local_rank_zero():
+                _fill_in_background(self)
             return
-        if not self.by_characters:
-            self.blocks = [write_block(self.texts, self.tokenizer(), self.max_length, self.special_tokens, self.names[0])]
-        elif self.texts.table.file is not None and _local_rank_zero():
-            _fill_in_background(self)
+        self.write_missing()
+
+    def write_missing(self, batch: int = BATCH_TEXTS, stop: threading.Event | None = None) -> None:
+        """Encode the blocks the cache lacks, in order (see `write_block`)."""
+        for index in self.missing:
+            texts = self.texts.at(slice(index * self.block, (index + 1) * self.block))
+            self.blocks[index] = _finished(self.names[index]) or write_block(texts, self.tokenizer(), self.max_length, self.special_tokens, self.names[index], batch, stop)
 
 
 def _local_rank_zero() -> bool:
@@ -310,10 +329,8 @@ def _fill_in_background(tokens: Tokens) -> None:
         command = [sys.executable, "-c", "import sys, json; sys.path[:] = json.loads(sys.argv[1]); from zoo.tokens import fill_from_stdin; fill_from_stdin()", json.dumps(sys.path)]
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
         _filler.update(process=process, folder=folder, jobs=itertools.count())
-        atexit.register(_stop_filling)
     job = _filler["folder"] / f"{next(_filler['jobs'])}.pickle"
-    blocks = [(index, tokens.names[index]) for index in tokens.missing]
-    job.write_bytes(pickle.dumps((tokens.texts, tokens.tokenizer_json, tokens.max_length, tokens.special_tokens, tokens.block, blocks)))
+    job.write_bytes(pickle.dumps(tokens))
     try:
         _filler["process"].stdin.write(f"{job}\n")
         _filler["process"].stdin.flush()
@@ -321,6 +338,7 @@ def _fill_in_background(tokens: Tokens) -> None:
         pass
 
 
+@atexit.register
 def _stop_filling() -> None:
     """End the filler: it drops the block it was writing and leaves the finished ones."""
     import shutil
@@ -356,18 +374,15 @@ def fill_from_stdin() -> None:
         jobs.put(None)
 
     threading.Thread(target=read, daemon=True).start()
-    from tokenizers import Tokenizer
-
     while (job := jobs.get()) is not None:
-        texts, tokenizer_json, max_length, special_tokens, size, blocks = pickle.loads(Path(job).read_bytes())
-        tokenizer = Tokenizer.from_str(tokenizer_json)
-        for index, name in blocks:
-            if _finished(name) is not None:
-                continue
-            try:
-                write_block(texts.at(slice(index * size, (index + 1) * size)), tokenizer, max_length, special_tokens, name, batch=2_000, stop=stop)
-            except Stopped:
-                return
+        tokens: Tokens = pickle.loads(Path(job).read_bytes())
+        try:
+            tokens.write_missing(batch=2_000, stop=stop)
+        except Stopped:
+            return
+        except Exception as error:  # noqa: BLE001 (the run goes on: what is missing is encoded when read)
+            print(f"zoo: the token cache was not filled ({type(error).__name__}: {error})", file=sys.stderr)
+            return
 
 
 def token_ids(texts: RowTexts, tokenizer: Any, max_length: int | None, special_tokens: bool) -> Tokens:

@@ -40,7 +40,7 @@ class LeadModule(TextToTextModule):
 
     def evaluation_step(self, batch: torch.Tensor, split: str) -> None:
         loader = self.trainer.val_dataloaders if split == "val" else self.trainer.test_dataloaders
-        self.keep_outputs(batch, self.net([loader.dataset.source_texts[row] for row in batch.tolist()]))
+        self.keep_outputs(batch, self.net(loader.dataset.source_texts.take(batch.tolist())))
 
     def outputs(self, texts: list[str], beam: int | None) -> list[str]:
         return self.net(texts)

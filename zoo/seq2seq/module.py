@@ -66,7 +66,7 @@ class TextToTextModule(ZooModule):
         dataset = loader.dataset
         rows = sorted(self._outputs)
         hypotheses = [self._outputs[r] for r in rows]
-        references = [dataset.references[r] for r in rows]
+        references = dataset.references.take(rows)
         for name, value in self.scores(hypotheses, references).items():
             self.log(f"{split}/{name}", value, prog_bar=name == self.headline, rank_zero_only=True)
         self.samples = [
