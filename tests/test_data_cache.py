@@ -4,11 +4,11 @@ arrays, a changed file noticed, workers that share the arrays, `zoo cache`."""
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import pickle
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tests.texts import reviews, write_table
@@ -76,7 +76,7 @@ def test_token_ids_are_cached_flat_arrays_that_workers_share(tmp_path, own_cache
     config["model"] = {**config["model"], **task.models["textcnn"].defaults, "name": "textcnn"}
     bundle = build_data(config)
     block = bundle.train.ids.blocks[0]
-    assert isinstance(block.ids, np.memmap) and block.folder.parent == own_cache / "tokens"
+    assert isinstance(block.mapping, mmap.mmap) and block.folder.parent == own_cache / "tokens"
     assert len(pickle.dumps(bundle.train.ids)) < len(bundle.info["tokenizer"]) + 2000  # a worker started by pickling maps the files again
     assert len(entries(own_cache, "tokenizers")) == 1
     again = build_data(config)  # the second run: the same tokenizer and ids, from the cache

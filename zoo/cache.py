@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import os
 import shutil
 import uuid
@@ -83,6 +84,35 @@ def writing(kind: str, name: str) -> Iterator[Path]:
                 raise
     finally:
         shutil.rmtree(partial, ignore_errors=True)
+
+
+def mapped(path: Path) -> mmap.mmap:
+    """The whole of a cache file, memory-mapped read-only."""
+    with open(path, "rb") as stream:
+        return mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def mapped_array(path: Path) -> tuple[Any, mmap.mmap]:
+    """(the array in a .npy file, read-only over its memory map; the map)."""
+    import numpy as np
+
+    with open(path, "rb") as stream:
+        version = np.lib.format.read_magic(stream)
+        header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = header(stream)
+        start = stream.tell()
+    mapping = mapped(path)
+    count = int(np.prod(shape))
+    array = np.frombuffer(mapping, dtype, count, start) if count else np.zeros(0, dtype)
+    return array.reshape(shape, order="F" if fortran else "C"), mapping
+
+
+def release(mapping: mmap.mmap | None) -> None:
+    """Unmap the pages of `mapping` this process has read; they stay in the page cache and map
+    again when read. The kernel maps a cached file a folio (up to 2 MB) at a time, so reading rows
+    here and there would otherwise count megabytes for each in this process."""
+    if mapping is not None and hasattr(mmap, "MADV_DONTNEED"):
+        mapping.madvise(mmap.MADV_DONTNEED)
 
 
 def size(folder: Path | None = None) -> int:

@@ -79,11 +79,8 @@ class Table:
         return self.loaded
 
     def release(self) -> None:
-        """Unmap the pages of the cache file this process has read; they stay in the page cache
-        and map again when read. The kernel maps a file's pages a folio at a time (up to 2 MB), so
-        reading texts at random rows would otherwise count megabytes for each in this process."""
-        if self.mapping is not None and hasattr(mmap, "MADV_DONTNEED"):
-            self.mapping.madvise(mmap.MADV_DONTNEED)
+        """Unmap the pages of the cache file this process has read (`zoo.cache.release`)."""
+        cache.release(self.mapping)
 
     def __len__(self) -> int:
         return self.size
@@ -203,8 +200,8 @@ def _mapped(file: Path, source: str) -> tuple[Any, mmap.mmap]:
     """(the Arrow table in `file`, the memory map its buffers point into)."""
     import pyarrow as pa
 
-    with reading(file, "a data cache file", f"run `zoo cache clear` and read {source} again"), open(file, "rb") as stream:
-        mapping = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+    with reading(file, "a data cache file", f"run `zoo cache clear` and read {source} again"):
+        mapping = cache.mapped(file)
         return pa.ipc.open_file(pa.BufferReader(pa.py_buffer(mapping))).read_all(), mapping
 
 

@@ -167,8 +167,9 @@ class TokenIds:
 
     def _map(self) -> None:
         ids = self.folder / "ids.int32"
-        self.ids = np.memmap(ids, dtype=np.int32, mode="r") if ids.stat().st_size else np.zeros(0, np.int32)
-        self.offsets = np.load(self.folder / "offsets.npy", mmap_mode="r")
+        self.mapping = cache.mapped(ids) if ids.stat().st_size else None
+        self.ids = np.frombuffer(self.mapping, np.int32) if self.mapping is not None else np.zeros(0, np.int32)
+        self.offsets, self.offsets_mapping = cache.mapped_array(self.folder / "offsets.npy")
         self.cut = json.loads((self.folder / "cut.json").read_text())
 
     def __getstate__(self) -> dict[str, Any]:
@@ -186,6 +187,11 @@ class TokenIds:
 
     def lengths(self) -> Any:
         return np.diff(self.offsets)
+
+    def release(self) -> None:
+        """Unmap the pages read so far (`zoo.cache.release`)."""
+        cache.release(self.mapping)
+        cache.release(self.offsets_mapping)
 
 
 class Stopped(Exception):
@@ -269,13 +275,16 @@ class Tokens:
             self._checked = time.monotonic()
             self.blocks = [block or _finished(name) for block, name in zip(self.blocks, self.names)]
         found: list[Any] = [None] * len(indices)
-        absent = []
+        absent, read = [], set()
         for place, index in enumerate(indices):
             block = self.blocks[index // self.block]
             if block is None:
                 absent.append(place)
             else:
-                found[place] = block[index % self.block]
+                found[place] = np.array(block[index % self.block])
+                read.add(index // self.block)
+        for number in read:
+            self.blocks[number].release()  # type: ignore[union-attr]
         if absent:
             encoded, _ = encode(self.tokenizer(), self.texts.take(indices[place] for place in absent), self.max_length, self.special_tokens)
             for place, ids in zip(absent, encoded):

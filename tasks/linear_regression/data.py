@@ -28,11 +28,12 @@ SLICE = 1 << 20  # rows summed at a time
 
 
 class Rows(Dataset):
-    """(features (F,), target ()) of some rows of two arrays (memory-mapped from the cache);
-    a batch is gathered in one step (`__getitems__`)."""
+    """(features (F,), target ()) of some rows of two arrays (memory-mapped from the cache, or
+    in memory); a batch is gathered in one step (`__getitems__`), and the pages it read are
+    unmapped after (`zoo.cache.release`)."""
 
-    def __init__(self, x: Any, y: Any, rows: Any = None) -> None:
-        self.x, self.y = x, y
+    def __init__(self, x: Any, y: Any, rows: Any = None, mappings: tuple[Any, ...] = ()) -> None:
+        self.x, self.y, self.mappings = x, y, mappings
         self.indices = np.arange(len(x)) if rows is None else rows
 
     def __len__(self) -> int:
@@ -43,7 +44,17 @@ class Rows(Dataset):
 
     def __getitems__(self, indices: list[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
         rows = self.indices[indices]
-        return list(zip(torch.from_numpy(np.array(self.x[rows])), torch.from_numpy(np.array(self.y[rows]))))
+        batch = list(zip(torch.from_numpy(np.array(self.x[rows])), torch.from_numpy(np.array(self.y[rows]))))
+        self.release()
+        return batch
+
+    def release(self) -> None:
+        for mapping in self.mappings:
+            cache.release(mapping)
+
+    def at(self, rows: Any) -> Rows:
+        """These arrays at other rows."""
+        return Rows(self.x, self.y, rows, self.mappings)
 
 
 def read_table(path: Path) -> tables.Table:
@@ -90,9 +101,9 @@ def require_columns(table: tables.Table, names: list[str], role: str) -> None:
             raise ZooError(f"{table.source} has no {role} column {name!r}", hint)
 
 
-def numbers(table: tables.Table, columns: list[str]) -> Any:
-    """The named columns as a float32 matrix (rows, columns), memory-mapped from the cache;
-    every cell must be a finite number. Made in one pass over the table's batches."""
+def numbers(table: tables.Table, columns: list[str]) -> tuple[Any, Any]:
+    """(the named columns as a float32 matrix (rows, columns), memory-mapped from the cache; its
+    map); every cell must be a finite number. Made in one pass over the table's batches."""
     name = cache.key("numbers", table.digest, columns)
     file = cache.entry("arrays", name) / "values.npy"
     if not file.is_file():
@@ -103,7 +114,7 @@ def numbers(table: tables.Table, columns: list[str]) -> Any:
                     values[start : start + batch.num_rows, index] = _column_numbers(table, column, batch.column(index), start)
             values.flush()
             del values
-    return np.load(file, mmap_mode="c")
+    return cache.mapped_array(file)
 
 
 def _column_numbers(table: tables.Table, column: str, cells: Any, start: int) -> Any:
@@ -160,7 +171,8 @@ def labelled(table: tables.Table, features: list[str], target: str, rows: Any = 
     require_columns(table, [target], role="target")
     if len(table) < 2:
         raise ZooError(f"{table.source} has {len(table)} row of data", "regression needs at least 2 rows")
-    return Rows(numbers(table, features), numbers(table, [target])[:, 0], rows)
+    (x, x_map), (y, y_map) = numbers(table, features), numbers(table, [target])
+    return Rows(x, y[:, 0], rows, (x_map, y_map))
 
 
 def statistics(data: Rows) -> tuple[Any, Any, float, float]:
@@ -171,6 +183,7 @@ def statistics(data: Rows) -> tuple[Any, Any, float, float]:
     for start in range(0, len(data.indices), SLICE):
         rows = data.indices[start : start + SLICE]
         x, y = np.asarray(data.x[rows], np.float64), np.asarray(data.y[rows], np.float64)
+        data.release()
         total, squares = total + x.sum(0), squares + (x * x).sum(0)
         y_total, y_squares = y_total + y.sum(), y_squares + (y * y).sum()
     count = len(data.indices)
@@ -198,7 +211,7 @@ def build_data(config: dict[str, Any]) -> DataBundle:
         notes.append(f"only {len(every)} rows: validating on the training rows")
     else:
         train_rows, val_rows = splits.held_out(len(every), data["val_fraction"], config["seed"])
-        train, val = Rows(every.x, every.y, train_rows), Rows(every.x, every.y, val_rows)
+        train, val = every.at(train_rows), every.at(val_rows)
     test = labelled(read_table(Path(data["test_path"])), features, target) if data["test_path"] else None
     x_mean, x_std, y_mean, y_std = statistics(train)
     info = {

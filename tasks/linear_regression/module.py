@@ -93,7 +93,7 @@ class RegressionModule(ZooModule):
                     raise ZooError(f"predict input {arg!r} is neither numbers nor a file", "pass 4 or 1.5,2 or rows.csv") from None
                 table = read_table(Path(arg))
                 require_columns(table, self.features, role="feature")
-                rows += numbers(table, self.features).tolist()
+                rows += numbers(table, self.features)[0].tolist()
         return self._records(rows)
 
     def _records(self, rows: list[list[float]]) -> list[dict[str, float]]:
