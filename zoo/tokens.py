@@ -32,7 +32,7 @@ import numpy as np
 from zoo import cache
 
 BLOCK_TEXTS = 1 << 17  # texts a cache entry holds; up to this many are encoded before training
-BATCH_TEXTS = 20_000  # texts encoded in one call
+BATCH_TEXTS = 2_000  # texts encoded in one call (their ids are Python lists a moment: a small batch keeps that small)
 RECHECK_S = 2.0  # how often a reader looks for blocks the background process has finished
 
 
@@ -386,7 +386,7 @@ def fill_from_stdin() -> None:
     while (job := jobs.get()) is not None:
         tokens: Tokens = pickle.loads(Path(job).read_bytes())
         try:
-            tokens.write_missing(batch=2_000, stop=stop)
+            tokens.write_missing(stop=stop)
         except Stopped:
             return
         except Exception as error:  # noqa: BLE001 (the run goes on: what is missing is encoded when read)
