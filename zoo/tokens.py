@@ -198,13 +198,13 @@ class Stopped(Exception):
     """The background process was told to stop (its parent ended) before a block was done."""
 
 
-def write_block(texts: RowTexts, tokenizer: Any, max_length: int | None, special_tokens: bool, name: str, batch: int = BATCH_TEXTS, stop: threading.Event | None = None) -> TokenIds:
-    """Encode `texts` into the cache entry `name`, `batch` texts at a time (checking `stop`
+def write_block(texts: RowTexts, tokenizer: Any, max_length: int | None, special_tokens: bool, name: str, stop: threading.Event | None = None) -> TokenIds:
+    """Encode `texts` into the cache entry `name`, BATCH_TEXTS at a time (checking `stop`
     between batches); an entry left unfinished is removed."""
     with cache.writing("tokens", name) as partial:
         lengths, cut = [], 0
         with open(partial / "ids.int32", "wb") as ids:
-            for texts_batch in texts.batches(batch):
+            for texts_batch in texts.batches():
                 if stop is not None and stop.is_set():
                     raise Stopped
                 encoded, batch_cut = encode(tokenizer, texts_batch, max_length, special_tokens)
@@ -311,11 +311,11 @@ class Tokens:
             return
         self.write_missing()
 
-    def write_missing(self, batch: int = BATCH_TEXTS, stop: threading.Event | None = None) -> None:
+    def write_missing(self, stop: threading.Event | None = None) -> None:
         """Encode the blocks the cache lacks, in order (see `write_block`)."""
         for index in self.missing:
             texts = self.texts.at(slice(index * self.block, (index + 1) * self.block))
-            self.blocks[index] = _finished(self.names[index]) or write_block(texts, self.tokenizer(), self.max_length, self.special_tokens, self.names[index], batch, stop)
+            self.blocks[index] = _finished(self.names[index]) or write_block(texts, self.tokenizer(), self.max_length, self.special_tokens, self.names[index], stop)
 
 
 def _local_rank_zero() -> bool:
