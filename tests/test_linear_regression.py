@@ -109,7 +109,7 @@ def test_mlp_model_trains(zoo_cli, tmp_path: Path):
     assert (Path(run["path"]).parent.name) == "mlp"
 
 
-def test_ctrl_c_keeps_a_resumable_unfinished_run(tmp_path: Path):
+def test_ctrl_c_keeps_a_resumable_unfinished_run(tmp_path: Path, ctrl_c: None):
     import signal
     import subprocess
     import sys

@@ -172,7 +172,7 @@ class CtrlCAt(Callback):
             signal.raise_signal(signal.SIGINT)
 
 
-def test_ctrl_c_in_the_first_epoch_says_nothing_was_kept(tmp_path, zoo_cli, monkeypatch):
+def test_ctrl_c_in_the_first_epoch_says_nothing_was_kept(tmp_path, zoo_cli, monkeypatch, ctrl_c):
     from zoo import trainer
 
     monkeypatch.setattr(trainer, "build", trainer.build)  # put back after the test
