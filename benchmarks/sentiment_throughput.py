@@ -22,7 +22,8 @@ from pathlib import Path
 import torch
 
 import zoo
-from zoo.tables import read_table, texts as texts_of
+from zoo.tables import read_table
+from zoo.tables import texts as texts_of
 from zoo.text import CLS, MASK, PAD, SEP, UNK
 
 BATCH = 128

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 import zoo
+from tests.conftest import finished_runs
 from tests.images import idx_files, image_folder, table
 from tests.test_errors import assert_user_error
-from tests.conftest import finished_runs
 
 FAST = ["--max-epochs", "1", "data.batch_size=8"]
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 import zoo
+from tests.conftest import zoo_process
 from zoo.errors import ZooError
 from zoo.plugins import find_task, model_names, resolve, tasks
-from tests.conftest import zoo_process
 
 PLUGIN = Path(__file__).parent / "plugin_example"
 

@@ -56,7 +56,7 @@ def test_parallel_files_of_different_lengths_name_both_counts(tmp_path):
 
 def test_non_utf8_bytes_are_named_by_line(tmp_path):
     source = tmp_path / "s.de"
-    source.write_bytes("Ein Mann.\n".encode() + b"Ein M\xe4dchen.\n")
+    source.write_bytes(b"Ein Mann.\n" + b"Ein M\xe4dchen.\n")
     target = write_lines(tmp_path / "s.en", ["A man.", "A girl."])
     with pytest.raises(ZooError, match=r"s.de:2: bytes that are not UTF-8"):
         read_pairs(f"{source},{target}")

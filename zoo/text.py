@@ -15,10 +15,10 @@ import torch
 from torch.utils.data import BatchSampler, RandomSampler, Sampler
 
 from zoo import cache
-from zoo.tokens import RowTexts
 from zoo.data import BATCH_ORDER, epoch_seed
 from zoo.errors import ZooError
 from zoo.files import read_text, reading
+from zoo.tokens import RowTexts
 
 PAD, UNK, CLS, SEP, MASK, BOS, EOS = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[BOS]", "[EOS]"
 SPECIAL_TOKENS = (PAD, UNK, CLS, SEP, MASK, BOS, EOS)  # ids 0..6 in every tokenizer trained here

@@ -20,7 +20,6 @@ from zoo.files import first_line, read_json
 from zoo.plugins import Task, find_task, load_ref
 from zoo.run import DATA_INFO, RUN_DIR_ENV, last_checkpoint, load_checkpoint, new_run_dir, prepend_log, read_log, write_json, write_log
 
-
 CORE_OPTIONS = ("config", "data", "max_epochs", "output", "seed", "compile", "detect_anomaly", "resume")
 
 
