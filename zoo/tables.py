@@ -305,10 +305,9 @@ def _open_binary(path: Path) -> Any:
     return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
 
 
-def header(path: Path) -> list[str]:
+def header(path: Path, delimiter: str | None = None) -> list[str]:
     """The column names of a CSV or TSV file, from its first row alone (before its rows are read)."""
-    suffix = table_suffix(path)
-    names = next(csv.reader(io.StringIO(_head(path)), delimiter=_delimiter(path, suffix)), None)
+    names = next(csv.reader(io.StringIO(_head(path)), delimiter=delimiter or _delimiter(path, table_suffix(path))), None)
     if not names:
         raise ZooError(f"{path} is empty", "it needs a header row naming the columns")
     return [name.strip() for name in names]
@@ -320,10 +319,7 @@ def _convert_csv(path: Path, delimiter: str, target: Path) -> None:
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv
 
-    header = next(csv.reader(io.StringIO(_head(path)), delimiter=delimiter), None)
-    if not header:
-        raise ZooError(f"{path} is empty", "it needs a header row naming the columns")
-    names = [name.strip() for name in header]
+    names = header(path, delimiter)
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise ZooError(f"{path}:1: the header repeats column {repeated[0]!r}", "give each column its own name")

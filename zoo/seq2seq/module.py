@@ -69,8 +69,10 @@ class TextToTextModule(ZooModule):
         references = dataset.references.take(rows)
         for name, value in self.scores(hypotheses, references).items():
             self.log(f"{split}/{name}", value, prog_bar=name == self.headline, rank_zero_only=True)
+        shown = rows[:SAMPLES]
         self.samples = [
-            {"source": dataset.source_texts[r], "reference": dataset.references[r], "output": self._outputs[r]} for r in rows[:SAMPLES]
+            {"source": source, "reference": reference, "output": self._outputs[r]}
+            for r, source, reference in zip(shown, dataset.source_texts.take(shown), references[:SAMPLES])
         ]
         self._outputs.clear()
 
