@@ -26,8 +26,8 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 import zoo
-from tasks.classification.models import cnn
 from zoo.images import read_idx
+from zoo_tasks.classification.models import cnn
 
 TRAIN, VAL = 8000, 2000
 

@@ -79,7 +79,7 @@ def hand_loop(bundle: Any, classes: int, image_size: int, epochs: int, batch: in
     from torch.utils.data import DataLoader
     from torchmetrics.detection import MeanAveragePrecision
 
-    from tasks.detection.models import yolo
+    from zoo_tasks.detection.models import yolo
 
     torch.manual_seed(0)
     started = time.perf_counter()
@@ -106,8 +106,8 @@ def hand_loop(bundle: Any, classes: int, image_size: int, epochs: int, batch: in
 
 
 def throughput(args: argparse.Namespace) -> None:
-    from tasks.detection.data import build_data
     from zoo.training import resolve_config
+    from zoo_tasks.detection.data import build_data
 
     _, config = resolve_config("detection/yolo", overrides={"optim.scheduler": "none"})
     bundle = build_data(config)

@@ -15,7 +15,7 @@ mnist: the MNIST test images of `<data-root>/mnist` (the training images are not
        and KID per epoch beside the floor (real training images against the validation images)
        and the times. Target: within 20 minutes.
 throughput: training images per second of `zoo train gan/dcgan` against a hand-written PyTorch
-       loop on the same networks (`tasks.gan.models.dcgan`, 28x28), data (the same 8,000 MNIST
+       loop on the same networks (`zoo_tasks.gan.models.dcgan`, 28x28), data (the same 8,000 MNIST
        images as uint8 tensors), batch size, losses (non-saturating, one discriminator step per
        generator step) and optimizers (Adam 2e-4, betas 0.5/0.999), without FID
        (metrics.features=none). After every epoch both draw the 2,000 validation-sized samples
@@ -38,8 +38,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from torchvision.utils import save_image
 
 import zoo
-from tasks.gan.models import dcgan
 from zoo.images import read_idx
+from zoo_tasks.gan.models import dcgan
 
 OUTPUT = Path(tempfile.mkdtemp(prefix="zoo-bench-gan-"))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-import cli
+import zoo_cli as cli
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Many tests start processes that import torch and Lightning again (an application's own tests,

@@ -45,7 +45,7 @@ def test_demo_run_reports_metrics_and_draws_plots(shapes_run):
 
 
 def test_predict_files_and_folders_from_the_command_line(zoo_cli, shapes_run, tmp_path):
-    from tasks.classification.data import demo_splits
+    from zoo_tasks.classification.data import demo_splits
 
     shapes = demo_splits()["train"]
     folder = tmp_path / "more"
@@ -79,7 +79,7 @@ def test_predict_takes_paths_pil_images_and_tensors_alike(shapes_run, tmp_path):
 def test_predict_resizes_images_of_other_sizes(shapes_run):
     """A 3x larger copy of an image is scaled back to the model's 24x24 (antialiased, so a
     little blurred) before it is classified."""
-    from tasks.classification.data import demo_splits
+    from zoo_tasks.classification.data import demo_splits
 
     small = demo_splits()["train"].images[3]
     large = Image.fromarray(small.permute(1, 2, 0).numpy()).resize((72, 72), Image.NEAREST)
@@ -129,8 +129,8 @@ def test_idx_files_train_grayscale_models(zoo_cli, tmp_path, compressed):
 
 
 def test_idx_last_rows_validate_in_order(tmp_path):
-    from tasks.classification.data import build_data
     from zoo.training import resolve_config
+    from zoo_tasks.classification.data import build_data
 
     images = idx_files(tmp_path / "mnist", count=10)
     _, config = resolve_config("classification", data=images, overrides={"data.val_split": "last", "data.val_fraction": 0.2})

@@ -65,10 +65,10 @@ def test_json_lines_whose_values_differ_in_kind_read_as_text(tmp_path, own_cache
 def test_token_ids_are_cached_flat_arrays_that_workers_share(tmp_path, own_cache):
     import torch
 
-    from tasks.sentiment.data import build_data
     from zoo.config import CORE_DEFAULTS, merge
     from zoo.data import loader
     from zoo.plugins import find_task
+    from zoo_tasks.sentiment.data import build_data
 
     data = write_table(tmp_path / "reviews.csv", reviews(8))
     task = find_task("sentiment")
@@ -99,11 +99,11 @@ def test_texts_beyond_one_block_train_at_once_while_a_background_process_fills_t
 
     from tokenizers import Tokenizer
 
-    from tasks.sentiment.data import build_data
     from zoo import tokens
     from zoo.config import CORE_DEFAULTS, merge
     from zoo.data import loader
     from zoo.plugins import find_task
+    from zoo_tasks.sentiment.data import build_data
 
     monkeypatch.setattr(tokens, "BLOCK_TEXTS", 16)
     task = find_task("sentiment")

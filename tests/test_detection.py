@@ -39,7 +39,7 @@ def test_lists_torchvision_detectors_and_yolo(zoo_cli):
 
 @pytest.mark.parametrize("layout", ["coco", "voc", "voc-beside", "yolo-yaml", "yolo-names", "csv"])
 def test_every_annotation_format_reads_the_same_boxes(tmp_path, layout):
-    from tasks.detection.data import read_data
+    from zoo_tasks.detection.data import read_data
 
     writers = {
         "coco": lambda p: coco(p),
@@ -145,7 +145,7 @@ def test_coco_metrics_equal_pycocotools(tmp_path):
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
-    from tasks.detection.module import DetectionModule
+    from zoo_tasks.detection.module import DetectionModule
 
     del pycocotools
     generator = torch.Generator().manual_seed(0)
@@ -196,8 +196,8 @@ def test_coco_metrics_equal_pycocotools(tmp_path):
 
 def detector(name: str, **model: object):
     """An untrained detection module for three classes and 64-pixel images."""
-    from tasks.detection.module import DetectionModule
     from zoo.training import resolve_config
+    from zoo_tasks.detection.module import DetectionModule
 
     _, config = resolve_config(f"detection/{name}", overrides={f"model.{k}": v for k, v in model.items()})
     return DetectionModule(config, {"classes": ["a", "b", "c"], "image_size": 64})

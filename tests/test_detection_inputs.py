@@ -72,9 +72,9 @@ def test_annotation_naming_a_missing_image(zoo_cli, tmp_path):
 def test_coco_layout_with_many_images_names_the_first_unreadable_one(tmp_path):
     """annotations/instances_train2017.json beside train2017/, as COCO lays itself out: every
     image is found; of two unreadable images (read several at a time), the first listed is named."""
-    from tasks.detection.data import check_boxes, read_data
     from zoo.errors import ZooError
     from zoo.training import resolve_config
+    from zoo_tasks.detection.data import check_boxes, read_data
 
     written = coco(tmp_path / "written", count=150)
     root = tmp_path / "coco"
@@ -132,7 +132,7 @@ def test_data_without_any_box(zoo_cli, tmp_path):
 
 
 def test_torchvision_detector_refuses_grayscale_channels():
-    from tasks.detection.models import fasterrcnn_mobilenet
+    from zoo_tasks.detection.models import fasterrcnn_mobilenet
 
     with pytest.raises(ValueError, match="RGB"):
         fasterrcnn_mobilenet(in_channels=1, num_classes=2, image_size=64)

@@ -21,7 +21,7 @@ TINY_DCGAN = {"model.width": 8, "model.latent_dim": 16, "data.batch_size": 8, "t
 
 
 def test_mode_metrics_count_covered_modes_and_high_quality_samples():
-    from tasks.gan import toy
+    from zoo_tasks.gan import toy
 
     modes, std = toy.modes_of("ring")
     real = toy.sample("ring", 2500, torch.Generator().manual_seed(0))
@@ -39,7 +39,7 @@ def test_mode_metrics_count_covered_modes_and_high_quality_samples():
 
 def test_fid_is_the_frechet_distance_of_the_fitted_gaussians():
     """Against the symmetric form tr(S1 + S2 - 2 (S1^1/2 S2 S1^1/2)^1/2), with roots by eigh."""
-    from tasks.gan.features import fid
+    from zoo_tasks.gan.features import fid
 
     generator = torch.Generator().manual_seed(0)
     real = torch.randn(500, 8, generator=generator, dtype=torch.float64)
@@ -57,7 +57,7 @@ def test_fid_is_the_frechet_distance_of_the_fitted_gaussians():
 
 
 def test_dcgan_is_scaled_to_the_image_size():
-    from tasks.gan.models import dcgan, doublings
+    from zoo_tasks.gan.models import dcgan, doublings
 
     assert doublings([28, 28]) == (2, (7, 7))
     assert doublings([32, 32]) == (3, (4, 4))
@@ -104,7 +104,7 @@ def test_the_ring_is_learned(tmp_path):
 
 EXPLODING = """
 import torch
-from tasks.gan.models import mlp_gan
+from zoo_tasks.gan.models import mlp_gan
 
 class Exploding(torch.nn.Module):
     \"\"\"The demo's GAN, whose generator turns out NaN from its 16th training step on.\"\"\"
@@ -182,8 +182,8 @@ def test_validation_samples_follow_their_index_on_any_shard(tmp_path):
     index, so the devices together generate what one device does, not one shard's twice."""
     from torch.utils.data import DataLoader, DistributedSampler
 
-    from tasks.gan.data import toy_data
     from zoo.trainer import single_device
+    from zoo_tasks.gan.data import toy_data
 
     module = zoo.load(zoo.train("gan", output=tmp_path, progress=False, overrides=QUICK_TOY).path)
     val = toy_data(module.config).val
@@ -283,8 +283,8 @@ def test_fid_in_inception_space_when_its_weights_are_cached(images, tmp_path, mo
 
     import torch_fidelity.feature_extractor_inceptionv3 as fidelity
 
-    from tasks.gan import features
     from zoo.errors import ZooError
+    from zoo_tasks.gan import features
 
     def offline(url, *args, **kwargs):
         raise urllib.error.URLError("no network")

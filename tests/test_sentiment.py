@@ -180,7 +180,7 @@ def test_other_devices_processes_rebuild_the_data_with_rank_zeros_tokenizer(zoo_
     first = training._rank_zero_data_info()
     assert first["tokenizer"] == (folder / "model" / "tokenizer.json").read_text()
     _, config = training.resolve_config(config=folder / "config.yaml")
-    from tasks.sentiment.data import build_data
+    from zoo_tasks.sentiment.data import build_data
 
     with reusing(first):
         assert build_data(config).info["tokenizer"] == first["tokenizer"]

@@ -16,7 +16,7 @@ PROBE = """
 import sys
 sys.argv = ["zoo", *sys.argv[1:]]
 try:
-    import cli
+    import zoo_cli as cli
     cli.main(sys.argv[1:]) if len(sys.argv) > 1 else None
 except SystemExit:
     pass

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 import zoo
-from tasks.summarization.lead import Lead
 from tests.test_errors import assert_user_error
 from tests.texts import write_table
 from zoo.seq2seq.metrics import summary_scores
+from zoo_tasks.summarization.lead import Lead
 
 DIALOGUES = [
     ("Ann: The bus is late again.\nBob: Take the train! It leaves at six.\nAnn: Good idea.", "Ann will take the train at six."),

@@ -66,8 +66,8 @@ def tiny_bart(tmp_path) -> Path:
     from tokenizers import processors
     from transformers import BartConfig, BartForConditionalGeneration, PreTrainedTokenizerFast
 
-    from tasks.translation.data import demo_pairs
     from zoo.text import BOS, EOS, PAD, SPECIAL_TOKENS, UNK, train_tokenizer
+    from zoo_tasks.translation.data import demo_pairs
 
     pairs = demo_pairs()["train"]
     tokenizer = train_tokenizer([*pairs.sources, *pairs.targets], vocab_size=200)

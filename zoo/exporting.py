@@ -75,7 +75,7 @@ def _onnx(module: Any, example: Any, target: Path) -> Callable[[Any], Any] | Non
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # e.g. "torchvision is not installed"
     missing = [p for p in ("onnx", "onnxscript") if importlib.util.find_spec(p) is None]
     if missing:
-        raise ZooError(f"ONNX export needs {' and '.join(missing)}", "install them: pip install 'zoo[export]'")
+        raise ZooError(f"ONNX export needs {' and '.join(missing)}", "install them: pip install 'zoo-pytorch[export]'")
     torch.onnx.export(
         module,
         (example,),

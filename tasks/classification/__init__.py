@@ -10,7 +10,7 @@ _WEIGHT_OPTIONS = {"pretrained": False, "weights": None, "freeze_backbone": Fals
 
 def _torchvision(name: str, summary: str, params: int) -> Model:
     return Model(
-        builder=f"tasks.classification.models:{name.replace('-', '_')}",
+        builder=f"zoo_tasks.classification.models:{name.replace('-', '_')}",
         summary=summary,
         params=params,
         defaults=dict(_WEIGHT_OPTIONS),
@@ -24,7 +24,7 @@ task = Task(
     aliases=("image-classification",),
     models={
         "cnn": Model(
-            builder="tasks.classification.models:cnn",
+            builder="zoo_tasks.classification.models:cnn",
             summary="A small CNN (3 stages of conv-BN-ReLU pairs) that trains in minutes on a CPU",
             params=288_230,
             defaults={"channels": [32, 64, 128], "dropout": 0.25, **_WEIGHT_OPTIONS},
@@ -40,8 +40,8 @@ task = Task(
         "vit-b-16": _torchvision("vit-b-16", "torchvision's ViT-B/16 vision transformer", 85_655_814),
     },
     default_model="cnn",
-    module="tasks.classification.module:ClassificationModule",
-    data="tasks.classification.data:build_data",
+    module="zoo_tasks.classification.module:ClassificationModule",
+    data="zoo_tasks.classification.data:build_data",
     monitor="val/acc",
     mode="max",
     defaults={

@@ -14,11 +14,11 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from tasks.classification.models import ARCHITECTURES, input_size
 from zoo.data import DataBundle, class_names
 from zoo.errors import ZooError
 from zoo.images import SURVEYED, Fit, ImageSource, LabelledImages, TensorImages, carve, encode, in_threads, read_splits, sample, survey, to_tensor
 from zoo.splits import laid_over
+from zoo_tasks.classification.models import ARCHITECTURES, input_size
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

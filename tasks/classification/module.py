@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tasks.classification.data import ImageDataset, transforms
 from zoo.class_metrics import class_metrics, confusion_plots, log_class_metrics
 from zoo.images import encode, image_files, is_pil, open_image, single_split, to_tensor
 from zoo.module import ZooModule
+from zoo_tasks.classification.data import ImageDataset, transforms
 
 TOP_K = 5
 

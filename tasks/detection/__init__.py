@@ -10,7 +10,7 @@ _WEIGHT_OPTIONS = {"pretrained": False, "weights": None, "pretrained_backbone": 
 
 def _torchvision(name: str, summary: str, params: int) -> Model:
     return Model(
-        builder=f"tasks.detection.models:{name.replace('-', '_')}",
+        builder=f"zoo_tasks.detection.models:{name.replace('-', '_')}",
         summary=summary,
         params=params,
         defaults=dict(_WEIGHT_OPTIONS),
@@ -33,7 +33,7 @@ task = Task(
         "fcos": _torchvision("fcos", "torchvision's FCOS on a ResNet-50 FPN (anchor-free)", 32_122_185),
         "ssdlite": _torchvision("ssdlite", "torchvision's SSDlite on MobileNetV3-Large, for phones", 2_234_240),
         "yolo": Model(
-            builder="tasks.detection.models:yolo",
+            builder="zoo_tasks.detection.models:yolo",
             summary="A YOLO-style one-stage anchor-free detector (CSP backbone, PAN, task-aligned assigner) for CPUs",
             params=1_686_181,
             defaults={"widths": [16, 32, 64, 128, 256], "neck_width": 64, "depth": 1, **_WEIGHT_OPTIONS},
@@ -41,8 +41,8 @@ task = Task(
         ),
     },
     default_model="fasterrcnn-mobilenet",
-    module="tasks.detection.module:DetectionModule",
-    data="tasks.detection.data:build_data",
+    module="zoo_tasks.detection.module:DetectionModule",
+    data="zoo_tasks.detection.data:build_data",
     monitor="val/map",
     mode="max",
     defaults={

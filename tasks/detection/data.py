@@ -15,11 +15,11 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from tasks.detection.formats import Annotated, DetectionSplit, read_detection
 from zoo.data import DataBundle, class_names
 from zoo.errors import ZooError
 from zoo.images import image_mode, in_threads, open_image, to_tensor
 from zoo.splits import held_out, one_split
+from zoo_tasks.detection.formats import Annotated, DetectionSplit, read_detection
 
 AUGMENTATIONS = ("none", "light", "standard")
 MAX_DEFAULT_SIDE = 640  # larger images are scaled down to this unless data.image_size says otherwise

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from tasks.detection.yolo import STRIDES, YoloDetector
 from zoo.weights import cached_download, check_architecture, is_restoring, starting_weights
+from zoo_tasks.detection.yolo import STRIDES, YoloDetector
 
 Targets = Sequence[dict[str, torch.Tensor]]
 
@@ -86,7 +86,7 @@ def yolo(
     weights: str | None = None,
     pretrained_backbone: bool = False,
 ) -> Detector:
-    """The YOLO-style detector of tasks.detection.yolo."""
+    """The YOLO-style detector of zoo_tasks.detection.yolo."""
     if pretrained or pretrained_backbone:
         raise ValueError("no published weights exist for yolo; pass model.weights=PATH or choose a torchvision detector")
     if len(widths) < 4 or any(int(w) < 2 for w in widths):

@@ -15,11 +15,11 @@ import torch
 from torch import nn
 from torchmetrics.detection import MeanAveragePrecision
 
-from tasks.detection.data import DetectionDataset, check_boxes, check_labels, resizer, single_split, transforms
-from tasks.detection.models import Torchvision, Yolo
 from zoo.errors import ZooError
 from zoo.images import image_files, is_pil, open_image, to_tensor
 from zoo.module import ZooModule
+from zoo_tasks.detection.data import DetectionDataset, check_boxes, check_labels, resizer, single_split, transforms
+from zoo_tasks.detection.models import Torchvision, Yolo
 
 Batch = tuple[list[torch.Tensor], list[dict[str, torch.Tensor]]]
 HEADLINE = {"map": "map", "map_50": "map50", "map_75": "map75", "map_small": "map_small", "map_medium": "map_medium", "map_large": "map_large", "mar_100": "mar100"}
@@ -163,7 +163,7 @@ class DetectionModule(ZooModule):
 
     def predict_from_cli(self, args: Sequence[str], score_threshold: str = "0.5", output: str = "predictions") -> list[dict[str, Any]]:
         """Image files and folders of them; each record names the annotated PNG written for it."""
-        from tasks.detection.plots import annotate, save_png
+        from zoo_tasks.detection.plots import annotate, save_png
 
         try:
             threshold = float(score_threshold)
@@ -208,7 +208,7 @@ class DetectionModule(ZooModule):
     def write_plots(self, folder: Path) -> None:
         """plots/predictions.png: validation images with their predicted boxes (score >= 0.5)
         beside the annotated ones."""
-        from tasks.detection.plots import prediction_grid
+        from zoo_tasks.detection.plots import prediction_grid
 
         if self.shown.get("val"):
             prediction_grid(self.shown["val"], self.classes, folder / "predictions.png")

@@ -13,26 +13,26 @@ task = Task(
     aliases=("image-generation",),
     models={
         "dcgan": Model(
-            builder="tasks.gan.models:dcgan",
+            builder="zoo_tasks.gan.models:dcgan",
             summary="DCGAN (Radford et al. 2015), scaled to the image size (6.3 M parameters at 64x64 RGB, 0.9 M for MNIST)",
             params=None,
             defaults={**_IMAGE_MODEL, "conditional": False, "loss": "gan", "critic_steps": 1},
         ),
         "wgan-gp": Model(
-            builder="tasks.gan.models:wgan_gp",
+            builder="zoo_tasks.gan.models:wgan_gp",
             summary="WGAN-GP (Gulrajani et al. 2017): DCGAN's networks, a critic without batch norm, gradient penalty, 5 critic steps",
             params=None,
             defaults={**_IMAGE_MODEL, "conditional": False, "loss": "wgan-gp", "critic_steps": 5, "gp_weight": 10.0},
             overrides={"optim": {"lr": 1e-4, "betas": [0.0, 0.9]}},
         ),
         "cdcgan": Model(
-            builder="tasks.gan.models:dcgan",
+            builder="zoo_tasks.gan.models:dcgan",
             summary="Class-conditional DCGAN: the label joins the noise (one-hot) and the discriminator's input (one-hot planes)",
             params=None,
             defaults={**_IMAGE_MODEL, "conditional": True, "loss": "gan", "critic_steps": 1},
         ),
         "mlp-gan": Model(
-            builder="tasks.gan.models:mlp_gan",
+            builder="zoo_tasks.gan.models:mlp_gan",
             summary="An MLP GAN for 2-D toy data; its discriminator judges 2 samples at once (PacGAN) against mode collapse",
             params=67_459,
             defaults={"latent_dim": 2, "hidden": 128, "layers": 3, "pack": 2, "loss": "gan", "critic_steps": 1},
@@ -43,8 +43,8 @@ task = Task(
         ),
     },
     default_model="dcgan",
-    module="tasks.gan.module:GanModule",
-    data="tasks.gan.data:build_data",
+    module="zoo_tasks.gan.module:GanModule",
+    data="zoo_tasks.gan.data:build_data",
     monitor="val/fid",
     mode="min",
     defaults={

@@ -14,7 +14,6 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset, TensorDataset
 
-from tasks.gan import features, toy
 from zoo.data import DataBundle, class_names
 from zoo.errors import ZooError
 from zoo.images import (
@@ -30,6 +29,7 @@ from zoo.images import (
     survey,
     to_tensor,
 )
+from zoo_tasks.gan import features, toy
 
 MAX_DEFAULT_SIDE = 64  # images larger than this (or of mixed sizes) are scaled to at most 64 unless data.image_size says otherwise
 TOY_VAL_POINTS = 2500  # samples scored per evaluation, as in VEEGAN and PacGAN

@@ -6,8 +6,8 @@ al. 2014; `wgan-gp`, the Wasserstein loss with a gradient penalty of weight `mod
 on points between real and generated samples (Gulrajani et al. 2017).
 
 Validation generates one sample per real validation sample from a fixed noise seed and scores
-them: toy data by its modes (`tasks.gan.toy`), images by FID and KID in the run's feature
-space (`tasks.gan.features`), beside the same distances between real training and validation
+them: toy data by its modes (`zoo_tasks.gan.toy`), images by FID and KID in the run's feature
+space (`zoo_tasks.gan.features`), beside the same distances between real training and validation
 images (the floor a perfect generator would score).
 """
 
@@ -22,12 +22,12 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import CatMetric
 
-from tasks.gan import features, plots, toy
-from tasks.gan.data import Numbered, evaluation_images
 from zoo import optim
 from zoo.errors import ZooError
 from zoo.module import ZooModule
 from zoo.trainer import non_finite_error
+from zoo_tasks.gan import features, plots, toy
+from zoo_tasks.gan.data import Numbered, evaluation_images
 
 LOSSES = ("gan", "wgan-gp")
 GRID = 64  # samples in the per-epoch and final grids

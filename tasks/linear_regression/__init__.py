@@ -11,14 +11,14 @@ task = Task(
     aliases=("regression",),
     models={
         "linear": Model(
-            builder="tasks.linear_regression.models:linear",
+            builder="zoo_tasks.linear_regression.models:linear",
             summary="y = w·x + b: one weight per feature and a bias",
             params=2,
             defaults={"bias": True},
             tags=("cpu-friendly",),
         ),
         "mlp": Model(
-            builder="tasks.linear_regression.models:mlp",
+            builder="zoo_tasks.linear_regression.models:mlp",
             summary="A small multilayer perceptron for non-linear relationships",
             params=1153,
             defaults={"hidden": 32, "layers": 2, "dropout": 0.0},
@@ -26,8 +26,8 @@ task = Task(
         ),
     },
     default_model="linear",
-    module="tasks.linear_regression.module:RegressionModule",
-    data="tasks.linear_regression.data:build_data",
+    module="zoo_tasks.linear_regression.module:RegressionModule",
+    data="zoo_tasks.linear_regression.data:build_data",
     monitor="val/mse",
     mode="min",
     defaults={

@@ -11,9 +11,9 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
 
-from tasks.linear_regression.data import Rows, labelled, numbers, read_table, require_columns
 from zoo.errors import ZooError
 from zoo.module import ZooModule
+from zoo_tasks.linear_regression.data import Rows, labelled, numbers, read_table, require_columns
 
 
 class RegressionModule(ZooModule):

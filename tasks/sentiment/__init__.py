@@ -11,21 +11,21 @@ task = Task(
     aliases=("text-classification",),
     models={
         "textcnn": Model(
-            builder="tasks.sentiment.models:textcnn",
+            builder="zoo_tasks.sentiment.models:textcnn",
             summary="Kim (2014)'s CNN: widths 3/4/5 x 100 maps, max-over-time pooling, dropout 0.5",
             params=422_702,
             defaults={"embedding_dim": 300, "widths": [3, 4, 5], "maps": 100, "dropout": 0.5},
             tags=("cpu-friendly",),
         ),
         "bilstm": Model(
-            builder="tasks.sentiment.models:bilstm",
+            builder="zoo_tasks.sentiment.models:bilstm",
             summary="A bidirectional LSTM over packed sequences (no compute spent on padding)",
             params=1_205_610,
             defaults={"embedding_dim": 300, "hidden_size": 256, "layers": 1, "dropout": 0.5},
             tags=("cpu-friendly",),
         ),
         "transformer": Model(
-            builder="tasks.sentiment.models:transformer",
+            builder="zoo_tasks.sentiment.models:transformer",
             summary="A BERT-style encoder from a transformers config (random init), or any pretrained model",
             params=3_410_178,
             defaults={
@@ -42,8 +42,8 @@ task = Task(
         ),
     },
     default_model="textcnn",
-    module="tasks.sentiment.module:SentimentModule",
-    data="tasks.sentiment.data:build_data",
+    module="zoo_tasks.sentiment.module:SentimentModule",
+    data="zoo_tasks.sentiment.data:build_data",
     monitor="val/acc",
     mode="max",
     defaults={

@@ -14,12 +14,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tasks.sentiment import models
-from tasks.sentiment.data import TextDataset, encode_labels, single_split
 from zoo import text, tokens
 from zoo.class_metrics import class_metrics, confusion_plots, log_class_metrics
 from zoo.errors import ZooError
 from zoo.module import ZooModule
+from zoo_tasks.sentiment import models
+from zoo_tasks.sentiment.data import TextDataset, encode_labels, single_split
 
 PREDICT_BATCH = 128
 

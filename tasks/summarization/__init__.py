@@ -12,16 +12,16 @@ task = Task(
     models={
         **trained_models(transformer_params=5_598_464, gru_params=6_975_753, max_positions=1024),
         "lead": Model(
-            builder="tasks.summarization.lead:Lead",
+            builder="zoo_tasks.summarization.lead:Lead",
             summary="The first k sentences of the document, no training: the baseline a summary model must beat",
             params=0,
             defaults={"sentences": 3},
-            module="tasks.summarization.module:LeadModule",
+            module="zoo_tasks.summarization.module:LeadModule",
         ),
     },
     default_model="transformer",
-    module="tasks.summarization.module:SummarizationModule",
-    data="tasks.summarization.data:build_data",
+    module="zoo_tasks.summarization.module:SummarizationModule",
+    data="zoo_tasks.summarization.data:build_data",
     monitor="val/rouge1",
     mode="max",
     defaults={

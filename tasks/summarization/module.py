@@ -9,10 +9,10 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from tasks.summarization.data import COLUMNS, EXAMPLE
 from zoo.seq2seq.data import TextPairs
 from zoo.seq2seq.metrics import summary_scores
 from zoo.seq2seq.module import Seq2SeqModule, TextToTextModule
+from zoo_tasks.summarization.data import COLUMNS, EXAMPLE
 
 
 class SummarizationModule(Seq2SeqModule):
@@ -25,7 +25,7 @@ class SummarizationModule(Seq2SeqModule):
 
 
 class LeadModule(TextToTextModule):
-    """The first sentences of each document (`tasks.summarization.lead.Lead`), scored like a
+    """The first sentences of each document (`zoo_tasks.summarization.lead.Lead`), scored like a
     trained model on the same validation pairs."""
 
     scores = staticmethod(summary_scores)

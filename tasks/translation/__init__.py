@@ -11,8 +11,8 @@ task = Task(
     summary="Machine translation: parallel text files (Multi30k's layout) or tables of source and target",
     models=trained_models(transformer_params=5_587_968, gru_params=6_891_744, max_positions=512),
     default_model="transformer",
-    module="tasks.translation.module:TranslationModule",
-    data="tasks.translation.data:build_data",
+    module="zoo_tasks.translation.module:TranslationModule",
+    data="zoo_tasks.translation.data:build_data",
     monitor="val/bleu",
     mode="max",
     defaults={

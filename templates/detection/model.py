@@ -10,16 +10,16 @@ with labels counted from 0:
   losses, which zoo sums;
 - evaluation: `model(images)` -> per image {"boxes", "scores", "labels"}.
 
-Here your own backbone feeds zoo's YOLO-style neck and head (`tasks.detection.yolo`), which
+Here your own backbone feeds zoo's YOLO-style neck and head (`zoo_tasks.detection.yolo`), which
 bring the loss, the target assignment and non-maximum suppression. Any torchvision detector
 (`torchvision.models.detection.FasterRCNN(my_backbone, ...)`) fits too: wrap it in
-`tasks.detection.models.Torchvision`, which shifts its labels past the background class.
+`zoo_tasks.detection.models.Torchvision`, which shifts its labels past the background class.
 """
 
 from torch import nn
 
-from tasks.detection.models import Yolo
-from tasks.detection.yolo import YoloDetector
+from zoo_tasks.detection.models import Yolo
+from zoo_tasks.detection.yolo import YoloDetector
 
 
 def conv(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
