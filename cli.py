@@ -233,7 +233,7 @@ def cmd_list(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def cmd_info(args: argparse.Namespace) -> dict[str, Any] | None:
-    from zoo.config import defaults, to_yaml
+    from zoo.config import defaults, settings, to_yaml
     from zoo.plugins import resolve
 
     task, model = resolve(args.name)
@@ -247,9 +247,10 @@ def cmd_info(args: argparse.Namespace) -> dict[str, Any] | None:
         "params": spec.params,
         "tags": list(spec.tags),
         "models": [f"{task.name}/{m}" for m in task.models],
-        "monitor": "{} ({})".format(*task.monitor_of(model)),
+        "monitor": "{} ({})".format(*task.monitor_of({"name": model})),
         "flags": {f"--{f}": key for f, key in task.flags.items()},
         "config": defaults(task, model),
+        "settings": {key: {"default": s.default, "takes": s.described(), "help": s.help} for key, s in settings(task, model).items()},
     }
     if args.json:
         return document
@@ -261,8 +262,9 @@ def cmd_info(args: argparse.Namespace) -> dict[str, Any] | None:
     print(f"  best model: picked by {document['monitor']}")
     if task.flags:
         print(f"  flags:      {', '.join(f'{f} ({k})' for f, k in document['flags'].items())}")
-    print("\nDefault config (override with --config FILE or key=value):\n")
-    print(to_yaml(document["config"]).rstrip())
+    print("\nEvery key, its default, what it takes and means (override with --config FILE or key=value;")
+    print("trainer.* also takes Lightning's other Trainer arguments):\n")
+    print(to_yaml(document["config"], settings(task, model)).rstrip())
     return None
 
 
@@ -280,15 +282,15 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any] | None:
     }
     name = args.name
     if args.print_config:
-        from zoo.config import to_yaml
+        from zoo.config import settings_of, to_yaml
         from zoo.training import resolve_config
 
         if args.resume:
             options["config"] = str(Path(args.resume) / "config.yaml")
-        _, config = resolve_config(name, **options)
+        task, config = resolve_config(name, **options)
         if args.json:
             return config
-        print(to_yaml(config).rstrip())
+        print(to_yaml(config, settings_of(task, config)).rstrip())
         return None
     run = zoo.train(name, resume=args.resume, progress=not args.json, **options)
     if run.rank != 0:

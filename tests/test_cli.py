@@ -28,7 +28,7 @@ def test_info_shows_summary_params_and_default_config(zoo_cli):
     assert "parameters: 2" in result.out and "optim:" in result.out and "max_epochs: 100" in result.out
     info = json.loads(zoo_cli("info", "regression/mlp", "--json").out)  # by alias
     assert info["model"] == "linear-regression/mlp" and info["params"] == 1153
-    assert info["config"]["model"] == {"name": "mlp", "source": None, "hidden": 32, "layers": 2, "dropout": 0.0}
+    assert info["config"]["model"] == {"name": "mlp", "source": None, "base": None, "hidden": 32, "layers": 2, "dropout": 0.0}
 
 
 def test_print_config_resolves_overrides_without_training(zoo_cli, tmp_path, monkeypatch):

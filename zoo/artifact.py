@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo import __version__
+from zoo.config import MODEL_CHOICE
 from zoo.errors import ZooError
 from zoo.files import first_line, read_json, read_text
 from zoo.plugins import file_ref, find_task, load_ref
@@ -64,7 +65,7 @@ def load(path: str | Path, trust_code: bool = False) -> Any:
         task = find_task(config["task"])
     except ZooError as error:
         raise ZooError(f"{folder / CONFIG}: {error.message} (config.task)", "install the zoo plugin that provides it; `zoo list` shows the installed tasks") from None
-    module_class = load_ref(task.module_of(config["model"]["name"]))
+    module_class = load_ref(task.module_of(config["model"]))
     for key, name in module_class.info_files.items():
         if not (folder / name).is_file():
             raise ZooError(f"{folder / name} does not exist", INCOMPLETE)
@@ -131,7 +132,7 @@ def model_card(config: dict[str, Any], metrics: dict[str, Any], params: int, not
     code = bool(config["model"]["source"])
     flag = " --trust-code" if code else ""
     rows = [f"| {split} | {metric} | {value:.6g} |" for split, values in metrics.items() for metric, value in values.items()]
-    hparams = {k: v for k, v in config["model"].items() if k not in ("name", "source")}
+    hparams = {k: v for k, v in config["model"].items() if k not in MODEL_CHOICE}
     lines = [
         f"# {name}",
         "",

@@ -1,20 +1,24 @@
 """One resolved config per run: defaults < task < model < YAML file < command-line overrides.
 
-A config is a plain nested dict, validated here before any heavy work: unknown keys get a
-close-match suggestion, values are checked against the type of their default, and relative
-paths in a file are taken relative to that file. Nothing here imports torch.
+A config is a plain nested dict. Every key is declared once, as a `zoo.plugins.Setting`: the
+core's here, a task's and its models' in their plugin. The whole config is checked against
+them here, before any heavy work: unknown keys get a close-match suggestion, values their type,
+choices and range, and relative paths in a file are taken relative to that file. Nothing here
+imports torch.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path, PurePath
 from typing import Any
 
 from zoo import files
 from zoo.errors import ZooError, close_matches, did_you_mean
-from zoo.plugins import Task, file_ref
+from zoo.plugins import Setting, Task, file_ref
 
 Config = dict[str, Any]
 
@@ -23,7 +27,8 @@ SCHEDULERS = ("none", "step", "cosine", "plateau")
 
 # Lightning's Trainer arguments that pass straight through as `trainer.*` (a test keeps this
 # list equal to Trainer's signature). Left out are those zoo sets itself: loggers, callbacks,
-# the root folder and checkpointing, which make up the run folder.
+# the root folder and checkpointing, which make up the run folder. Those declared in CORE are
+# checked; the others reach Lightning as given.
 TRAINER_KEYS = frozenset(
     "accelerator strategy devices num_nodes precision fast_dev_run max_epochs min_epochs "
     "max_steps min_steps max_time limit_train_batches limit_val_batches limit_test_batches "
@@ -36,71 +41,65 @@ TRAINER_KEYS = frozenset(
 )
 TRAINER_KEYS_ZOO_SETS = frozenset({"logger", "callbacks", "default_root_dir", "enable_checkpointing"})
 
-CORE_DEFAULTS: Config = {
-    "task": None,
-    "seed": 0,
-    "output": "runs",
-    "compile": False,
-    "model": {"name": None, "source": None},
-    "data": {"path": None, "batch_size": 32, "num_workers": None},  # num_workers null: chosen for the machine (zoo.data.worker_count)
-    "optim": {
-        "name": "adamw",
-        "lr": 1e-3,
-        "weight_decay": 0.0,
-        "momentum": 0.9,  # sgd only
-        "betas": [0.9, 0.999],  # adam and adamw: the decay rates of the gradient's running mean and square
-        "scheduler": "none",
-        "warmup_epochs": 0.0,  # cosine: linear warm-up before the cosine decay
-        "min_lr": 0.0,  # cosine: the floor it decays to
-        "step_size": 30,  # step: epochs between decays
-        "gamma": 0.1,  # step and plateau: the decay factor
-        "plateau_patience": 5,  # plateau: epochs without improvement before a decay
-    },
-    "early_stopping": {"patience": None, "min_delta": 0.0},
-    "trainer": {"max_epochs": 10, "accelerator": "auto", "devices": "auto", "strategy": "auto"},
-}
+MODEL_CHOICE = ("name", "source", "base")  # the model.* keys that choose the network; the others are its hyper-parameters
 
-# Keys holding file paths: relative values are taken from the config file's folder.
-PATH_KEYS = (("data", "path"), ("data", "val_path"), ("data", "test_path"), ("model", "weights"), ("output",))
-
-# The type of core keys whose default is null.
-NULLABLE_TYPES = {
-    "data.path": str,
-    "data.val_path": str,
-    "data.test_path": str,
-    "model.source": str,
-    "data.num_workers": int,
-    "early_stopping.patience": int,
-}
-
-# Core numbers and the values that make sense for them.
-RANGES = {
-    "seed": (lambda v: 0 <= v < 2**32, "an integer from 0 to 4294967295"),
-    "optim.lr": (lambda v: v > 0, "a positive number"),
-    "optim.weight_decay": (lambda v: v >= 0, "zero or more"),
-    "optim.momentum": (lambda v: 0 <= v < 1, "from 0 up to (not including) 1"),
-    "optim.betas": (
-        lambda v: isinstance(v, list) and len(v) == 2 and all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in v),
-        "two numbers from 0 up to (not including) 1, such as [0.9, 0.999]",
+CORE: dict[str, Setting] = {
+    "task": Setting(None, "the task (`zoo list`); the one named on the command line", type=str),
+    "seed": Setting(0, "seeds every random number generator: the same seed, data and machine give the same run", range="[0, 4294967295]"),
+    "output": Setting("runs", "the folder that holds run folders (OUTPUT/TASK/MODEL/TIME)", path=True),
+    "compile": Setting(False, "compile the network's forward with torch.compile"),
+    "model.name": Setting(None, "a model of the task (`zoo list 'TASK/*'`), or with model.source your own model's name", type=str),
+    "model.source": Setting(None, "your own network, 'file.py:Name' or 'package.module:Name', called with the data's dimensions and the model.* keys", type=str),
+    "model.base": Setting(None, "with model.source: the task's model whose data, training and metric your network takes (default: the task's own)", type=str),
+    "data.path": Setting(None, "the data: a file or folder in one of the task's formats; null trains on the embedded demo set", type=str, path=True),
+    "data.batch_size": Setting(32, "rows per training step", range="[1, inf)"),
+    "data.num_workers": Setting(None, "DataLoader worker processes; null chooses for the machine and the data's size", type=int, range="[0, inf)"),
+    "optim.name": Setting("adamw", "the optimizer", choices=OPTIMIZERS),
+    "optim.lr": Setting(1e-3, "the learning rate (the peak, with a schedule)", range="(0, inf)"),
+    "optim.weight_decay": Setting(0.0, "weight decay (decoupled, for adamw)", range="[0, inf)"),
+    "optim.momentum": Setting(0.9, "sgd only: momentum", range="[0, 1)"),
+    "optim.betas": Setting([0.9, 0.999], "adam and adamw: the decay rates of the gradient's running mean and square", item=float, length=2, range="[0, 1)"),
+    "optim.scheduler": Setting(
+        "none", "the learning-rate schedule: cosine decays per step (after optim.warmup_epochs), step every optim.step_size epochs, plateau when the metric stalls",
+        choices=SCHEDULERS,
     ),
-    "optim.warmup_epochs": (lambda v: v >= 0, "zero or more"),
-    "optim.min_lr": (lambda v: v >= 0, "zero or more"),
-    "optim.step_size": (lambda v: v >= 1, "1 or more"),
-    "optim.gamma": (lambda v: 0 < v <= 1, "above 0, up to 1"),
-    "optim.plateau_patience": (lambda v: v >= 0, "zero or more"),
-    "data.batch_size": (lambda v: v >= 1, "1 or more"),
-    "data.num_workers": (lambda v: v is None or v >= 0, "zero or more, or null to choose for the machine"),
-    "early_stopping.patience": (lambda v: v is None or v >= 1, "1 or more, or null for none"),
-    "trainer.max_epochs": (lambda v: v is None or v == -1 or v >= 1, "1 or more, or -1 for no limit"),
+    "optim.warmup_epochs": Setting(0.0, "cosine: epochs of linear warm-up before the decay", range="[0, inf)"),
+    "optim.min_lr": Setting(0.0, "cosine: the floor it decays to", range="[0, inf)"),
+    "optim.step_size": Setting(30, "step: epochs between decays", range="[1, inf)"),
+    "optim.gamma": Setting(0.1, "step and plateau: the decay factor", range="(0, 1]"),
+    "optim.plateau_patience": Setting(5, "plateau: epochs without improvement before a decay", range="[0, inf)"),
+    "early_stopping.patience": Setting(None, "stop after this many validation epochs without improvement; null: never", type=int, range="[1, inf)"),
+    "early_stopping.min_delta": Setting(0.0, "the least change that counts as an improvement", range="[0, inf)"),
+    "trainer.max_epochs": Setting(10, "epochs to train; -1: no limit", choices=(-1,), range="[1, inf)", nullable=True),
+    "trainer.accelerator": Setting("auto", "Lightning's accelerator: auto, cpu, gpu, mps, ..."),
+    "trainer.devices": Setting("auto", "Lightning's devices: auto, a count, or a list of device indices", type=(str, int, list)),
+    "trainer.strategy": Setting("auto", "Lightning's strategy: auto, ddp, fsdp, ..."),
 }
+
+
+def settings(task: Task, model: str | None) -> dict[str, Setting]:
+    """Every key a run of `task/model` takes (`model` None: the user's own code), by dotted name:
+    the core's, the task's (with the choices it narrows) and the model's."""
+    declared = {**CORE, **task.settings}
+    for key, choices in task.choices.items():
+        declared[key] = replace(declared[key], choices=choices)
+    spec = task.models.get(model) if model is not None else None
+    declared.update({f"model.{key}": setting for key, setting in (spec.settings if spec else {}).items()})
+    return declared
+
+
+def settings_of(task: Task, config: Config) -> dict[str, Setting]:
+    """The keys a resolved config of `task` takes."""
+    return settings(task, None if config["model"]["source"] else config["model"]["name"])
 
 
 def defaults(task: Task, model: str) -> Config:
     """The config a run of `task/model` starts from, before any file or override."""
     spec = task.models.get(model)
-    config = merge(merge(CORE_DEFAULTS, task.defaults), spec.overrides if spec else {})
+    declared = nest((key, setting.default) for key, setting in settings(task, model).items())
+    config = merge(merge(declared, task.defaults), spec.overrides if spec else {})
     config["task"] = task.name
-    config["model"] = {**config["model"], "name": model, **(spec.defaults if spec else {})}
+    config["model"]["name"] = model
     return config
 
 
@@ -130,21 +129,24 @@ def read_yaml(path: Path) -> Config:
     return loaded
 
 
-def absolute_paths(config: Config, base: Path, task_keys: Iterable[str] = ()) -> Config:
+def path_settings(task: Task) -> dict[str, Setting]:
+    """The keys of `task` (core, task and any of its models) that name a file or folder."""
+    every = {**CORE, **task.settings}
+    every.update({f"model.{key}": setting for spec in task.models.values() for key, setting in spec.settings.items()})
+    return {key: setting for key, setting in every.items() if setting.path}
+
+
+def absolute_paths(config: Config, base: Path, task: Task) -> Config:
     """`config` with relative path values (and model.source files) resolved against `base`;
-    the task's own `task_keys` (dotted) only when they name a path that exists there."""
+    a path key's words (`metrics.features: auto`) stay as they are."""
     config = copy.deepcopy(config)
-    for key in task_keys:
+    for key, setting in path_settings(task).items():
         *sections, name = key.split(".")
         holder = _section(config, sections)
-        if isinstance(holder, dict) and isinstance(holder.get(name), str) and (base / holder[name]).exists():
-            holder[name] = str((base / holder[name]).resolve())
-    for *sections, key in PATH_KEYS:
-        holder = _section(config, sections)
-        if isinstance(holder, dict) and isinstance(holder.get(key), str):
-            value = holder[key]
+        value = holder.get(name) if isinstance(holder, dict) else None
+        if isinstance(value, str) and value not in setting.choices and not (setting.choices and not (base / value).exists()):  # a mistyped word stays a word
             parts = [value] if "," not in value or (base / value).exists() else value.split(",")  # SOURCE,TARGET files
-            holder[key] = ",".join(str((base / part).resolve()) for part in parts)
+            holder[name] = ",".join(str((base / part).resolve()) for part in parts)
     model = config.get("model")
     if isinstance(model, dict) and isinstance(model.get("source"), str) and (ref := file_ref(model["source"])):
         model["source"] = f"{(base / ref[0]).resolve()}:{ref[1]}"
@@ -200,65 +202,112 @@ def _number_or_text(text: str) -> Any:
         return text
 
 
-def validate(config: Config, schema: Config) -> Config:
-    """Check `config` against the keys and value types of `schema` (the defaults)."""
-    checked = _check_section(config, schema, prefix="")
-    for key, expected in NULLABLE_TYPES.items():
-        section, name = key.split(".")
-        value = checked[section].get(name)
-        if value is not None:
-            checked[section][name] = _coerce(value, expected(), key)
-    for key, (allowed, meaning) in RANGES.items():
-        value = lookup(checked, key)
-        try:
-            fits = allowed(value)
-        except TypeError:  # null, where a number belongs
-            fits = False
-        if not fits:
-            raise ZooError(f"{key} must be {meaning}, not {value!r}")
-    optim = checked["optim"]
-    for key, choices in (("name", OPTIMIZERS), ("scheduler", SCHEDULERS)):
-        if optim[key] not in choices:
-            raise ZooError(
-                f"optim.{key}: unknown value {optim[key]!r}",
-                did_you_mean(str(optim[key]), choices) or f"choose one of {', '.join(choices)}",
-            )
-    if not isinstance(checked["model"]["name"], str) or not checked["model"]["name"]:
+def validate(config: Config, declared: Mapping[str, Setting], own_code: bool = False) -> Config:
+    """`config` with every value checked against its `declared` setting (and put in its type).
+    With `own_code` (model.source), undeclared model.* keys are the user's network's own."""
+    checked: Config = {}
+    _check_section(config, declared, "", checked, own_code)
+    if not checked.get("model", {}).get("name"):
         raise ZooError("model.name must be set", "see `zoo list` for model names")
     return checked
+
+
+def _check_section(given: Mapping[str, Any], declared: Mapping[str, Setting], prefix: str, into: Config, own_code: bool) -> None:
+    sections = {key.split(".")[0] for key in declared if "." in key}  # of the keys under `prefix`
+    for key, value in given.items():
+        where = f"{prefix}{key}"
+        setting = declared.get(where)
+        if where.startswith("trainer.") and setting is None:
+            if key in TRAINER_KEYS_ZOO_SETS:
+                raise ZooError(f"{where} is set by zoo", "the run folder holds logs and checkpoints")
+            if key not in TRAINER_KEYS:
+                raise ZooError(f"unknown key {where!r}", _suggest(key, TRAINER_KEYS, prefix))
+            into[key] = value  # Lightning's own: it checks them
+        elif setting is not None:
+            into[key] = check(where, value, setting)
+        elif where == "model" or any(name.startswith(f"{where}.") for name in declared):
+            if not isinstance(value, dict):
+                raise ZooError(f"{where} must be a section of keys, not {value!r}")
+            _check_section(value, declared, f"{where}.", into.setdefault(key, {}), own_code)
+        elif own_code and prefix == "model.":
+            into[key] = value  # the user's own network takes its own hyper-parameters
+        else:
+            known = sorted(name[len(prefix):] for name in declared if name.startswith(prefix) and "." not in name[len(prefix):])
+            raise ZooError(
+                f"unknown key {where!r}",
+                _suggest(key, known + sorted(sections) if not prefix else known, prefix) or f"known keys: {', '.join(known)}",
+            )
+
+
+def check(key: str, value: Any, setting: Setting) -> Any:
+    """`value` of `key` in its setting's type, or a ZooError saying what the key takes."""
+    if value is None:
+        if setting.nullable:
+            return None
+        raise ZooError(f"{key} must be {setting.described()}, not null")
+    typed = _typed(value, setting)
+    if typed is _WRONG:
+        raise ZooError(f"{key} expects {setting.described()}, got {value!r}")
+    if setting.choices and typed in setting.choices:
+        return typed
+    if setting.path and isinstance(typed, str):
+        if setting.choices and not Path(typed).exists():
+            raise ZooError(f"{key}: {typed!r} is neither {', '.join(map(str, setting.choices))} nor an existing path",
+                           did_you_mean(typed, map(str, setting.choices)))
+        return typed
+    if setting.choices and setting.range is None:
+        raise ZooError(f"{key}: unknown value {typed!r}",
+                       did_you_mean(str(typed), map(str, setting.choices)) or f"choose one of {', '.join(map(str, setting.choices))}")
+    if setting.range is not None and not all(_within(number, setting) for number in _numbers(typed)):
+        raise ZooError(f"{key} must be {setting.described()}, not {value!r}")
+    return typed
+
+
+_WRONG = object()
+
+
+def _typed(value: Any, setting: Setting) -> Any:
+    """`value` as the first of the setting's types that takes it, else _WRONG."""
+    for kind in setting.types:
+        typed = _as(value, kind)
+        if typed is not _WRONG and kind is list:
+            items = [_as(item, setting.item) if setting.item else item for item in typed]
+            low, high = (setting.length, setting.length) if isinstance(setting.length, int) else setting.length or (0, math.inf)
+            typed = items if _WRONG not in items and low <= len(items) <= high else _WRONG
+        if typed is not _WRONG:
+            return typed
+    return _WRONG
+
+
+def _as(value: Any, kind: type) -> Any:
+    """`value` as `kind`: whole floats pass for int, ints for float, numbers for text."""
+    if isinstance(value, bool):
+        return value if kind is bool else _WRONG
+    if kind is int:
+        return value if isinstance(value, int) else int(value) if isinstance(value, float) and value.is_integer() else _WRONG
+    if kind is float:
+        return float(value) if isinstance(value, (int, float)) else _WRONG
+    if kind is str:
+        return str(value) if isinstance(value, (str, int, float)) else _WRONG
+    if kind is list:
+        return list(value) if isinstance(value, (list, tuple)) else _WRONG
+    return _WRONG
+
+
+def _numbers(value: Any) -> list[Any]:
+    """The numbers a range applies to: the value, or a list's items."""
+    return [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, (int, float)) and not isinstance(v, bool)]
+
+
+def _within(number: float, setting: Setting) -> bool:
+    low, low_in, high, high_in = setting.bounds()
+    return (low < number or (low_in and low == number)) and (number < high or (high_in and high == number))
 
 
 def _suggest(key: str, names: Iterable[str], prefix: str) -> str | None:
     """'did you mean ...?' naming the close keys in full (`model.name`, not `name`)."""
     matches = close_matches(key, names)
     return "did you mean " + " or ".join(repr(f"{prefix}{m}") for m in matches) + "?" if matches else None
-
-
-def _check_section(given: Mapping[str, Any], schema: Mapping[str, Any], prefix: str) -> Config:
-    checked = dict(schema)
-    for key, value in given.items():
-        where = f"{prefix}{key}"
-        if prefix == "trainer.":
-            if key in TRAINER_KEYS_ZOO_SETS:
-                raise ZooError(f"{where} is set by zoo", "the run folder holds logs and checkpoints")
-            if key not in TRAINER_KEYS:
-                raise ZooError(f"unknown key {where!r}", _suggest(key, TRAINER_KEYS, prefix))
-            typed = key in schema and not isinstance(schema[key], str)  # "auto" defaults take many types
-            checked[key] = _coerce(value, schema[key], where) if typed else value
-        elif prefix == "model." and given.get("source") and key not in schema:
-            checked[key] = value  # the user's own model takes its own hyper-parameters
-        elif key not in schema:
-            raise ZooError(
-                f"unknown key {where!r}",
-                _suggest(key, schema, prefix) or f"known keys: {', '.join(sorted(schema))}",
-            )
-        elif isinstance(schema[key], dict):
-            if not isinstance(value, dict):
-                raise ZooError(f"{where} must be a section of keys, not {value!r}")
-            checked[key] = _check_section(value, schema[key], prefix=f"{where}.")
-        else:
-            checked[key] = _coerce(value, schema[key], where)
-    return checked
 
 
 def lookup(config: Config, key: str) -> Any:
@@ -269,35 +318,28 @@ def lookup(config: Config, key: str) -> Any:
     return value
 
 
-def _coerce(value: Any, default: Any, where: str) -> Any:
-    """`value` in the type of `default`, or a ZooError saying what was expected."""
-    if value is None or default is None:
-        return value
-    expected = type(default)
-    if expected is bool:
-        if isinstance(value, bool):
-            return value
-    elif expected is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-    elif expected is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    elif expected is str:
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return str(value)
-    else:
-        return value
-    raise ZooError(f"{where} expects {expected.__name__}, got {value!r}")
-
-
-def to_yaml(config: Config) -> str:
-    """The config as YAML, sections in their natural order."""
+def to_yaml(config: Config, declared: Mapping[str, Setting] | None = None) -> str:
+    """The config as YAML, sections in their natural order; with `declared`, each key followed
+    by a comment saying what it takes and means."""
     import yaml
 
-    return yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
+    if declared is None:
+        return yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
+    lines: list[str] = []
+
+    def emit(section: Mapping[str, Any], prefix: str, indent: str) -> None:
+        for key, value in section.items():
+            setting = declared.get(f"{prefix}{key}")
+            if isinstance(value, dict) and setting is None:
+                lines.append(f"{indent}{key}:")
+                emit(value, f"{prefix}{key}.", indent + "  ")
+                continue
+            shown = yaml.safe_dump({key: value}, default_flow_style=True, width=10**6).strip()[1:-1]
+            comment = f"  # {setting.described()} — {setting.help}" if setting else ""
+            lines.append(f"{indent}{shown}{comment}")
+
+    emit(config, "", "")
+    return "\n".join(lines) + "\n"
 
 
 def resolve(
@@ -318,18 +360,21 @@ def resolve(
     demo = not isinstance(data, dict) or data.get("path") is None  # the embedded demo set
     name = model or given_model.get("name") or (demo and task.demo.get("model", {}).get("name")) or task.default_model
     given_model["name"] = name
-    if not given_model.get("source") and name not in task.models:
-        raise ZooError(
-            f"unknown model {name!r} for task {task.name!r}",
-            did_you_mean(str(name), task.models) or f"see `zoo list '{task.name}/*'`",
-        )
-    schema = defaults(task, name)
+    own_code = bool(given_model.get("source"))
+    if not own_code and name not in task.models:
+        raise ZooError(f"unknown model {name!r} for task {task.name!r}", did_you_mean(str(name), task.models) or f"see `zoo list '{task.name}/*'`")
+    base = given_model.get("base")
+    if base is not None and (not own_code or base not in task.models):
+        raise ZooError(f"model.base names the {task.name} model your own model.source network stands in for, not {base!r}",
+                       did_you_mean(str(base), task.models) or f"one of {', '.join(task.models)}" if own_code else "drop it, or set model.source")
+    declared = settings(task, None if own_code else name)
+    values = defaults(task, name)
     if demo:
-        demo_model = {k: v for k, v in task.demo.get("model", {}).items() if k != "name"}
-        schema = merge(schema, {**task.demo, "model": demo_model})
-    if not given_model.get("source"):
-        for key in given_model.keys() - schema["model"].keys():
-            owners = [f"{task.name}/{m}" for m, spec in task.models.items() if key in spec.defaults]
+        values = merge(values, {**task.demo, "model": {k: v for k, v in task.demo.get("model", {}).items() if k != "name"}})
+    if not own_code:
+        for key in given_model.keys() - values["model"].keys():
+            owners = [f"{task.name}/{m}" for m, spec in task.models.items() if key in spec.settings]
             if owners:
-                raise ZooError(f"model.{key} is not a setting of {task.name}/{name}", f"{' and '.join(owners)} {'takes' if len(owners) == 1 else 'take'} it: name the model (zoo train {owners[0]})")
-    return validate(merge(schema, given), schema)
+                takers = " and ".join(owners) if len(owners) <= 2 else f"{owners[0]} and {len(owners) - 1} other models"
+                raise ZooError(f"model.{key} is not a setting of {task.name}/{name}", f"{takers} {'takes' if len(owners) == 1 else 'take'} it: name the model (zoo train {owners[0]})")
+    return validate(merge(values, given), declared, own_code)

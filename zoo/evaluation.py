@@ -23,7 +23,7 @@ def evaluate(run: str | Path, data: str | Path | None = None, trust_code: bool =
         dataset, source = module.evaluation_dataset(Path(data)), str(Path(data).resolve())
     else:
         with reusing(module.info):  # the run's own tokenizers: none is trained again
-            dataset = load_ref(find_task(config["task"]).data)(config).val
+            dataset = load_ref(find_task(config["task"]).data_of(config["model"]))(config).val
         source = f"validation split of {config['data']['path'] or 'the demo data'}"
     if len(dataset) == 0:
         raise ZooError(f"{source} has no labelled rows to evaluate on", "check the file, or the columns the model reads")

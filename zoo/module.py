@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import Dataset
 
 from zoo import optim
+from zoo.config import MODEL_CHOICE
 from zoo.errors import ZooError
 from zoo.plugins import find_task, load_ref
 
@@ -46,7 +47,7 @@ class ZooModule(L.LightningModule):
         a registered builder, or the user's own `model.source` ("file.py:Name"). With
         `compile: true` its forward is compiled with torch.compile."""
         model = self.config["model"]
-        hparams = {k: v for k, v in model.items() if k not in ("name", "source", *self.module_keys)}
+        hparams = {k: v for k, v in model.items() if k not in (*MODEL_CHOICE, *self.module_keys)}
         if model["source"]:
             builder, origin = load_ref(model["source"]), f"model.source {model['source']!r}"
         else:
@@ -96,7 +97,7 @@ class ZooModule(L.LightningModule):
     def monitored(self) -> tuple[str | None, str]:
         """The validation metric that picks best.ckpt and whether "min" or "max" is best; a
         metric of None keeps the last epoch (for a module that finds it has nothing to judge by)."""
-        return find_task(self.config["task"]).monitor_of(self.config["model"]["name"])
+        return find_task(self.config["task"]).monitor_of(self.config["model"])
 
     def configure_optimizers(self) -> dict[str, Any]:
         monitor, mode = self.monitored()

@@ -24,19 +24,107 @@ from zoo.errors import ZooError, did_you_mean
 ENTRY_POINT_GROUP = "zoo.tasks"
 
 
+INFINITY = float("inf")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One config key: its default, the values it takes and what it means. The core checks every
+    value against it before anything heavy runs; `zoo info` and `--print-config` show it.
+
+    type:     bool, int, float, str or list (a tuple: any of them); taken from the default when
+              that is not null, so it is needed only for keys whose default is null.
+    choices:  the values it may take (for a path key: the words it takes besides a path).
+    range:    the bounds of a number, or of each item of a list: `"[0, 1)"`, `"(0, inf)"`.
+    item:     the type of a list's items; `length` their count (a number, or (fewest, most)).
+    nullable: whether null is a value of it (always, when the default is null).
+    path:     a file or folder; a relative value is taken from the config file's folder.
+    """
+
+    default: Any
+    help: str
+    type: type | tuple[type, ...] | None = None
+    choices: tuple[Any, ...] = ()
+    range: str | None = None
+    item: type | None = None
+    length: int | tuple[int, int] | None = None
+    nullable: bool = False
+    path: bool = False
+
+    def __post_init__(self) -> None:
+        if self.type is None:
+            if self.default is None:
+                raise ValueError(f"a setting whose default is null needs a type ({self.help!r})")
+            object.__setattr__(self, "type", type(self.default))
+        if self.default is None:
+            object.__setattr__(self, "nullable", True)
+        if self.range is not None:
+            self.bounds()  # a malformed range is the plugin author's mistake, found at import
+
+    @property
+    def types(self) -> tuple[type, ...]:
+        return self.type if isinstance(self.type, tuple) else (self.type,)  # type: ignore[return-value]
+
+    def bounds(self) -> tuple[float, bool, float, bool]:
+        """(low, low included, high, high included) of `range`."""
+        text = (self.range or "(-inf, inf)").strip()
+        low, sep, high = text[1:-1].partition(",")
+        if not sep or text[0] not in "[(" or text[-1] not in "])":
+            raise ValueError(f"range {self.range!r} must read like '[0, 1)'")
+        return float(low), text[0] == "[", float(high), text[-1] == "]"
+
+    def described(self) -> str:
+        """The values it takes, in words: `a number in (0, 1)`, `one of none, light, standard`."""
+        kinds = []
+        for kind in self.types:
+            if kind is list and self.item is not None:
+                count = f"{self.length} " if isinstance(self.length, int) else "{}-{} ".format(*self.length) if self.length else ""
+                kinds.append(f"a list of {count}{_PLURAL[self.item]}")
+            else:
+                kinds.append("a path" if self.path and kind is str else _SINGULAR[kind])
+        described = " or ".join(kinds) + (f" in {self.range}" if self.range else "")
+        words = ", ".join(map(str, self.choices))
+        if self.choices and (self.path or self.range):
+            described = f"{described}, or {words}" if self.range else f"one of {words}, or {described}"
+        elif self.choices:
+            described = f"one of {words}"
+        return described + (", or null" if self.nullable else "")
+
+
+_SINGULAR = {bool: "true or false", int: "a whole number", float: "a number", str: "text", list: "a list"}
+_PLURAL = {bool: "true/false values", int: "whole numbers", float: "numbers", str: "texts", list: "lists"}
+
+
+Settings = Mapping[str, Setting]
+
+
 @dataclass(frozen=True)
 class Model:
-    """One model of a task: how to build it and what to tell users about it."""
+    """One model of a task: how to build it and what to tell users about it.
+
+    settings:  its own hyper-parameters, the `model.*` keys (`{"dropout": Setting(0.25, ...)}`);
+               the builder is called with them and the data's dimensions.
+    overrides: values it changes in other sections (`{"optim": {"lr": 5e-4}}`).
+    module, data: its own ZooModule subclass and data builder, where the task's do not fit it
+               (a baseline that does not train; a GAN of 2-D points rather than images).
+    monitor, mode: its own checkpoint metric, where the task's does not fit it.
+    """
 
     builder: str  # "package.module:callable" returning a torch.nn.Module
     summary: str
     params: int | None = None  # parameter count at the default size, on the demo data
-    defaults: Mapping[str, Any] = field(default_factory=dict)  # its hyper-parameters (model.*)
+    settings: Settings = field(default_factory=dict)
     tags: tuple[str, ...] = ()
-    overrides: Mapping[str, Any] = field(default_factory=dict)  # other sections it changes from the task's (optim...)
-    module: str | None = None  # its own ZooModule subclass, where the task's does not fit it (a baseline that does not train)
-    monitor: str | None = None  # its own checkpoint metric, where the task's does not fit it (with `mode`)
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    module: str | None = None
+    data: str | None = None
+    monitor: str | None = None
     mode: str | None = None
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """Its `model.*` values before any config."""
+        return {key: setting.default for key, setting in self.settings.items()}
 
 
 @dataclass(frozen=True)
@@ -46,16 +134,16 @@ class Task:
     module:   a `zoo.module.ZooModule` subclass, built as `Module(config, info)`.
     data:     a function `build_data(config) -> zoo.data.DataBundle`.
     monitor:  the validation metric that picks the best checkpoint, with `mode` min or max.
-    defaults: a config fragment (data, optim, trainer, ...) laid over the core defaults.
+    settings: the task's own config keys, dotted (`"data.val_fraction"`, `"model.tokenizer"`),
+              each a `Setting`: its default, type, choices or range, and help.
+    defaults: new defaults for keys declared elsewhere (the core's `data.batch_size`, `optim.*`).
+    choices:  the core keys whose choices this task narrows (`{"optim.scheduler": ("none", "cosine")}`).
     flags:    extra command-line flags of this task, mapped to config keys
               (`{"target": "data.target"}` makes `--target y` mean `data.target=y`).
     template: the folder of its application template: absolute, or a built-in template name.
     demo:     a config fragment laid over the defaults when no data is given, so the embedded
               demo set trains in seconds (`{"data": {"batch_size": 16}}`); settings given win.
               Its `model.name`, if any, is the model trained when no data and no model is named.
-    path_keys: the task's own config keys (`"metrics.features"`) that may name a file or folder:
-              a relative value that exists is taken relative to the config file (or the
-              current folder, given on the command line); other values stay as they are.
     """
 
     name: str
@@ -67,26 +155,40 @@ class Task:
     monitor: str
     mode: str = "min"
     aliases: tuple[str, ...] = ()
+    settings: Settings = field(default_factory=dict)
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    choices: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     flags: Mapping[str, str] = field(default_factory=dict)
     template: str | None = None
     demo: Mapping[str, Any] = field(default_factory=dict)
-    path_keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.default_model not in self.models:
             raise ValueError(f"task {self.name!r}: default model {self.default_model!r} not in models")
         if self.mode not in ("min", "max"):
             raise ValueError(f"task {self.name!r}: mode must be 'min' or 'max', not {self.mode!r}")
+        for key in self.settings:
+            if "." not in key:
+                raise ValueError(f"task {self.name!r}: setting {key!r} must be dotted, as in 'data.{key}'")
 
-    def module_of(self, model: str) -> str:
-        """The module reference of one of its models (the user's own models use the task's)."""
-        spec = self.models.get(model)
+    def spec(self, model: Mapping[str, Any]) -> Model | None:
+        """The built-in model whose module, data and metric a config's `model` section uses: the
+        one it names, or for the user's own code (`model.source`) its `model.base`, if any."""
+        return self.models.get(model.get("base") if model.get("source") else model.get("name"))  # type: ignore[arg-type]
+
+    def module_of(self, model: Mapping[str, Any]) -> str:
+        """The ZooModule reference of a config's model (the task's unless its model has its own)."""
+        spec = self.spec(model)
         return spec.module if spec and spec.module else self.module
 
-    def monitor_of(self, model: str) -> tuple[str, str]:
-        """(metric, "min" or "max") that picks the best checkpoint of one of its models."""
-        spec = self.models.get(model)
+    def data_of(self, model: Mapping[str, Any]) -> str:
+        """The data builder reference of a config's model (the task's unless its model has its own)."""
+        spec = self.spec(model)
+        return spec.data if spec and spec.data else self.data
+
+    def monitor_of(self, model: Mapping[str, Any]) -> tuple[str, str]:
+        """(metric, "min" or "max") that picks the best checkpoint of a config's model."""
+        spec = self.spec(model)
         if spec and spec.monitor:
             return spec.monitor, spec.mode or self.mode
         return self.monitor, self.mode

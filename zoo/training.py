@@ -64,7 +64,7 @@ def resolve_config(
         base = Path(config).parent if config is not None else Path.cwd()
     task_name, model = _names(name, file_config)
     task = find_task(task_name)
-    file_config = configs.absolute_paths(file_config, base, task.path_keys)
+    file_config = configs.absolute_paths(file_config, base, task)
     if file_config.get("task") and find_task(file_config["task"]) is not task:
         raise ZooError(f"the config is for task {file_config['task']!r}, not {task.name!r}", "drop the task name or the --config")
     options: dict[str, Any] = {
@@ -87,7 +87,7 @@ def resolve_config(
     else:
         extra = configs.parse_overrides(overrides or ())
     given = configs.merge(configs.nest((k, v) for k, v in options.items() if v is not None), extra)
-    given = configs.absolute_paths(given, Path.cwd(), task.path_keys)
+    given = configs.absolute_paths(given, Path.cwd(), task)
     try:
         resolved = configs.resolve(task, model, file_config, given)
     except ZooError:
@@ -114,8 +114,8 @@ def _names(name: str | None, file_config: Mapping[str, Any]) -> tuple[str, str |
 def create(name: str, *, data: str | Path | None = None, **hparams: Any) -> Any:
     """An untrained module of `name`, sized for `data` (or the task's demo data)."""
     task, config = resolve_config(name, data=data, overrides={f"model.{k}": v for k, v in hparams.items()})
-    bundle = load_ref(task.data)(config)
-    return load_ref(task.module_of(config["model"]["name"]))(config, bundle.info)
+    bundle = load_ref(task.data_of(config["model"]))(config)
+    return load_ref(task.module_of(config["model"]))(config, bundle.info)
 
 
 @dataclass
@@ -162,9 +162,9 @@ def train(name: str | None = None, *, resume: str | Path | None = None, progress
         run_dir, joining, reused = Path(shared["run_dir"]), True, shared["info"]
     started = time.perf_counter()
     with reusing(reused):
-        bundle = load_ref(task.data)(config)
+        bundle = load_ref(task.data_of(config["model"]))(config)
     bundle.notes.append(data_note(bundle, config, time.perf_counter() - started))
-    module = load_ref(task.module_of(config["model"]["name"]))(config, bundle.info)
+    module = load_ref(task.module_of(config["model"]))(config, bundle.info)
 
     run_dir = run_dir or new_run_dir(Path(config["output"]), task.name, config["model"]["name"])
     if not joining:

@@ -3,9 +3,14 @@
 Metadata only: importing this imports no torch.
 """
 
-from zoo.plugins import Model, Task
+from zoo.plugins import Model, Setting, Task
+from zoo.shared_settings import HOLD_OUT, HOLD_OUT_ORDER, IMAGE_COLUMNS
 
-_WEIGHT_OPTIONS = {"pretrained": False, "weights": None, "freeze_backbone": False}
+_WEIGHT_OPTIONS = {
+    "pretrained": Setting(False, "start from torchvision's ImageNet weights (downloaded once)"),
+    "weights": Setting(None, "start from the weights in this file (.safetensors, .pth or a zoo model folder's)", type=str, path=True),
+    "freeze_backbone": Setting(False, "train only the classifier head"),
+}
 
 
 def _torchvision(name: str, summary: str, params: int) -> Model:
@@ -13,7 +18,7 @@ def _torchvision(name: str, summary: str, params: int) -> Model:
         builder=f"zoo_tasks.classification.models:{name.replace('-', '_')}",
         summary=summary,
         params=params,
-        defaults=dict(_WEIGHT_OPTIONS),
+        settings=_WEIGHT_OPTIONS,
         tags=("torchvision", "pretrained"),
     )
 
@@ -27,7 +32,12 @@ task = Task(
             builder="zoo_tasks.classification.models:cnn",
             summary="A small CNN (3 stages of conv-BN-ReLU pairs) that trains in minutes on a CPU",
             params=288_230,
-            defaults={"channels": [32, 64, 128], "dropout": 0.25, **_WEIGHT_OPTIONS},
+            settings={
+                "channels": Setting([32, 64, 128], "output channels of each stage (each stage halves the image)", item=int, range="[1, inf)"),
+                "dropout": Setting(0.25, "dropout before the classifier", range="[0, 1)"),
+                "weights": _WEIGHT_OPTIONS["weights"],  # no published weights exist for it
+                "freeze_backbone": _WEIGHT_OPTIONS["freeze_backbone"],
+            },
             tags=("cpu-friendly",),
         ),
         "resnet18": _torchvision("resnet18", "torchvision's ResNet-18 (He et al. 2016)", 11_179_590),
@@ -44,18 +54,15 @@ task = Task(
     data="zoo_tasks.classification.data:build_data",
     monitor="val/acc",
     mode="max",
+    settings={
+        **IMAGE_COLUMNS,
+        **HOLD_OUT,
+        **HOLD_OUT_ORDER,
+        "data.image_size": Setting(None, "the side images are scaled to (default: the data's own size; 224 for pretrained weights)", type=int, range="[1, inf)"),
+        "data.augment": Setting("none", "training augmentation: none, light (small affine jitter) or standard (crops, flips, color)", choices=("none", "light", "standard")),
+    },
     defaults={
-        "data": {
-            "image_column": None,  # tables and datasets: default path/image/file..., then the first image column
-            "label_column": None,  # default label/class/target/category
-            "val_fraction": 0.1,
-            "val_split": "random",  # or "last": the last rows, in order
-            "val_path": None,
-            "test_path": None,
-            "image_size": None,  # default: the data's own size (224 for pretrained weights)
-            "augment": "none",  # none, light (small affine jitter) or standard (crops, flips, color)
-            "batch_size": 64,
-        },
+        "data": {"batch_size": 64},
         "optim": {"name": "adamw", "lr": 1e-3, "weight_decay": 0.05, "scheduler": "cosine"},
         "trainer": {"max_epochs": 10},
     },

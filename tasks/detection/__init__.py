@@ -3,9 +3,15 @@
 Metadata only: importing this imports no torch.
 """
 
-from zoo.plugins import Model, Task
+from zoo.plugins import Model, Setting, Task
+from zoo.shared_settings import HOLD_OUT
 
-_WEIGHT_OPTIONS = {"pretrained": False, "weights": None, "pretrained_backbone": False}
+_WEIGHTS = Setting(None, "start from the weights in this file (.safetensors, .pth or a zoo model folder's); heads of other classes start fresh", type=str, path=True)
+_WEIGHT_OPTIONS = {
+    "pretrained": Setting(False, "start from torchvision's COCO weights (downloaded once)"),
+    "weights": _WEIGHTS,
+    "pretrained_backbone": Setting(False, "start the backbone only from torchvision's ImageNet weights"),
+}
 
 
 def _torchvision(name: str, summary: str, params: int) -> Model:
@@ -13,7 +19,7 @@ def _torchvision(name: str, summary: str, params: int) -> Model:
         builder=f"zoo_tasks.detection.models:{name.replace('-', '_')}",
         summary=summary,
         params=params,
-        defaults=dict(_WEIGHT_OPTIONS),
+        settings=_WEIGHT_OPTIONS,
         tags=("torchvision", "pretrained"),
     )
 
@@ -36,7 +42,12 @@ task = Task(
             builder="zoo_tasks.detection.models:yolo",
             summary="A YOLO-style one-stage anchor-free detector (CSP backbone, PAN, task-aligned assigner) for CPUs",
             params=1_686_181,
-            defaults={"widths": [16, 32, 64, 128, 256], "neck_width": 64, "depth": 1, **_WEIGHT_OPTIONS},
+            settings={
+                "widths": Setting([16, 32, 64, 128, 256], "channels of the stem and of the backbone's stages at strides 4, 8, 16 and 32", item=int, length=5, range="[2, inf)"),
+                "neck_width": Setting(64, "channels of the feature pyramid (PAN) and heads", range="[2, inf)"),
+                "depth": Setting(1, "CSP blocks per stage", range="[0, inf)"),
+                "weights": _WEIGHTS,  # no published weights exist for it
+            },
             tags=("cpu-friendly",),
         ),
     },
@@ -45,15 +56,13 @@ task = Task(
     data="zoo_tasks.detection.data:build_data",
     monitor="val/map",
     mode="max",
+    settings={
+        **HOLD_OUT,
+        "data.image_size": Setting(None, "the longer side images are scaled to (default: the data's median, at most 640, a multiple of 32)", type=int, range="[64, inf)"),
+        "data.augment": Setting("light", "training augmentation: none, light (flips, photometric) or standard (also zoom-out and crops)", choices=("none", "light", "standard")),
+    },
     defaults={
-        "data": {
-            "val_fraction": 0.1,
-            "val_path": None,
-            "test_path": None,
-            "image_size": None,  # the longer side images are scaled to; default: the data's, at most 640
-            "augment": "light",  # none, light (flips, photometric) or standard (also zoom-out and crops)
-            "batch_size": 8,
-        },
+        "data": {"batch_size": 8},
         "optim": {"name": "adamw", "lr": 1e-3, "weight_decay": 0.05, "scheduler": "cosine"},
         "trainer": {"max_epochs": 20},
     },

@@ -3,7 +3,10 @@
 Metadata only: importing this imports no torch.
 """
 
-from zoo.plugins import Model, Task
+from dataclasses import replace
+
+from zoo.plugins import Model, Setting, Task
+from zoo.shared_settings import HOLD_OUT
 
 task = Task(
     name="linear-regression",
@@ -14,14 +17,18 @@ task = Task(
             builder="zoo_tasks.linear_regression.models:linear",
             summary="y = w·x + b: one weight per feature and a bias",
             params=2,
-            defaults={"bias": True},
+            settings={"bias": Setting(True, "learn a bias b")},
             tags=("cpu-friendly",),
         ),
         "mlp": Model(
             builder="zoo_tasks.linear_regression.models:mlp",
             summary="A small multilayer perceptron for non-linear relationships",
             params=1153,
-            defaults={"hidden": 32, "layers": 2, "dropout": 0.0},
+            settings={
+                "hidden": Setting(32, "units in each hidden layer", range="[1, inf)"),
+                "layers": Setting(2, "hidden layers", range="[1, inf)"),
+                "dropout": Setting(0.0, "dropout after each hidden layer", range="[0, 1)"),
+            },
             tags=("cpu-friendly",),
         ),
     },
@@ -30,15 +37,14 @@ task = Task(
     data="zoo_tasks.linear_regression.data:build_data",
     monitor="val/mse",
     mode="min",
+    settings={
+        "data.target": Setting(None, "the column to predict (default: the last)", type=str),
+        "data.features": Setting(None, "the input columns, a list or comma-separated (default: every other column)", type=(str, list), item=str),
+        **HOLD_OUT,
+        "data.val_fraction": replace(HOLD_OUT["data.val_fraction"], default=0.2),
+    },
     defaults={
-        "data": {
-            "target": None,  # default: the last column
-            "features": None,  # default: every other column
-            "val_fraction": 0.2,
-            "val_path": None,
-            "test_path": None,
-            "batch_size": 64,
-        },
+        "data": {"batch_size": 64},
         "optim": {"name": "sgd", "lr": 0.1, "momentum": 0.0},
         "trainer": {"max_epochs": 100},
     },

@@ -3,7 +3,8 @@
 Metadata only: importing this imports no torch.
 """
 
-from zoo.plugins import Model, Task
+from zoo.plugins import Model, Setting, Task
+from zoo.shared_settings import HOLD_OUT, TOKENIZER
 
 task = Task(
     name="sentiment",
@@ -14,28 +15,38 @@ task = Task(
             builder="zoo_tasks.sentiment.models:textcnn",
             summary="Kim (2014)'s CNN: widths 3/4/5 x 100 maps, max-over-time pooling, dropout 0.5",
             params=422_702,
-            defaults={"embedding_dim": 300, "widths": [3, 4, 5], "maps": 100, "dropout": 0.5},
+            settings={
+                "embedding_dim": Setting(300, "word vector size", range="[1, inf)"),
+                "widths": Setting([3, 4, 5], "the filter widths, in tokens", item=int, range="[1, inf)"),
+                "maps": Setting(100, "feature maps per width", range="[1, inf)"),
+                "dropout": Setting(0.5, "dropout before the classifier", range="[0, 1)"),
+            },
             tags=("cpu-friendly",),
         ),
         "bilstm": Model(
             builder="zoo_tasks.sentiment.models:bilstm",
             summary="A bidirectional LSTM over packed sequences (no compute spent on padding)",
             params=1_205_610,
-            defaults={"embedding_dim": 300, "hidden_size": 256, "layers": 1, "dropout": 0.5},
+            settings={
+                "embedding_dim": Setting(300, "word vector size", range="[1, inf)"),
+                "hidden_size": Setting(256, "LSTM units in each direction", range="[1, inf)"),
+                "layers": Setting(1, "stacked LSTM layers", range="[1, inf)"),
+                "dropout": Setting(0.5, "dropout on embeddings, between layers and before the classifier", range="[0, 1)"),
+            },
             tags=("cpu-friendly",),
         ),
         "transformer": Model(
             builder="zoo_tasks.sentiment.models:transformer",
             summary="A BERT-style encoder from a transformers config (random init), or any pretrained model",
             params=3_410_178,
-            defaults={
-                "hidden_size": 256,
-                "layers": 4,
-                "heads": 4,
-                "intermediate_size": 1024,
-                "dropout": 0.1,
-                "max_positions": 512,
-                "pretrained": None,  # a hub name or folder: fine-tune that AutoModelForSequenceClassification
+            settings={
+                "hidden_size": Setting(256, "the encoder's width (a multiple of model.heads)", range="[1, inf)"),
+                "layers": Setting(4, "encoder layers", range="[1, inf)"),
+                "heads": Setting(4, "attention heads", range="[1, inf)"),
+                "intermediate_size": Setting(1024, "the feed-forward layers' width", range="[1, inf)"),
+                "dropout": Setting(0.1, "dropout in attention and feed-forward layers", range="[0, 1)"),
+                "max_positions": Setting(512, "the longest input, in tokens", range="[8, inf)"),
+                "pretrained": Setting(None, "a hub name or folder: fine-tune that AutoModelForSequenceClassification (its tokenizer too) instead", type=str),
             },
             tags=("transformers", "pretrained"),
             overrides={"optim": {"lr": 5e-4, "warmup_epochs": 1.0}},  # attention trains unsteadily without warm-up
@@ -46,22 +57,16 @@ task = Task(
     data="zoo_tasks.sentiment.data:build_data",
     monitor="val/acc",
     mode="max",
+    settings={
+        "model.tokenizer": Setting(None, "a hub name or folder: use that tokenizer instead of learning one", type=str),
+        **TOKENIZER,
+        "data.text_column": Setting(None, "the column of texts (default: text, sentence, review, content, document, comment, tweet)", type=str),
+        "data.label_column": Setting(None, "the column of labels (default: label, labels, sentiment, class, target, category)", type=str),
+        **HOLD_OUT,
+        "data.max_length": Setting(256, "tokens read of each text; longer texts are cut (counted in the notes)", range="[8, inf)"),
+    },
     defaults={
-        "model": {
-            "tokenizer": None,  # a hub name or folder: use that tokenizer instead of training one
-            "tokenizer_kind": "wordpiece",  # or bpe (byte-level)
-            "vocab_size": 16000,
-            "lowercase": True,
-        },
-        "data": {
-            "text_column": None,  # default text/sentence/review/content/document/comment/tweet
-            "label_column": None,  # default label/labels/sentiment/class/target/category
-            "val_fraction": 0.1,
-            "val_path": None,
-            "test_path": None,
-            "max_length": 256,  # tokens; longer texts are cut (and counted in the notes)
-            "batch_size": 64,
-        },
+        "data": {"batch_size": 64},
         "optim": {"name": "adamw", "lr": 1e-3, "weight_decay": 0.01, "scheduler": "cosine"},
         "trainer": {"max_epochs": 10},
     },

@@ -3,8 +3,8 @@
 Metadata only: importing this imports no torch.
 """
 
-from zoo.plugins import Model, Task
-from zoo.seq2seq.catalog import DEMO, MODEL_DEFAULTS, OPTIM_DEFAULTS, SPLIT_DEFAULTS, trained_models
+from zoo.plugins import Model, Setting, Task
+from zoo.seq2seq.catalog import DEMO, OPTIM_DEFAULTS, SETTINGS, trained_models
 
 task = Task(
     name="summarization",
@@ -15,7 +15,7 @@ task = Task(
             builder="zoo_tasks.summarization.lead:Lead",
             summary="The first k sentences of the document, no training: the baseline a summary model must beat",
             params=0,
-            defaults={"sentences": 3},
+            settings={"sentences": Setting(3, "sentences taken from the start of the document", range="[1, inf)")},
             module="zoo_tasks.summarization.module:LeadModule",
         ),
     },
@@ -24,16 +24,15 @@ task = Task(
     data="zoo_tasks.summarization.data:build_data",
     monitor="val/rouge1",
     mode="max",
+    settings={
+        **SETTINGS,
+        "data.source_column": Setting(None, "the column of documents (default: document, dialogue, article, text, source)", type=str),
+        "data.target_column": Setting(None, "the column of summaries (default: summary, highlights, target)", type=str),
+        "data.max_source": Setting(512, "tokens read of each document; longer ones are cut (counted in the notes)", range="[4, inf)"),
+        "data.max_target": Setting(128, "tokens read of each summary; longer ones are cut", range="[4, inf)"),
+    },
     defaults={
-        "model": MODEL_DEFAULTS,
-        "data": {
-            "source_column": None,  # default document/dialogue/article/text/source
-            "target_column": None,  # default summary/highlights/target
-            **SPLIT_DEFAULTS,
-            "max_source": 512,  # tokens; longer documents are cut (counted in the notes)
-            "max_target": 128,
-            "batch_size": 32,
-        },
+        "data": {"batch_size": 32},
         "optim": OPTIM_DEFAULTS,
         "trainer": {"max_epochs": 10},
     },

@@ -3,8 +3,8 @@
 Metadata only: importing this imports no torch.
 """
 
-from zoo.plugins import Task
-from zoo.seq2seq.catalog import DEMO, MODEL_DEFAULTS, OPTIM_DEFAULTS, SPLIT_DEFAULTS, trained_models
+from zoo.plugins import Setting, Task
+from zoo.seq2seq.catalog import DEMO, OPTIM_DEFAULTS, SETTINGS, trained_models
 
 task = Task(
     name="translation",
@@ -15,18 +15,17 @@ task = Task(
     data="zoo_tasks.translation.data:build_data",
     monitor="val/bleu",
     mode="max",
+    settings={
+        **SETTINGS,
+        "data.source_lang": Setting(None, "a folder of train.XX files: the source language's suffix (default: from the folder's name, as in de-en)", type=str),
+        "data.target_lang": Setting(None, "the target language's suffix", type=str),
+        "data.source_column": Setting(None, "tables: the column of source texts (default: source, src, input)", type=str),
+        "data.target_column": Setting(None, "tables: the column of target texts (default: target, tgt, output)", type=str),
+        "data.max_source": Setting(128, "tokens read of each source; longer ones are cut (counted in the notes)", range="[4, inf)"),
+        "data.max_target": Setting(128, "tokens read of each target; longer ones are cut", range="[4, inf)"),
+    },
     defaults={
-        "model": MODEL_DEFAULTS,
-        "data": {
-            "source_lang": None,  # a folder of train.XX files: which is the source (default: from the folder's name)
-            "target_lang": None,
-            "source_column": None,  # tables: default source/src/input
-            "target_column": None,  # default target/tgt/output
-            **SPLIT_DEFAULTS,
-            "max_source": 128,  # tokens; longer texts are cut (counted in the notes)
-            "max_target": 128,
-            "batch_size": 64,
-        },
+        "data": {"batch_size": 64},
         "optim": OPTIM_DEFAULTS,
         "trainer": {"max_epochs": 10},
     },

@@ -3,9 +3,11 @@ model and optimizer defaults, and the demo settings. Plain data: importing it im
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from zoo.plugins import Model
+from zoo.plugins import Model, Setting
+from zoo.shared_settings import HOLD_OUT, TOKENIZER
 
 
 def trained_models(transformer_params: int, gru_params: int, max_positions: int) -> dict[str, Model]:
@@ -15,7 +17,15 @@ def trained_models(transformer_params: int, gru_params: int, max_positions: int)
             builder="zoo.seq2seq.models:Transformer",
             summary="Vaswani et al. (2017)'s encoder-decoder (pre-norm, tied output), random init; or model.pretrained=NAME_OR_DIR, any AutoModelForSeq2SeqLM",
             params=transformer_params,
-            defaults={"dim": 256, "layers": 3, "heads": 4, "ff_dim": 1024, "dropout": 0.1, "max_positions": max_positions, "pretrained": None},
+            settings={
+                "dim": Setting(256, "the model's width (a multiple of model.heads)", range="[1, inf)"),
+                "layers": Setting(3, "encoder layers, and as many decoder layers", range="[1, inf)"),
+                "heads": Setting(4, "attention heads", range="[1, inf)"),
+                "ff_dim": Setting(1024, "the feed-forward layers' width", range="[1, inf)"),
+                "dropout": Setting(0.1, "dropout in attention and feed-forward layers", range="[0, 1)"),
+                "max_positions": Setting(max_positions, "the longest source or target, in tokens", range="[4, inf)"),
+                "pretrained": Setting(None, "a hub name or folder: fine-tune that AutoModelForSeq2SeqLM (its tokenizer too) instead", type=str),
+            },
             tags=("pretrained",),
             overrides={"optim": {"lr": 5e-4, "warmup_epochs": 1.0}},  # attention trains unsteadily without warm-up
         ),
@@ -23,22 +33,26 @@ def trained_models(transformer_params: int, gru_params: int, max_positions: int)
             builder="zoo.seq2seq.models:GRUAttention",
             summary="Bahdanau et al. (2015): a bidirectional GRU encoder, a GRU decoder with additive attention",
             params=gru_params,
-            defaults={"embedding_dim": 256, "hidden_size": 512, "dropout": 0.2},
+            settings={
+                "embedding_dim": Setting(256, "token vector size", range="[1, inf)"),
+                "hidden_size": Setting(512, "GRU units (the encoder's in each direction)", range="[1, inf)"),
+                "dropout": Setting(0.2, "dropout on embeddings and before the output layer", range="[0, 1)"),
+            },
         ),
     }
 
 
-MODEL_DEFAULTS: dict[str, Any] = {
-    "tokenizer_kind": "wordpiece",  # or bpe (byte-level)
-    "vocab_size": 10000,
-    "lowercase": False,  # BLEU and ROUGE outputs keep their case
-    "shared_vocab": True,  # one tokenizer and embedding table for both sides
-    "label_smoothing": 0.1,
-    "beam": 4,  # zoo predict and zoo evaluate; validation during training decodes greedily
-    "length_penalty": 1.0,
-    "max_output": 128,  # tokens
+SETTINGS: dict[str, Setting] = {
+    **TOKENIZER,
+    "model.vocab_size": replace(TOKENIZER["model.vocab_size"], default=10000),
+    "model.lowercase": replace(TOKENIZER["model.lowercase"], default=False),  # BLEU and ROUGE outputs keep their case
+    "model.shared_vocab": Setting(True, "one tokenizer and embedding table for both sides"),
+    "model.label_smoothing": Setting(0.1, "the share of the target probability spread over the vocabulary in the training loss", range="[0, 1)"),
+    "model.beam": Setting(4, "beam width of zoo predict and zoo evaluate (validation during training decodes greedily)", range="[1, inf)"),
+    "model.length_penalty": Setting(1.0, "beam search: scores divided by length to this power (above 1 favours longer outputs)", range="[0, inf)"),
+    "model.max_output": Setting(128, "the longest output decoded, in tokens", range="[1, inf)"),
+    **HOLD_OUT,
 }
-SPLIT_DEFAULTS: dict[str, Any] = {"val_fraction": 0.1, "val_path": None, "test_path": None}
 OPTIM_DEFAULTS: dict[str, Any] = {"name": "adamw", "lr": 1e-3, "weight_decay": 0.01, "scheduler": "cosine"}
 # The demo pairs are few and short: small batches, a higher learning rate, no warm-up.
 DEMO: dict[str, Any] = {"data": {"batch_size": 16}, "optim": {"lr": 1e-3, "warmup_epochs": 0.0}, "trainer": {"max_epochs": 8}}
