@@ -65,15 +65,14 @@ def test_json_lines_whose_values_differ_in_kind_read_as_text(tmp_path, own_cache
 def test_token_ids_are_cached_flat_arrays_that_workers_share(tmp_path, own_cache):
     import torch
 
-    from zoo.config import CORE_DEFAULTS, merge
+    from zoo.config import defaults, merge
     from zoo.data import loader
     from zoo.plugins import find_task
     from zoo_tasks.sentiment.data import build_data
 
     data = write_table(tmp_path / "reviews.csv", reviews(8))
     task = find_task("sentiment")
-    config = merge(merge(CORE_DEFAULTS, task.defaults), {"data": {"path": str(data)}})
-    config["model"] = {**config["model"], **task.models["textcnn"].defaults, "name": "textcnn"}
+    config = merge(defaults(task, "textcnn"), {"data": {"path": str(data)}})
     bundle = build_data(config)
     block = bundle.train.ids.blocks[0]
     assert isinstance(block.mapping, mmap.mmap) and block.folder.parent == own_cache / "tokens"
@@ -100,15 +99,14 @@ def test_texts_beyond_one_block_train_at_once_while_a_background_process_fills_t
     from tokenizers import Tokenizer
 
     from zoo import tokens
-    from zoo.config import CORE_DEFAULTS, merge
+    from zoo.config import defaults, merge
     from zoo.data import loader
     from zoo.plugins import find_task
     from zoo_tasks.sentiment.data import build_data
 
     monkeypatch.setattr(tokens, "BLOCK_TEXTS", 16)
     task = find_task("sentiment")
-    config = merge(merge(CORE_DEFAULTS, task.defaults), {"data": {"path": str(write_table(tmp_path / "reviews.csv", reviews(8)))}})
-    config["model"] = {**config["model"], **task.models["textcnn"].defaults, "name": "textcnn"}
+    config = merge(defaults(task, "textcnn"), {"data": {"path": str(write_table(tmp_path / "reviews.csv", reviews(8)))}})
     first = build_data(config)
     ids = first.train.ids
     assert len(ids.names) == 5 and any("blocks (16 texts each) were in the data cache" in note for note in first.notes)

@@ -25,7 +25,6 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 MAX_NATIVE_SIDE = 256  # larger images are scaled down to 224 unless data.image_size says otherwise
 DEFAULT_SIDE = 224
 STATISTICS_SAMPLE = 512  # images used for the per-channel mean and std
-AUGMENTATIONS = ("none", "light", "standard")
 
 
 class ImageDataset(Dataset):
@@ -51,12 +50,6 @@ def build_data(config: dict[str, Any]) -> DataBundle:
     """Train/val (and test) datasets and the facts the model needs: classes, channels, size,
     normalization statistics, and the sizing recipe used again at prediction time."""
     data = config["data"]
-    if not 0 < data["val_fraction"] < 1:
-        raise ZooError(f"data.val_fraction must be between 0 and 1, not {data['val_fraction']}")
-    if data["val_split"] not in ("random", "last"):
-        raise ZooError(f"data.val_split must be 'random' or 'last', not {data['val_split']!r}")
-    if data["augment"] not in AUGMENTATIONS:
-        raise ZooError(f"data.augment must be one of {', '.join(AUGMENTATIONS)}, not {data['augment']!r}")
     notes: list[str] = []
     splits = read_data(data)
     train_all = splits["train"]
@@ -120,8 +113,6 @@ def preprocessing(config: dict[str, Any], sizes: Sequence[tuple[int, int]], chan
     requested = config["data"]["image_size"]
     uniform = len(set(sizes)) == 1
     if requested is not None:
-        if not isinstance(requested, int) or isinstance(requested, bool) or requested < 1:
-            raise ZooError(f"data.image_size must be a positive number of pixels, not {requested!r}", "or null for the data's own size")
         size = [requested, requested]
     elif imagenet:
         size = [DEFAULT_SIDE, DEFAULT_SIDE]

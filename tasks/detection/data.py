@@ -21,7 +21,6 @@ from zoo.images import image_mode, in_threads, open_image, to_tensor
 from zoo.splits import held_out, one_split
 from zoo_tasks.detection.formats import Annotated, DetectionSplit, read_detection
 
-AUGMENTATIONS = ("none", "light", "standard")
 MAX_DEFAULT_SIDE = 640  # larger images are scaled down to this unless data.image_size says otherwise
 MIN_SIDE = 64
 SIDE_MULTIPLE = 32
@@ -61,10 +60,6 @@ class DetectionDataset(Dataset):
 def build_data(config: dict[str, Any]) -> DataBundle:
     """Train/val (and test) datasets; `info` keeps the classes and the image size."""
     data = config["data"]
-    if not 0 < data["val_fraction"] < 1:
-        raise ZooError(f"data.val_fraction must be between 0 and 1, not {data['val_fraction']}")
-    if data["augment"] not in AUGMENTATIONS:
-        raise ZooError(f"data.augment must be one of {', '.join(AUGMENTATIONS)}, not {data['augment']!r}")
     splits = read_data(data)
     notes: list[str] = []
     sizes = {name: check_boxes(split, notes) for name, split in splits.items()}
@@ -170,8 +165,6 @@ def choose_image_size(requested: Any, sizes: Sequence[tuple[int, int]]) -> int:
     """The longer side images are scaled to: data.image_size, else the data's median longer
     side, at most 640, in multiples of 32."""
     if requested is not None:
-        if not isinstance(requested, int) or isinstance(requested, bool) or requested < MIN_SIDE:
-            raise ZooError(f"data.image_size must be a number of pixels of at least {MIN_SIDE}, not {requested!r}", "or null for the data's own size")
         return requested
     side = min(MAX_DEFAULT_SIDE, statistics.median(max(s) for s in sizes))
     return max(MIN_SIDE, round(side / SIDE_MULTIPLE) * SIDE_MULTIPLE)

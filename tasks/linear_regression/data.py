@@ -196,8 +196,6 @@ def statistics(data: Rows) -> tuple[Any, Any, float, float]:
 def build_data(config: dict[str, Any]) -> DataBundle:
     """Training and validation rows, and the standardization statistics of the training rows."""
     data = config["data"]
-    if not 0 < data["val_fraction"] < 1:
-        raise ZooError(f"data.val_fraction must be between 0 and 1, not {data['val_fraction']}")
     table = demo_table() if data["path"] is None else read_table(Path(data["path"]))
     features, target = choose_columns(table, data["target"], data["features"])
     every = labelled(table, features, target)

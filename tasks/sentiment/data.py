@@ -77,10 +77,6 @@ def build_data(config: dict[str, Any]) -> DataBundle:
     """Train/val (and test) datasets; `info` keeps the classes, the tokenizer (as JSON text,
     saved as model/tokenizer.json) and, for a pretrained model, its transformers config."""
     data, model = config["data"], config["model"]
-    if not 0 < data["val_fraction"] < 1:
-        raise ZooError(f"data.val_fraction must be between 0 and 1, not {data['val_fraction']}")
-    if data["max_length"] < 8:
-        raise ZooError(f"data.max_length must be at least 8 tokens, not {data['max_length']}")
     notes: list[str] = []
     found = read_data(data, notes)
     train_all = found["train"]

@@ -244,8 +244,6 @@ def read_splits(config: dict[str, Any], usual: Columns, demo: Callable[[], dict[
     """The configured pairs (or the demo's) by split, a validation split always among them,
     with notes on what was skipped or split off."""
     data = config["data"]
-    if not 0 < data["val_fraction"] < 1:
-        raise ZooError(f"data.val_fraction must be between 0 and 1, not {data['val_fraction']}")
     notes: list[str] = []
     found = demo() if data["path"] is None else read_configured(config, data["path"], usual)
     found = splits.laid_over(found, data, lambda path: read_configured(config, str(path), usual))
@@ -272,10 +270,6 @@ def counts_note(found: dict[str, Pairs]) -> str:
 def build_data(config: dict[str, Any], usual: Columns, demo: Callable[[], dict[str, Pairs]]) -> DataBundle:
     """Train/val (and test) pair datasets of a sequence-to-sequence task; `info` keeps the
     tokenizers (as JSON text) and the length limits."""
-    data = config["data"]
-    for key in ("max_source", "max_target"):
-        if data[key] < 4:
-            raise ZooError(f"data.{key} must be at least 4 tokens, not {data[key]}")
     found, notes = read_splits(config, usual, demo)
     info = reused_info() or _tokenizer_info(config, found["train"], notes)
     datasets, cut = {}, [0, 0]
