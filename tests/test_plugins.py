@@ -58,7 +58,11 @@ def test_installed_plugin_trains(plugin_site: Path, tmp_path: Path, monkeypatch:
     monkeypatch.syspath_prepend(str(plugin_site))
     tasks.cache_clear()
     try:
-        run = zoo.train("mean", output=tmp_path, progress=False)
+        with pytest.raises(ZooError, match=r"data.repeats must be a whole number in \[1, inf\), not 0"):  # its own schema
+            zoo.train("mean", output=tmp_path, progress=False, overrides={"data.repeats": 0})
+        with pytest.raises(ZooError, match="model.start expects a number"):
+            zoo.train("mean", output=tmp_path, progress=False, overrides={"model.start": "one"})
+        run = zoo.train("mean", output=tmp_path, progress=False, overrides={"data.repeats": 2, "model.start": 1.0})
         assert (run.path / "model" / "model.safetensors").is_file()
         assert zoo.load(run.path).predict(["anything"])[0] == pytest.approx(3.0, abs=0.01)
     finally:

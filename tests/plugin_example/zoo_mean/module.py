@@ -8,16 +8,16 @@ from zoo.module import ZooModule
 
 
 class Scalar(torch.nn.Module):
-    def __init__(self) -> None:
+    def __init__(self, *, start: float) -> None:
         super().__init__()
-        self.value = torch.nn.Parameter(torch.zeros(()))
+        self.value = torch.nn.Parameter(torch.tensor(start))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.value.expand(len(x))
 
 
 def build_data(config: dict) -> DataBundle:
-    values = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0])
+    values = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0]).repeat(config["data"]["repeats"])
     dataset = TensorDataset(values)
     return DataBundle(train=dataset, val=dataset, info={})
 
