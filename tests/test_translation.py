@@ -107,5 +107,6 @@ def test_the_demo_settings_apply_only_without_data(tmp_path):
     _, demo = resolve_config("translation")
     _, own_data = resolve_config("translation", data=tmp_path / "pairs.csv")
     _, chosen = resolve_config("translation", overrides=["data.batch_size=8"])
-    assert (demo["data"]["batch_size"], own_data["data"]["batch_size"], chosen["data"]["batch_size"]) == (16, 64, 8)
+    assert (demo["data"]["batch_size"], own_data["data"]["batch_size"], chosen["data"]["batch_size"]) == (16, None, 8)  # None: chosen for the data
+    assert own_data["data"]["max_batch_size"] == 64
     assert own_data["optim"]["lr"] == 5e-4 and own_data["optim"]["warmup_epochs"] == 1.0

@@ -52,7 +52,10 @@ CORE: dict[str, Setting] = {
     "model.source": Setting(None, "your own network, 'file.py:Name' or 'package.module:Name', called with the data's dimensions and the model.* keys", type=str),
     "model.base": Setting(None, "with model.source: the task's model whose data, training and metric your network takes (default: the task's own)", type=str),
     "data.path": Setting(None, "the data: a file or folder in one of the task's formats; null trains on the embedded demo set", type=str, path=True),
-    "data.batch_size": Setting(32, "rows per training step", range="[1, inf)"),
+    "data.batch_size": Setting(
+        None, "rows per training step (per device); null: data.max_batch_size, or on small data the batch that makes 100 steps an epoch (at least 16 rows)", type=int, range="[1, inf)"
+    ),
+    "data.max_batch_size": Setting(32, "with data.batch_size null: the batch size on data of 100 batches or more", range="[1, inf)"),
     "data.num_workers": Setting(None, "DataLoader worker processes; null chooses for the machine and the data's size", type=int, range="[0, inf)"),
     "optim.name": Setting("adamw", "the optimizer", choices=OPTIMIZERS),
     "optim.lr": Setting(1e-3, "the learning rate (the peak, with a schedule)", range="(0, inf)"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Iterator, Sized
 from contextlib import contextmanager
@@ -95,6 +96,17 @@ class EpochShuffle(RandomSampler):
 
 AUTO_WORKERS_FROM = 10_000  # rows; below, starting worker processes costs more than they save
 AUTO_WORKERS_AT_MOST = 8
+
+
+MIN_STEPS_PER_EPOCH = 100  # data.batch_size null: small data trains in smaller batches, so an epoch has this many steps
+MIN_CHOSEN_BATCH = 16  # ... in batches of no fewer rows than this
+
+
+def batch_size_for(rows: int, largest: int) -> int:
+    """data.batch_size when it is null: `largest` (data.max_batch_size), or for fewer rows than
+    MIN_STEPS_PER_EPOCH batches of it, the batch that makes that many, at least MIN_CHOSEN_BATCH.
+    (180 images in batches of 64 make 3 steps an epoch: too few for batch norm and the schedule.)"""
+    return min(largest, max(MIN_CHOSEN_BATCH, math.ceil(rows / MIN_STEPS_PER_EPOCH)))
 
 
 def worker_count(configured: int | None, rows: int) -> int:

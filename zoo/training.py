@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import shutil
 import signal
@@ -115,6 +116,7 @@ def create(name: str, *, data: str | Path | None = None, **hparams: Any) -> Any:
     """An untrained module of `name`, sized for `data` (or the task's demo data)."""
     task, config = resolve_config(name, data=data, overrides={f"model.{k}": v for k, v in hparams.items()})
     bundle = load_ref(task.data_of(config["model"]))(config)
+    choose_batch_size(config, bundle)
     return load_ref(task.module_of(config["model"]))(config, bundle.info)
 
 
@@ -164,6 +166,7 @@ def train(name: str | None = None, *, resume: str | Path | None = None, progress
     with reusing(reused):
         bundle = load_ref(task.data_of(config["model"]))(config)
     bundle.notes.append(data_note(bundle, config, time.perf_counter() - started))
+    choose_batch_size(config, bundle)
     module = load_ref(task.module_of(config["model"]))(config, bundle.info)
 
     run_dir = run_dir or new_run_dir(Path(config["output"]), task.name, config["model"]["name"])
@@ -224,6 +227,23 @@ def _earlier_rows(log: Path, resumed: Resumed) -> list[dict[str, str]]:
     if rows:
         write_log(kept, rows)
     return rows
+
+
+def choose_batch_size(config: configs.Config, bundle: Any) -> None:
+    """Set a null data.batch_size for the training rows (`zoo.data.batch_size_for`) and say so
+    in the notes; config.yaml then holds the number, so the run reproduces."""
+    from zoo.data import batch_size_for
+
+    data = config["data"]
+    if data["batch_size"] is not None:
+        return
+    rows, largest = len(bundle.train), data["max_batch_size"]
+    data["batch_size"] = batch_size_for(rows, largest)
+    if data["batch_size"] < largest:
+        bundle.notes.append(f"batch size {data['batch_size']}: {rows:,} training rows make {math.ceil(rows / largest)} steps an epoch in batches of "
+                            f"{largest} (data.max_batch_size), too few to learn from reliably (data.batch_size sets it)")
+    else:
+        bundle.notes.append(f"batch size {largest} (data.max_batch_size; data.batch_size sets it)")
 
 
 def data_note(bundle: Any, config: configs.Config, seconds: float) -> str:

@@ -62,9 +62,10 @@ task = Task(
         "data.augment": Setting("none", "training augmentation: none, light (small affine jitter) or standard (crops, flips, color)", choices=("none", "light", "standard")),
     },
     defaults={
-        "data": {"batch_size": 64},
+        "data": {"max_batch_size": 64},
         "optim": {"name": "adamw", "lr": 1e-3, "weight_decay": 0.05, "scheduler": "cosine"},
         "trainer": {"max_epochs": 10},
     },
     template="classification",
+    demo={"data": {"batch_size": 64}},  # the demo set is tuned to its batch size: it is not chosen for the data's size
 )

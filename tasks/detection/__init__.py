@@ -62,7 +62,7 @@ task = Task(
         "data.augment": Setting("light", "training augmentation: none, light (flips, photometric) or standard (also zoom-out and crops)", choices=("none", "light", "standard")),
     },
     defaults={
-        "data": {"batch_size": 8},
+        "data": {"max_batch_size": 8},
         "optim": {"name": "adamw", "lr": 1e-3, "weight_decay": 0.05, "scheduler": "cosine"},
         "trainer": {"max_epochs": 20},
     },

@@ -75,7 +75,7 @@ task = Task(
     },
     choices={"optim.scheduler": ("none", "step", "cosine")},
     defaults={
-        "data": {"batch_size": 64},
+        "data": {"max_batch_size": 64},
         "optim": {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999]},
         "trainer": {"max_epochs": 20},
     },

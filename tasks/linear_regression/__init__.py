@@ -44,10 +44,11 @@ task = Task(
         "data.val_fraction": replace(HOLD_OUT["data.val_fraction"], default=0.2),
     },
     defaults={
-        "data": {"batch_size": 64},
+        "data": {"max_batch_size": 64},
         "optim": {"name": "sgd", "lr": 0.1, "momentum": 0.0},
         "trainer": {"max_epochs": 100},
     },
     flags={"target": "data.target", "features": "data.features"},
     template="linear-regression",
+    demo={"data": {"batch_size": 64}},  # the demo set is tuned to its batch size: it is not chosen for the data's size
 )

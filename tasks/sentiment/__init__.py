@@ -66,9 +66,10 @@ task = Task(
         "data.max_length": Setting(256, "tokens read of each text; longer texts are cut (counted in the notes)", range="[8, inf)"),
     },
     defaults={
-        "data": {"batch_size": 64},
+        "data": {"max_batch_size": 64},
         "optim": {"name": "adamw", "lr": 1e-3, "weight_decay": 0.01, "scheduler": "cosine"},
         "trainer": {"max_epochs": 10},
     },
     template="sentiment",
+    demo={"data": {"batch_size": 64}},  # the demo set is tuned to its batch size: it is not chosen for the data's size
 )

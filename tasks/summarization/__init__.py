@@ -32,7 +32,7 @@ task = Task(
         "data.max_target": Setting(128, "tokens read of each summary; longer ones are cut", range="[4, inf)"),
     },
     defaults={
-        "data": {"batch_size": 32},
+        "data": {"max_batch_size": 32},
         "optim": OPTIM_DEFAULTS,
         "trainer": {"max_epochs": 10},
     },

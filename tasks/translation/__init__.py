@@ -25,7 +25,7 @@ task = Task(
         "data.max_target": Setting(128, "tokens read of each target; longer ones are cut", range="[4, inf)"),
     },
     defaults={
-        "data": {"batch_size": 64},
+        "data": {"max_batch_size": 64},
         "optim": OPTIM_DEFAULTS,
         "trainer": {"max_epochs": 10},
     },
