@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import zoo
 from zoo.images import read_idx
+from zoo.plugins import find_task
 from zoo_tasks.classification.models import cnn
 
 TRAIN, VAL = 8000, 2000
@@ -46,7 +47,7 @@ def hand_loop(images: torch.Tensor, labels: torch.Tensor, epochs: int, batch: in
     val = DataLoader(TensorDataset(images[TRAIN:], labels[TRAIN:]), batch_size=batch)
     scaled = images[:TRAIN].float() / 255
     mean, std = scaled.mean().item(), scaled.std().item()
-    net = cnn(1, 10, [28, 28]).to(device)
+    net = cnn(1, 10, [28, 28], **find_task("classification").models["cnn"].defaults).to(device)
     optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.05)
     autocast = torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=precision == "bf16-mixed")
 

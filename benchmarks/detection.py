@@ -79,6 +79,7 @@ def hand_loop(bundle: Any, classes: int, image_size: int, epochs: int, batch: in
     from torch.utils.data import DataLoader
     from torchmetrics.detection import MeanAveragePrecision
 
+    from zoo.plugins import find_task
     from zoo_tasks.detection.models import yolo
 
     torch.manual_seed(0)
@@ -86,7 +87,7 @@ def hand_loop(bundle: Any, classes: int, image_size: int, epochs: int, batch: in
     collate = bundle.train.collate
     train = DataLoader(bundle.train, batch_size=batch, shuffle=True, collate_fn=collate)
     val = DataLoader(bundle.val, batch_size=batch, collate_fn=collate)
-    net = yolo(3, classes, image_size)
+    net = yolo(3, classes, image_size, **find_task("detection").models["yolo"].defaults)
     optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.05)
     for _ in range(epochs):
         net.train()

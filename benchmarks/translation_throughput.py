@@ -25,7 +25,7 @@ import torch
 from torch.utils.data import DataLoader, RandomSampler, SequentialSampler
 
 import zoo
-from zoo.plugins import load_ref
+from zoo.plugins import find_task, load_ref
 from zoo.seq2seq.decoding import greedy
 from zoo.seq2seq.metrics import translation_scores
 from zoo.seq2seq.models import Transformer, sequence_loss
@@ -55,7 +55,8 @@ def hand_loop(bundle, epochs: int) -> float:
     started = time.perf_counter()
     target_tokenizer = Tokenizer.from_str(bundle.info["target_tokenizer"])
     vocab = target_tokenizer.get_vocab_size()
-    net = Transformer(vocab, vocab, pad_id=0, shared_vocab=True)
+    sizes = {k: v for k, v in find_task("translation").models["transformer"].defaults.items() if k != "pretrained"}  # the module's key, not the network's
+    net = Transformer(vocab, vocab, pad_id=0, shared_vocab=True, **sizes)
     optimizer = torch.optim.AdamW(net.parameters(), lr=5e-4, weight_decay=0.01)
     train = DataLoader(bundle.train, batch_sampler=LengthBatches(RandomSampler(bundle.train), BATCH), collate_fn=bundle.train.collate)
     val = DataLoader(bundle.val, batch_sampler=LengthBatches(SequentialSampler(bundle.val), BATCH), collate_fn=bundle.val.collate)

@@ -132,10 +132,11 @@ def test_data_without_any_box(zoo_cli, tmp_path):
 
 
 def test_torchvision_detector_refuses_grayscale_channels():
+    from zoo.plugins import find_task
     from zoo_tasks.detection.models import fasterrcnn_mobilenet
 
     with pytest.raises(ValueError, match="RGB"):
-        fasterrcnn_mobilenet(in_channels=1, num_classes=2, image_size=64)
+        fasterrcnn_mobilenet(in_channels=1, num_classes=2, image_size=64, **find_task("detection").models["fasterrcnn-mobilenet"].defaults)
 
 
 def test_coco_annotation_with_a_bad_bbox(zoo_cli, tmp_path):

@@ -25,8 +25,11 @@ DIALOGUES = [
 def test_lead_takes_the_first_sentences_of_lines_and_sentence_ends():
     assert Lead(2)(["Ann: Hi. How are you?\nBob: Fine!", "One line only"]) == ["Ann: Hi. How are you?", "One line only"]
     assert Lead(3)([DIALOGUES[0][0]]) == ["Ann: The bus is late again. Bob: Take the train! It leaves at six."]
-    with pytest.raises(ValueError, match="at least 1"):
-        Lead(0)
+
+
+def test_lead_sentences_are_checked_by_the_config_not_the_builder(zoo_cli):
+    assert_user_error(zoo_cli("train", "summarization/lead", "model.sentences=0", "--print-config"),
+                      "model.sentences must be a whole number in [1, inf), not 0")
 
 
 def test_lead_is_scored_on_validation_without_training_and_predicts(zoo_cli, tmp_path):

@@ -4,6 +4,9 @@
 built by torchvision and adapted to the data: the first convolution takes the data's channels
 and the classifier head its classes. Weights (torchvision's, or a local file) load into every
 layer that fits; a grayscale model takes an RGB stem's weights summed over colors.
+
+The `model.*` keys arrive keyword-only and always given: their defaults are declared once, in
+the task's `Model.settings` (zoo_tasks.classification), and checked there before a run.
 """
 
 from __future__ import annotations
@@ -65,20 +68,18 @@ def cnn(
     in_channels: int,
     num_classes: int,
     image_size: Sequence[int],
-    channels: Sequence[int] = (32, 64, 128),
-    dropout: float = 0.25,
-    pretrained: bool = False,
-    weights: str | None = None,
-    freeze_backbone: bool = False,
+    *,
+    channels: Sequence[int],
+    dropout: float,
+    weights: str | None,
+    freeze_backbone: bool,
 ) -> nn.Module:
     """The default: a small CNN that trains in minutes on a CPU."""
-    if pretrained:
-        raise ValueError("no published weights exist for cnn; pass model.weights=PATH or choose a torchvision model")
-    if not channels or any(int(c) < 1 for c in channels):
-        raise ValueError(f"model.channels must list positive widths, not {channels}")
+    if not channels:  # the setting bounds each width, not yet the count
+        raise ValueError("model.channels must list at least one width")
     if min(image_size) < 2 ** len(channels):
         raise ValueError(f"{len(channels)} stages halve the image {len(channels)} times; {list(image_size)} is too small")
-    net = SmallCNN(in_channels, num_classes, [int(c) for c in channels], dropout)
+    net = SmallCNN(in_channels, num_classes, list(channels), dropout)
     if start := starting_weights(None, weights):
         load_weights(net, start[0], head="head.2", stem="features.0", source=start[1])
     if freeze_backbone:
@@ -93,9 +94,10 @@ def _torchvision_builder(model_name: str) -> Callable[..., nn.Module]:
         in_channels: int,
         num_classes: int,
         image_size: Sequence[int],
-        pretrained: bool = False,
-        weights: str | None = None,
-        freeze_backbone: bool = False,
+        *,
+        pretrained: bool,
+        weights: str | None,
+        freeze_backbone: bool,
     ) -> nn.Module:
         from torchvision import models
         from torchvision.models import get_model_weights

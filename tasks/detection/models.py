@@ -3,6 +3,9 @@
 Every builder returns a `Detector`: float images in [0, 1] in, and out either a dict of losses
 (training, with targets) or per image {"boxes" (x1, y1, x2, y2 pixels), "scores", "labels"}
 with labels counted from 0. Images arrive scaled so their longer side is at most `image_size`.
+
+The `model.*` keys arrive keyword-only and always given: their defaults are declared once, in
+the task's `Model.settings` (zoo_tasks.detection), and checked there before a run.
 """
 
 from __future__ import annotations
@@ -79,23 +82,14 @@ def yolo(
     in_channels: int,
     num_classes: int,
     image_size: int,
-    widths: Sequence[int] = (16, 32, 64, 128, 256),
-    neck_width: int = 64,
-    depth: int = 1,
-    pretrained: bool = False,
-    weights: str | None = None,
-    pretrained_backbone: bool = False,
+    *,
+    widths: Sequence[int],
+    neck_width: int,
+    depth: int,
+    weights: str | None,
 ) -> Detector:
     """The YOLO-style detector of zoo_tasks.detection.yolo."""
-    if pretrained or pretrained_backbone:
-        raise ValueError("no published weights exist for yolo; pass model.weights=PATH or choose a torchvision detector")
-    if len(widths) < 4 or any(int(w) < 2 for w in widths):
-        raise ValueError(f"model.widths must list at least 4 widths (stem and strides 4, 8, 16, 32...), not {list(widths)}")
-    if len(widths) != 5:
-        raise ValueError(f"model.widths must list 5 widths, for strides 2, 4, 8, 16 and 32; got {list(widths)}")
-    if int(depth) < 0 or int(neck_width) < 2:
-        raise ValueError("model.depth must be 0 or more and model.neck_width 2 or more")
-    net = YoloDetector(in_channels, num_classes, [int(w) for w in widths], int(neck_width), int(depth))
+    net = YoloDetector(in_channels, num_classes, list(widths), neck_width, depth)
     if start := starting_weights(None, weights):
         classes = tuple(f"heads.{level}.cls.2." for level in range(len(STRIDES)))
         load_weights(net, start[0], heads=classes, source=start[1])
@@ -132,9 +126,10 @@ def _torchvision_builder(model_name: str) -> Callable[..., Detector]:
         in_channels: int,
         num_classes: int,
         image_size: int,
-        pretrained: bool = False,
-        weights: str | None = None,
-        pretrained_backbone: bool = False,
+        *,
+        pretrained: bool,
+        weights: str | None,
+        pretrained_backbone: bool,
     ) -> Detector:
         from torchvision.models import get_model, get_model_weights
 

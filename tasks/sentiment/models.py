@@ -2,6 +2,9 @@
 
 `textcnn` and `bilstm` learn their own word embeddings; `transformer` is a BERT-style encoder
 from a transformers config, or any pretrained `AutoModelForSequenceClassification`.
+
+The `model.*` keys arrive keyword-only and always given: their defaults are declared once, in
+the task's `Model.settings` (zoo_tasks.sentiment), and checked there before a run.
 """
 
 from __future__ import annotations
@@ -86,11 +89,11 @@ class SequenceClassifier(nn.Module):
         return self.model(input_ids=ids, attention_mask=mask.long()).logits
 
 
-def textcnn(vocab_size: int, num_classes: int, pad_id: int, embedding_dim: int = 300, widths: Sequence[int] = (3, 4, 5), maps: int = 100, dropout: float = 0.5) -> TextCNN:
+def textcnn(vocab_size: int, num_classes: int, pad_id: int, *, embedding_dim: int, widths: Sequence[int], maps: int, dropout: float) -> TextCNN:
     return TextCNN(vocab_size, num_classes, pad_id, embedding_dim, widths, maps, dropout)
 
 
-def bilstm(vocab_size: int, num_classes: int, pad_id: int, embedding_dim: int = 300, hidden_size: int = 256, layers: int = 1, dropout: float = 0.5) -> BiLSTM:
+def bilstm(vocab_size: int, num_classes: int, pad_id: int, *, embedding_dim: int, hidden_size: int, layers: int, dropout: float) -> BiLSTM:
     return BiLSTM(vocab_size, num_classes, pad_id, embedding_dim, hidden_size, layers, dropout)
 
 
@@ -98,12 +101,13 @@ def transformer(
     vocab_size: int,
     num_classes: int,
     pad_id: int,
-    hidden_size: int = 256,
-    layers: int = 4,
-    heads: int = 4,
-    intermediate_size: int = 1024,
-    dropout: float = 0.1,
-    max_positions: int = 512,
+    *,
+    hidden_size: int,
+    layers: int,
+    heads: int,
+    intermediate_size: int,
+    dropout: float,
+    max_positions: int,
 ) -> SequenceClassifier:
     """A BERT-style encoder from a `transformers.BertConfig`, random init; the [CLS] token's
     state classifies."""

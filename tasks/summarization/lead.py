@@ -13,10 +13,8 @@ class Lead(nn.Module):
     """The first `sentences` sentences of each document, a line break or . ! ? ending one (in a
     dialogue, each turn is at least one). It has no weights: it is scored as it is."""
 
-    def __init__(self, sentences: int = 3) -> None:
+    def __init__(self, sentences: int) -> None:  # model.sentences: its default and range are declared in zoo_tasks.summarization
         super().__init__()
-        if not isinstance(sentences, int) or sentences < 1:
-            raise ValueError(f"sentences must be a whole number of at least 1, not {sentences!r}")
         self.sentences = sentences
 
     def forward(self, documents: Sequence[str]) -> list[str]:

@@ -4,6 +4,9 @@ Each takes source ids (N, S) with their lengths (N,) and, for training, the targ
 decoder (N, T: BOS + target, teacher forcing), returning next-token logits (N, T, V). For
 generation each also decodes step by step (`encode`, `start`, `step`; see `decoding`).
 Padding is id `pad_id` on both sides and never attended to.
+
+The `model.*` keys arrive keyword-only and always given: their defaults are declared once, in
+`zoo.seq2seq.catalog`, and checked there before a run.
 """
 
 from __future__ import annotations
@@ -52,12 +55,13 @@ class Transformer(nn.Module):
         tgt_vocab: int,
         pad_id: int,
         shared_vocab: bool,
-        dim: int = 256,
-        layers: int = 3,
-        heads: int = 4,
-        ff_dim: int = 1024,
-        dropout: float = 0.1,
-        max_positions: int = 512,
+        *,
+        dim: int,
+        layers: int,
+        heads: int,
+        ff_dim: int,
+        dropout: float,
+        max_positions: int,
     ) -> None:
         super().__init__()
         if dim % heads:
@@ -149,9 +153,10 @@ class GRUAttention(nn.Module):
         tgt_vocab: int,
         pad_id: int,
         shared_vocab: bool,
-        embedding_dim: int = 256,
-        hidden_size: int = 512,
-        dropout: float = 0.2,
+        *,
+        embedding_dim: int,
+        hidden_size: int,
+        dropout: float,
     ) -> None:
         super().__init__()
         self.pad_id = pad_id
