@@ -87,7 +87,7 @@ def test_truncated_idx_file(zoo_cli, tmp_path):
 def test_bad_options(zoo_cli, tmp_path):
     image_folder(tmp_path / "data")
     assert_user_error(train(zoo_cli, tmp_path, tmp_path / "data", "data.augment=heavy"), "data.augment: unknown value 'heavy'; choose one of none, light, standard")
-    assert_user_error(train(zoo_cli, tmp_path, tmp_path / "data", "model.pretrained=true"), "no published weights exist for cnn")
+    assert_user_error(train(zoo_cli, tmp_path, tmp_path / "data", "model.pretrained=true"), "model.pretrained is not a setting of classification/cnn")
     assert_user_error(zoo_cli("predict", tmp_path, "x.png"), "not a zoo run or model folder")
 
 

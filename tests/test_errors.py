@@ -49,7 +49,7 @@ def assert_user_error(result, *fragments: str) -> None:
         (["train", "linear-regression", "trainer.max_epochs=abc"], ["trainer.max_epochs expects a whole number"]),
         (["train", "linear-regression", "--max-epochs", "-5"], ["trainer.max_epochs must be a whole number in [1, inf), or -1"]),
         (["train", "linear-regression", "optim.lr=-1"], ["optim.lr must be a number in (0, inf), not -1"]),
-        (["train", "linear-regression", "data.batch_size=0"], ["data.batch_size must be a whole number in [1, inf), not 0"]),
+        (["train", "linear-regression", "data.batch_size=0"], ["data.batch_size must be a whole number in [1, inf), or null, not 0"]),
         (["train", "linear-regression", "seed=-1"], ["seed must be a whole number in [0, 4294967295], not -1"]),
         (["train", "linear-regression", "early_stopping.patience=2.5"], ["early_stopping.patience expects a whole number"]),
         (["train", "linear-regression", "data.path=[a]"], ["data.path expects a path"]),

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 import torch
+import yaml
 
 import zoo
 from zoo.config import TRAINER_KEYS, TRAINER_KEYS_ZOO_SETS

@@ -36,7 +36,8 @@ class Setting:
               that is not null, so it is needed only for keys whose default is null.
     choices:  the values it may take (for a path key: the words it takes besides a path).
     range:    the bounds of a number, or of each item of a list: `"[0, 1)"`, `"(0, inf)"`.
-    item:     the type of a list's items; `length` their count (a number, or (fewest, most)).
+    item:     the type of a list's items; `length` their count (a number, or (fewest, most); most
+              may be INFINITY).
     nullable: whether null is a value of it (always, when the default is null).
     path:     a file or folder; a relative value is taken from the config file's folder.
     """
@@ -47,7 +48,7 @@ class Setting:
     choices: tuple[Any, ...] = ()
     range: str | None = None
     item: type | None = None
-    length: int | tuple[int, int] | None = None
+    length: int | tuple[int, float] | None = None
     nullable: bool = False
     path: bool = False
 
@@ -78,7 +79,8 @@ class Setting:
         kinds = []
         for kind in self.types:
             if kind is list and self.item is not None:
-                count = f"{self.length} " if isinstance(self.length, int) else "{}-{} ".format(*self.length) if self.length else ""
+                low, high = (self.length, self.length) if isinstance(self.length, int) else self.length or (0, INFINITY)
+                count = f"{low} " if low == high else f"{low} or more " if high == INFINITY and low else f"{low}-{high} " if high != INFINITY else ""
                 kinds.append(f"a list of {count}{_PLURAL[self.item]}")
             else:
                 kinds.append("a path" if self.path and kind is str else _SINGULAR[kind])

@@ -3,7 +3,7 @@
 Metadata only: importing this imports no torch.
 """
 
-from zoo.plugins import Model, Setting, Task
+from zoo.plugins import INFINITY, Model, Setting, Task
 from zoo.shared_settings import HOLD_OUT, HOLD_OUT_ORDER, IMAGE_COLUMNS
 
 _WEIGHT_OPTIONS = {
@@ -33,7 +33,7 @@ task = Task(
             summary="A small CNN (3 stages of conv-BN-ReLU pairs) that trains in minutes on a CPU",
             params=288_230,
             settings={
-                "channels": Setting([32, 64, 128], "output channels of each stage (each stage halves the image)", item=int, range="[1, inf)"),
+                "channels": Setting([32, 64, 128], "output channels of each stage (each stage halves the image)", item=int, length=(1, INFINITY), range="[1, inf)"),
                 "dropout": Setting(0.25, "dropout before the classifier", range="[0, 1)"),
                 "weights": _WEIGHT_OPTIONS["weights"],  # no published weights exist for it
                 "freeze_backbone": _WEIGHT_OPTIONS["freeze_backbone"],

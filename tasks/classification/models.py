@@ -75,8 +75,6 @@ def cnn(
     freeze_backbone: bool,
 ) -> nn.Module:
     """The default: a small CNN that trains in minutes on a CPU."""
-    if not channels:  # the setting bounds each width, not yet the count
-        raise ValueError("model.channels must list at least one width")
     if min(image_size) < 2 ** len(channels):
         raise ValueError(f"{len(channels)} stages halve the image {len(channels)} times; {list(image_size)} is too small")
     net = SmallCNN(in_channels, num_classes, list(channels), dropout)

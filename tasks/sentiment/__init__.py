@@ -3,7 +3,7 @@
 Metadata only: importing this imports no torch.
 """
 
-from zoo.plugins import Model, Setting, Task
+from zoo.plugins import INFINITY, Model, Setting, Task
 from zoo.shared_settings import HOLD_OUT, TOKENIZER
 
 task = Task(
@@ -17,7 +17,7 @@ task = Task(
             params=422_702,
             settings={
                 "embedding_dim": Setting(300, "word vector size", range="[1, inf)"),
-                "widths": Setting([3, 4, 5], "the filter widths, in tokens", item=int, range="[1, inf)"),
+                "widths": Setting([3, 4, 5], "the filter widths, in tokens", item=int, length=(1, INFINITY), range="[1, inf)"),
                 "maps": Setting(100, "feature maps per width", range="[1, inf)"),
                 "dropout": Setting(0.5, "dropout before the classifier", range="[0, 1)"),
             },
