@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ def save(module: Any, target: Path, metrics: dict[str, Any], notes: list[str]) -
         info[key] = {"file": name}
     write_json(partial / CONFIG, {"zoo_version": __version__, "config": config, "info": info, "metrics": metrics, "params": params})
     save_model(module, str(partial / WEIGHTS))
-    (partial / CARD).write_text(model_card(config, metrics, params, notes), encoding="utf-8")
+    (partial / CARD).write_text(model_card(config, metrics, params, notes, module.usage_shell, module.usage_python), encoding="utf-8")
     shutil.rmtree(target, ignore_errors=True)
     partial.replace(target)
 
@@ -126,18 +127,20 @@ def carried_code(folder: Path, source: str | None, trust_code: bool) -> str | No
     return f"{(folder / file).resolve()}:{attribute}"
 
 
-def model_card(config: dict[str, Any], metrics: dict[str, Any], params: int, notes: list[str]) -> str:
-    """A short README: what the model is, how it was trained, how well it does, how to use it."""
+def model_card(config: dict[str, Any], metrics: dict[str, Any], params: int, notes: list[str], shell: Sequence[str], python: Sequence[str]) -> str:
+    """A short README: what the model is, how it was trained, how well it does, and how to use
+    it: the `shell` commands and `python` lines of its module (`ZooModule.usage_shell`, ...)."""
     name = f"{config['task']}/{config['model']['name']}"
     code = bool(config["model"]["source"])
-    flag = " --trust-code" if code else ""
+    folder = "path/to/this/folder" + (" --trust-code" if code else "")
     rows = [f"| {split} | {metric} | {value:.6g} |" for split, values in metrics.items() for metric, value in values.items()]
     hparams = {k: v for k, v in config["model"].items() if k not in MODEL_CHOICE}
     lines = [
         f"# {name}",
         "",
         f"A `{config['task']}` model trained with zoo {__version__}"
-        + (f" from the user's model `{config['model']['source']}`." if config["model"]["source"] else "."),
+        + (f" from the user's model `{config['model']['source']}`" if code else "")
+        + (f", trained as {config['task']}/{config['model']['base']} is (model.base)." if code and config["model"].get("base") else "."),
         "",
         f"- parameters: {params:,}",
         f"- hyper-parameters: {json.dumps(hparams) if hparams else 'none'}",
@@ -156,14 +159,13 @@ def model_card(config: dict[str, Any], metrics: dict[str, Any], params: int, not
         "",
         *([f"Loading this model runs Python code (`{config['model']['source']}`, model.source): zoo runs it only when asked to with `--trust-code`.", ""] if code else []),
         "```bash",
-        f"zoo predict path/to/this/folder{flag} INPUT...",
-        f"zoo evaluate path/to/this/folder{flag} --data DATA",
+        *(line.format(model=folder) for line in shell),
         "```",
         "",
         "```python",
         "import zoo",
         f'model = zoo.load("path/to/this/folder"{", trust_code=True" if code else ""})',
-        "model.predict([...])",
+        *python,
         "```",
         "",
     ]

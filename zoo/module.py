@@ -2,7 +2,8 @@
 
 A task's module implements the steps Lightning calls and the methods zoo calls:
 `predict`, `predict_from_cli`, `evaluation_dataset`, `example_input`, and optionally
-`describe` and `write_plots`.
+`describe` and `write_plots`. `usage_shell` and `usage_python` say how its saved model is used
+(the model card's "Use" section).
 Its training step reports its loss with `log_train_loss`.
 """
 
@@ -32,6 +33,10 @@ class ZooModule(L.LightningModule):
     each with its help; they reach `predict_from_cli` as keyword strings (`score_threshold`)."""
 
     predict_options: dict[str, str] = {}
+    # How a saved model is used, for its model card: commands ({model} stands for the model
+    # folder, with --trust-code when it carries code) and Python after `model = zoo.load(...)`.
+    usage_shell: tuple[str, ...] = ("zoo predict {model} INPUT...", "zoo evaluate {model} --data DATA")
+    usage_python: tuple[str, ...] = ("model.predict([...])",)
     output_names: tuple[str, ...] = ("output",)  # of `forward`, as exported (ONNX output names)
     module_keys: tuple[str, ...] = ()  # model.* keys the module uses itself, not passed to the builder
     info_files: dict[str, str] = {}  # info entries (text) saved in model/ as files of their own: key -> file name
@@ -112,8 +117,13 @@ class ZooModule(L.LightningModule):
 
     # What zoo calls besides Lightning's hooks; each task implements them.
 
-    def predict(self, inputs: Sequence[Any]) -> list[Any]:
-        """Python inputs (numbers, strings, images...) -> one JSON-able output each."""
+    def predict(self, inputs: Any, **options: Any) -> Sequence[Any]:
+        """Python inputs -> one output each, in their order. Every task takes this one shape:
+        `inputs` first (rows of numbers, texts, images; a GAN's noise vectors, which it may
+        draw itself), then the task's own keyword-only `options` (classification's `top_k`,
+        detection's `score_threshold`, translation's `beam`, a GAN's `num`, `seed` and `label`).
+        The outputs are JSON-able records or numbers, or a tensor whose rows are the outputs
+        (a GAN's samples)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement predict")
 
     def predict_from_cli(self, args: Sequence[str], **options: str) -> list[dict[str, Any]]:

@@ -77,7 +77,7 @@ class ClassificationModule(ZooModule):
 
     # Prediction -----------------------------------------------------------------------------
 
-    def predict(self, inputs: Sequence[Any], top_k: int = TOP_K) -> list[dict[str, Any]]:
+    def predict(self, inputs: Any, *, top_k: int = TOP_K) -> list[dict[str, Any]]:
         """Each image (a file path, PIL image, or tensor (C, H, W): uint8, or float in [0, 1])
         -> its label, that label's probability, and the `top_k` most likely labels. A tensor
         (N, C, H, W) is N images."""

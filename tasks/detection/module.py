@@ -124,7 +124,7 @@ class DetectionModule(ZooModule):
 
     # Prediction -----------------------------------------------------------------------------
 
-    def predict(self, inputs: Sequence[Any], score_threshold: float = 0.5) -> list[dict[str, Any]]:
+    def predict(self, inputs: Any, *, score_threshold: float = 0.5) -> list[dict[str, Any]]:
         """Each image (a file path, PIL image, or uint8 tensor (3, H, W)) -> its size and
         detections: {"label", "score", "box": [x1, y1, x2, y2] in the image's pixels}, best first."""
         if not 0 <= score_threshold <= 1:

@@ -70,10 +70,10 @@ class SentimentModule(ZooModule):
 
     # Prediction -----------------------------------------------------------------------------
 
-    def predict(self, texts: Sequence[str] | str, batch_size: int = PREDICT_BATCH) -> list[dict[str, Any]]:
-        """Each text -> its label, that label's probability (`score`) and every label's
+    def predict(self, inputs: Sequence[str] | str, *, batch_size: int = PREDICT_BATCH) -> list[dict[str, Any]]:
+        """Each text of `inputs` -> its label, that label's probability (`score`) and every label's
         probability (`scores`). Texts are batched by length; records keep the input order."""
-        ids, _ = tokens.encode(self.tokenizer, text.checked_texts(texts), self.max_length, special_tokens=True)
+        ids, _ = tokens.encode(self.tokenizer, text.checked_texts(inputs), self.max_length, special_tokens=True)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         probabilities = torch.empty(len(ids), len(self.classes))
         with torch.inference_mode():

@@ -76,10 +76,10 @@ class TextToTextModule(ZooModule):
         ]
         self._outputs.clear()
 
-    def predict(self, texts: Sequence[str] | str, beam: int | None = None) -> list[dict[str, str]]:
-        """Each source text -> {"output": its translation or summary}; `beam` for the models
-        that search (default model.beam; 1: greedy)."""
-        return [{"output": output} for output in self.outputs(text.checked_texts(texts), beam)]
+    def predict(self, inputs: Sequence[str] | str, *, beam: int | None = None) -> list[dict[str, str]]:
+        """Each source text of `inputs` -> {"output": its translation or summary}; `beam` for
+        the models that search (default model.beam; 1: greedy)."""
+        return [{"output": output} for output in self.outputs(text.checked_texts(inputs), beam)]
 
     def predict_from_cli(self, args: Sequence[str], file: str | None = None, **options: str) -> list[dict[str, Any]]:
         """The texts given, then those of `--file`: its lines, or a table's source column (a
