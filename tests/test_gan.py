@@ -83,8 +83,19 @@ def test_the_ring_demo_trains_without_data(zoo_cli, tmp_path):
     assert (folder / "plots" / "samples.png").is_file()
     assert sorted(p.name for p in (folder / "plots" / "epochs").iterdir()) == ["epoch-001.png", "epoch-002.png"]
     assert (folder / "plots" / "loss.png").is_file()
-    points = zoo.load(folder).predict(num=7, seed=3)
+    model = zoo.load(folder)
+    assert type(model).__name__ == "ToyGanModule"  # mlp-gan's own module, named by its saved config
+    points = model.predict(num=7, seed=3)
     assert points.shape == (7, 2) and torch.equal(points, zoo.load(folder).predict(num=7, seed=3))
+    noise = torch.randn(3, model.latent_dim)
+    assert torch.equal(model.predict(noise), model.predict(noise.tolist()))  # the noise itself, as every task's inputs
+    with pytest.raises(zoo.ZooError, match="noise vectors .* or num and seed, not both"):
+        model.predict(noise, num=3)
+    with pytest.raises(zoo.ZooError, match=r"noise vectors of 2 numbers, \(N, 2\); got shape \(3, 5\)"):
+        model.predict(torch.zeros(3, 5))
+    card = (folder / "model" / "README.md").read_text()
+    assert "zoo predict path/to/this/folder --num 64 --seed 0" in card and "model.predict(num=64, seed=0)" in card
+    assert "INPUT" not in card and "--data" not in card and "model.predict([" not in card
 
     shown = zoo_cli("predict", folder, "--num", "5", "--output", tmp_path / "points", "--json")
     assert shown.code == 0, shown.err
@@ -127,7 +138,7 @@ class Exploding(torch.nn.Module):
 
 def test_a_nan_loss_stops_and_keeps_the_last_good_checkpoint(zoo_cli, tmp_path):
     (tmp_path / "exploding.py").write_text(EXPLODING)
-    result = zoo_cli("train", "gan", f"model.source={tmp_path / 'exploding.py'}:Exploding", "--output", tmp_path, "data.toy_points=2560", "--max-epochs", "3")
+    result = zoo_cli("train", "gan", f"model.source={tmp_path / 'exploding.py'}:Exploding", "model.base=mlp-gan", "--output", tmp_path, "data.toy_points=2560", "--max-epochs", "3")
     assert_user_error(result, "the training loss d_loss became nan at epoch 2", "last.ckpt keeps the 1 good epoch", "lower optim.lr")
     [run] = [p.parent.parent for p in tmp_path.rglob("last.ckpt")]
     assert not (run / "model").exists() and not (run / "metrics.json").exists()
@@ -135,6 +146,22 @@ def test_a_nan_loss_stops_and_keeps_the_last_good_checkpoint(zoo_cli, tmp_path):
 
     saved = load_checkpoint(run / "checkpoints" / "last.ckpt")
     assert saved["epoch"] == 0 and all(torch.isfinite(v).all() for v in saved["state_dict"].values())
+
+
+def test_a_users_own_gan_on_toy_points_trains_and_loads_as_mlp_gan(tmp_path):
+    """The template's PointGAN (model.source) with model.base: mlp-gan gets mlp-gan's data,
+    module and checkpoint metric; its saved model loads back into that module."""
+    app = zoo.new(tmp_path / "app", task="gan")
+    run = zoo.train(config=app / "config.yaml", output=tmp_path / "runs", progress=False, overrides=QUICK_TOY)
+    assert {"modes", "hq", "balanced_hq"} <= set(run.metrics["val"])
+    saved = json.loads((run.path / "model" / "config.json").read_text())["config"]["model"]
+    assert saved["base"] == "mlp-gan" and saved["source"] == "model.py:PointGAN"
+    model = zoo.load(run.path, trust_code=True)
+    assert type(model).__name__ == "ToyGanModule" and model.predict(num=5).shape == (5, 2)
+    assert zoo.evaluate(run.path, trust_code=True)["metrics"]["modes"] == run.metrics["val"]["modes"]  # on its own toy points
+    card = (run.path / "model" / "README.md").read_text()
+    assert "trained as gan/mlp-gan is (model.base)" in card
+    assert "zoo predict path/to/this/folder --trust-code --num 64" in card and "INPUT" not in card
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +190,8 @@ def test_dcgan_on_images_with_fid_in_a_classifiers_feature_space(zoo_cli, images
 
     samples = zoo.load(run.path).predict(num=5, seed=1)
     assert samples.shape == (5, 1, 16, 16) and 0 <= samples.min() and samples.max() <= 1
+    card = (run.path / "model" / "README.md").read_text()
+    assert "zoo predict path/to/this/folder --num 64 --seed 0" in card and "INPUT" not in card and "--data" not in card
     result = zoo_cli("predict", run.path, "--num", "3", "--seed", "1", "--output", tmp_path / "out", "--json")
     assert result.code == 0, result.err
     records = json.loads(result.out)["predictions"]
@@ -183,10 +212,10 @@ def test_validation_samples_follow_their_index_on_any_shard(tmp_path):
     from torch.utils.data import DataLoader, DistributedSampler
 
     from zoo.trainer import single_device
-    from zoo_tasks.gan.data import toy_data
+    from zoo_tasks.gan.toy import build_data
 
     module = zoo.load(zoo.train("gan", output=tmp_path, progress=False, overrides=QUICK_TOY).path)
-    val = toy_data(module.config).val
+    val = build_data(module.config).val
 
     def generated(sampler: DistributedSampler | None) -> torch.Tensor:
         single_device("cpu").validate(module, DataLoader(val, batch_size=256, sampler=sampler), verbose=False)
@@ -262,10 +291,14 @@ def test_gan_mistakes(zoo_cli, images, tmp_path):
     assert_user_error(zoo_cli("train", "gan/dcgan", "--output", tmp_path), "generates images: pass --data")
     assert_user_error(zoo_cli("train", "gan/mlp-gan", "--data", images, "--output", tmp_path), "learns 2-D points, not images")
     assert_user_error(zoo_cli("train", "gan/dcgan", "--data", images, "metrics.features=nowhere", "--output", tmp_path),
-                      "metrics.features: 'nowhere' is neither auto, inception, none nor an existing run folder")
+                      "metrics.features: 'nowhere' is neither auto, inception, none nor an existing path")
     assert_user_error(zoo_cli("train", "gan/cdcgan", "--data", images / "dark", "--output", tmp_path), "has no class folders")
-    assert_user_error(zoo_cli("train", "gan", "data.toy=ringg", "--output", tmp_path), "unknown distribution 'ringg'", "ring")
-    assert_user_error(zoo_cli("train", "gan", "model.critic_steps=0", "--output", tmp_path), "model.critic_steps must be")
+    assert_user_error(zoo_cli("train", "gan", "data.toy=ringg", "--output", tmp_path), "data.toy: unknown value 'ringg'", "did you mean 'ring'")
+    assert_user_error(zoo_cli("train", "gan", "model.critic_steps=0", "--output", tmp_path), "model.critic_steps must be a whole number in [1, inf), not 0")
+    assert_user_error(zoo_cli("train", "gan", "model.conditional=true", "--output", tmp_path), "gan/mlp-gan cannot be conditional", "no classes")
+    (tmp_path / "exploding.py").write_text(EXPLODING)
+    assert_user_error(zoo_cli("train", "gan", f"model.source={tmp_path / 'exploding.py'}:Exploding", "--output", tmp_path),
+                      "exploding.py:Exploding' (model.source) is trained on images: pass --data", "or set model.base: mlp-gan")
     assert finished_runs(tmp_path) == []
 
     run = zoo.train("gan", output=tmp_path, progress=False, overrides={**QUICK_TOY, "trainer.max_epochs": 1})

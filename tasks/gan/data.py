@@ -1,7 +1,8 @@
-"""GAN data: real images (any format the image readers take) or points of a 2-D toy distribution.
+"""GAN image data: real images in any format the image readers take. (2-D toy points are
+gan/mlp-gan's own data: `zoo_tasks.gan.toy`.)
 
 Images reach the module as uint8 (C, H, W) of one size with their class index (-1 when the
-data has no labels); the module scales them to [-1, 1]. Points are float (2,) tensors.
+data has no labels); the module scales them to [-1, 1].
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import Dataset, TensorDataset
+from torch.utils.data import Dataset
 
 from zoo.data import DataBundle, class_names
 from zoo.errors import ZooError
@@ -29,11 +30,10 @@ from zoo.images import (
     survey,
     to_tensor,
 )
-from zoo_tasks.gan import features, toy
+from zoo_tasks.gan import features
+from zoo_tasks.gan.adversarial import Numbered
 
 MAX_DEFAULT_SIDE = 64  # images larger than this (or of mixed sizes) are scaled to at most 64 unless data.image_size says otherwise
-TOY_VAL_POINTS = 2500  # samples scored per evaluation, as in VEEGAN and PacGAN
-SCHEDULERS = ("none", "step", "cosine")
 
 
 class GanImages(Dataset):
@@ -55,44 +55,12 @@ class GanImages(Dataset):
 
 
 def build_data(config: dict[str, Any]) -> DataBundle:
-    """Toy points without data.path, else real images; `info` says which (`kind`)."""
-    if config["optim"]["scheduler"] not in SCHEDULERS:
-        raise ZooError(f"optim.scheduler={config['optim']['scheduler']} is not offered for GANs", f"choose {', '.join(SCHEDULERS)}")
-    model = config["model"]
-    toy_model = model["name"] == "mlp-gan" and not model["source"]
-    if config["data"]["path"] is None:
-        if not toy_model and not model["source"]:
-            raise ZooError(f"gan/{model['name']} generates images: pass --data (image folders, a table, MNIST IDX files, a datasets folder)",
-                           "without --data, `zoo train gan` trains gan/mlp-gan on the 2-D ring of 8 Gaussians")
-        return toy_data(config)
-    if toy_model:
-        raise ZooError("gan/mlp-gan learns 2-D points, not images", "drop --data (it trains on data.toy: ring or grid), or train gan/dcgan on images")
-    return image_data(config)
-
-
-def toy_data(config: dict[str, Any]) -> DataBundle:
-    """data.toy_points training points and 2,500 validation points of data.toy."""
-    data = config["data"]
-    if data["toy_points"] < 1:
-        raise ZooError(f"data.toy_points must be 1 or more, not {data['toy_points']}")
-    modes, std = toy.modes_of(data["toy"])
-    generator = torch.Generator().manual_seed(config["seed"])
-    train = toy.sample(data["toy"], data["toy_points"], generator)
-    val = toy.sample(data["toy"], TOY_VAL_POINTS, generator)
-    info = {"kind": "toy", "toy": data["toy"], "modes": modes.tolist(), "std": std, "rows": {"train": len(train), "val": len(val)}}
-    notes = [f"the {data['toy']} of {len(modes)} Gaussians (std {std}): {len(train):,} training points; {len(val):,} generated points are scored per validation"]
-    return DataBundle(train=TensorDataset(train), val=Numbered(TensorDataset(val)), info=info, notes=notes)
-
-
-def image_data(config: dict[str, Any]) -> DataBundle:
     """Training and validation images (the validation images are FID's real reference) and
     the facts the model needs again: channels, size, classes."""
     data = config["data"]
+    if data["path"] is None:
+        raise _no_images(config["model"])
     conditional = bool(config["model"].get("conditional"))
-    if not 0 < data["val_fraction"] < 1:
-        raise ZooError(f"data.val_fraction must be between 0 and 1, not {data['val_fraction']}")
-    if data["val_split"] not in ("random", "last"):
-        raise ZooError(f"data.val_split must be 'random' or 'last', not {data['val_split']!r}")
     columns = {"image_column": data["image_column"], "label_column": data["label_column"], "unlabelled": not conditional}
     splits = read_splits(Path(data["path"]), **columns)
     if data["val_path"] is not None:
@@ -162,30 +130,12 @@ class WithReference(Dataset):
         return (*self.reference[i - len(self.val)], 1)
 
 
-class Numbered(Dataset):
-    """An evaluation dataset's items with their index last: the index picks each sample's
-    noise, so the generated samples are the same on any number of devices."""
-
-    def __init__(self, dataset: Dataset) -> None:
-        self.dataset = dataset
-        self.rows = getattr(dataset, "rows", len(dataset))
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, i: int) -> tuple[Any, ...]:
-        return (*self.dataset[i], i)
-
-
 def image_size(requested: Any, sizes: Sequence[tuple[int, int]]) -> list[int]:
     """[H, W] the GAN generates: data.image_size (a side, or [H, W]) when set; else the
     images' own size when they share one of at most 64 pixels a side; else a square of their
     median shorter side, at most 64 and rounded down to a multiple of 4."""
     if requested is not None:
-        sides = requested if isinstance(requested, list) else [requested, requested]
-        if len(sides) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in sides):
-            raise ZooError(f"data.image_size must be a number of pixels or [height, width], not {requested!r}", "or null for the data's own size")
-        return list(sides)
+        return list(requested) if isinstance(requested, list) else [requested, requested]
     if len(set(sizes)) == 1 and max(sizes[0]) <= MAX_DEFAULT_SIDE:
         return list(sizes[0])
     side = min(MAX_DEFAULT_SIDE, int(statistics.median(min(s) for s in sizes)))
@@ -204,6 +154,16 @@ def evaluation_images(path: Path, config: dict[str, Any], info: dict[str, Any]) 
     images = GanImages(split.images, targets, range(len(split)), info["channels"], info["image_size"])
     if not Path(data["path"]).exists():
         return Numbered(images)
-    train = image_data(config).train
+    train = build_data(config).train
     reference = GanImages(train.images, train.targets, sample(train.indices, len(images), config["seed"] + 1), info["channels"], info["image_size"])
     return Numbered(WithReference(images, reference))
+
+
+def _no_images(model: dict[str, Any]) -> ZooError:
+    """What to do when an image GAN is given no data: pass some, or train on 2-D toy points."""
+    formats = "image folders, a table, MNIST IDX files, a datasets folder"
+    if model["source"]:
+        return ZooError(f"{model['source']!r} (model.source) is trained on images: pass --data ({formats})",
+                        "or set model.base: mlp-gan to train it on 2-D toy points (data.toy)")
+    return ZooError(f"gan/{model['name']} generates images: pass --data ({formats})",
+                    "without --data, `zoo train gan` trains gan/mlp-gan on the 2-D ring of 8 Gaussians")

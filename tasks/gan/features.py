@@ -21,7 +21,6 @@ from torch import nn
 
 from zoo.errors import ZooError
 
-WORDS = ("auto", "inception", "none")
 INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
 INCEPTION = "Inception-v3 pool features (2048; the TensorFlow FID weights, through torch-fidelity)"
 
@@ -43,10 +42,7 @@ def resolve(choice: str) -> tuple[dict[str, Any] | None, str | None]:
             return None, (f"no FID or KID: the Inception weights are not in torch's cache and could not be downloaded ({INCEPTION_URL}); "
                           "name a feature space with metrics.features=RUN (a zoo classification run on the same data); the last epoch is kept")
         return {"kind": "inception", "weights": str(path), "name": INCEPTION}, None
-    folder = Path(choice)
-    if not folder.exists():
-        raise ZooError(f"metrics.features: {choice!r} is neither {', '.join(WORDS)} nor an existing run folder",
-                       "name a zoo image model's run or model/ folder, e.g. a classification run on the same data")
+    folder = Path(choice)  # the config's check found it
     features = RunFeatures(folder)
     return {"kind": "run", "path": str(folder.resolve()), "name": features.name}, None
 

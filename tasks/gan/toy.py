@@ -1,4 +1,5 @@
-"""The 2-D toy distributions GAN papers test mode collapse on, and their mode metrics.
+"""The 2-D toy distributions GAN papers test mode collapse on, their mode metrics, and the
+data of gan/mlp-gan (and of a user's networks with `model.base: mlp-gan`) drawn from them.
 
 ring: 8 Gaussians (std 0.02) evenly spaced on a circle of radius 2 (Metz et al. 2017,
       unrolled GANs); grid: 25 Gaussians (std 0.05) on a 5x5 grid with spacing 2, from -4 to 4
@@ -12,13 +13,18 @@ are high-quality samples nearest to it.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
+from torch.utils.data import TensorDataset
 
-from zoo.errors import ZooError, did_you_mean
+from zoo.data import DataBundle
+from zoo.errors import ZooError
+from zoo_tasks.gan.adversarial import Numbered
 
 DISTRIBUTIONS = ("ring", "grid")
 COVERED_SHARE = 20 / 2500
+VAL_POINTS = 2500  # samples scored per evaluation, as in VEEGAN and PacGAN
 
 
 def modes_of(name: str) -> tuple[torch.Tensor, float]:
@@ -29,7 +35,7 @@ def modes_of(name: str) -> tuple[torch.Tensor, float]:
     if name == "grid":
         steps = torch.arange(-4.0, 5.0, 2.0)
         return torch.cartesian_prod(steps, steps), 0.05
-    raise ZooError(f"data.toy: unknown distribution {name!r}", did_you_mean(name, DISTRIBUTIONS) or f"choose {' or '.join(DISTRIBUTIONS)}")
+    raise ValueError(f"unknown toy distribution {name!r}; one of {', '.join(DISTRIBUTIONS)}")
 
 
 def sample(name: str, count: int, generator: torch.Generator) -> torch.Tensor:
@@ -57,3 +63,22 @@ def mode_metrics(samples: torch.Tensor, modes: torch.Tensor, std: float) -> dict
         "hq": float(good.float().mean()) if len(samples) else 0.0,
         "balanced_hq": float(share.clamp(max=1 / len(modes)).sum()),
     }
+
+
+def build_data(config: dict[str, Any]) -> DataBundle:
+    """data.toy_points training points and 2,500 validation points of data.toy."""
+    data, model = config["data"], config["model"]
+    name = f"{model['source']!r} (model.base: mlp-gan)" if model["source"] else f"gan/{model['name']}"
+    if data["path"] is not None:
+        raise ZooError(f"{name} learns 2-D points, not images",
+                       "drop --data (it trains on data.toy: ring or grid), or train gan/dcgan on images" if not model["source"]
+                       else "drop data.path (it trains on data.toy: ring or grid), or drop model.base to train your networks on images")
+    if model["conditional"]:
+        raise ZooError(f"{name} cannot be conditional: the 2-D toy points have no classes", "drop model.conditional, or train gan/cdcgan on images of two or more classes")
+    modes, std = modes_of(data["toy"])
+    generator = torch.Generator().manual_seed(config["seed"])
+    train = sample(data["toy"], data["toy_points"], generator)
+    val = sample(data["toy"], VAL_POINTS, generator)
+    info = {"kind": "toy", "toy": data["toy"], "modes": modes.tolist(), "std": std, "rows": {"train": len(train), "val": len(val)}}
+    notes = [f"the {data['toy']} of {len(modes)} Gaussians (std {std}): {len(train):,} training points; {len(val):,} generated points are scored per validation"]
+    return DataBundle(train=TensorDataset(train), val=Numbered(TensorDataset(val)), info=info, notes=notes)

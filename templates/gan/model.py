@@ -7,7 +7,8 @@ zoo's). It needs three attributes:
     discriminator(x)    points (N, 2) -> one logit per judged sample
     latent_dim          the size of the noise zoo draws from N(0, 1)
 zoo trains them against each other, scores samples by the modes they cover, and keeps the best
-epoch. For images, the generator returns (N, C, H, W) in [-1, 1] and zoo calls
+epoch (`model.base: mlp-gan` in config.yaml says so). For images (without model.base), the
+generator returns (N, C, H, W) in [-1, 1] and zoo calls
 `PointGAN(channels=..., image_size=[H, W], num_classes=0, **model_keys)` instead.
 """
 
