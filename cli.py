@@ -20,19 +20,23 @@ from typing import Any, NoReturn
 import zoo
 from zoo.errors import ZooError, did_you_mean
 
-COMMANDS = ("list", "info", "train", "evaluate", "predict", "export", "new")
+COMMANDS = ("list", "info", "train", "evaluate", "predict", "export", "cache", "new")
 
 
 class Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        if "invalid choice" in message and "argument COMMAND" in message:
-            word = message.split("'")[1] if "'" in message else ""
-            hint = did_you_mean(word, COMMANDS) or f"commands: {', '.join(COMMANDS)}"
-            message = f"unknown command {word!r}; {hint}"
         print(f"zoo: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
         sys.exit(2)
+
+
+def check_command(argv: Sequence[str]) -> None:
+    """An unknown command word (the first argument that is not an option: zoo's own options
+    take no value) is a ZooError naming the close ones."""
+    word = next((item for item in argv if not item.startswith("-")), None)
+    if word is not None and word not in COMMANDS:
+        raise ZooError(f"unknown command {word!r}", did_you_mean(word, COMMANDS) or f"commands: {', '.join(COMMANDS)}")
 
 
 def build_parser() -> Parser:
@@ -161,8 +165,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     args_list = [a for a in args_list if a != "--debug"]
-    warnings.showwarning = _one_line_warning
+    with _one_line_warnings():
+        return _run(args_list, debug)
+
+
+def _run(args_list: list[str], debug: bool) -> int:
     try:
+        check_command(args_list)
         args_list, predict_flags = split_predict_args(args_list)
         args_list, overrides, flags = split_train_args(args_list)
         try:
@@ -196,6 +205,18 @@ def _stdout_for(args: argparse.Namespace) -> Iterator[None]:
             yield
     else:
         yield
+
+
+@contextlib.contextmanager
+def _one_line_warnings() -> Iterator[None]:
+    """While the command runs, a warning is one line on stderr ("zoo: warning: ..."), not
+    Python's two lines with the source file; the caller's `warnings.showwarning` comes back after."""
+    shown = warnings.showwarning
+    warnings.showwarning = _one_line_warning
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
 
 
 def _one_line_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:

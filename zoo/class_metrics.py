@@ -65,17 +65,15 @@ def confusion_plots(confusions: dict[str, torch.Tensor], classes: list[str], fol
 def confusion_plot(confusion: torch.Tensor, classes: list[str], target: Path, items: str) -> Path:
     """Rows are true classes, columns predicted ones; cells show counts, colored by the share
     of their row, so rare classes read as clearly as common ones. `items` names what was
-    classified ("images", "texts")."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    classified ("images", "texts"). Drawn without pyplot: the caller's matplotlib backend is left alone."""
+    from matplotlib.figure import Figure
 
     counts = confusion.long()
     shares = counts.float() / counts.sum(dim=1, keepdim=True).clamp_min(1)
     n = len(classes)
     side = min(12.0, max(4.0, 0.45 * n + 2))
-    figure, axes = plt.subplots(figsize=(side + 1, side), dpi=120)
+    figure = Figure(figsize=(side + 1, side), dpi=120)
+    axes = figure.subplots()
     image = axes.imshow(shares.numpy(), cmap="Blues", vmin=0, vmax=1)
     figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04, label="share of the true class")
     if n <= MAX_LABELLED_CLASSES:
@@ -92,5 +90,4 @@ def confusion_plot(confusion: torch.Tensor, classes: list[str], target: Path, it
     figure.tight_layout()
     target.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(target)
-    plt.close(figure)
     return target

@@ -35,13 +35,12 @@ def curve_plots(metrics_csv: Path, folder: Path, title: str, monitor: str | None
 
 
 def _plot(curves: dict[str, list[tuple[int, float]]], target: Path, title: str, label: str) -> Path:
-    """Curves per epoch on one axis (log scale when they span decades)."""
-    import matplotlib
+    """Curves per epoch on one axis (log scale when they span decades). The figure is drawn
+    without pyplot, so the caller's matplotlib backend and open figures are left alone."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(6, 4), dpi=120)
+    figure = Figure(figsize=(6, 4), dpi=120)
+    axes = figure.subplots()
     for name, points in sorted(curves.items()):
         epochs, values = zip(*points)
         axes.plot([e + 1 for e in epochs], values, label=name, marker="o" if len(points) < 30 else None)
@@ -54,5 +53,4 @@ def _plot(curves: dict[str, list[tuple[int, float]]], target: Path, title: str, 
     figure.tight_layout()
     target.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(target)
-    plt.close(figure)
     return target
