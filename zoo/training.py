@@ -9,6 +9,7 @@ import shutil
 import signal
 import threading
 import time
+import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -275,6 +276,8 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
     log = run_dir / "logs" / "metrics.csv"
     trains = any(p.requires_grad for p in module.parameters())
     fits = trains and not (resumed and resumed.finishing)
+    if fits and resumed:  # a checkpoint of other data or model settings stops here, before the run's folder changes
+        _load_weights(module, resumed.checkpoint)
     earlier = _earlier_rows(log, resumed) if resumed and fits and trainer.is_global_zero else []
     started = time.perf_counter()
     if not trains:  # a baseline with no weights (summarization's lead): scored as it is
@@ -308,10 +311,7 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
         bundle.notes.append(f"final metrics follow {', '.join(f'trainer.{k}={v}' for k, v in limits.items())}: not the whole split")
     trainer = trainers.single_device(config["trainer"]["accelerator"], config["trainer"].get("precision"), **limits)
     if best:
-        try:
-            module.load_state_dict(load_checkpoint(Path(best))["state_dict"])
-        except RuntimeError as error:  # a finishing --resume with other model settings: no fit checked it
-            raise ZooError(f"{best} does not fit the model this config builds ({first_line(error)})", "resume with the run's own data and model settings") from None
+        _load_weights(module, Path(best))
     metrics = {"val": trainers.prefixed_metrics(trainer.validate(module, val_loader, verbose=False), "val")}
     if bundle.test is not None:
         test_loader = loader(bundle.test, data_config, shuffle=False)
@@ -348,18 +348,10 @@ def _explained_failures(trainer: Any, run_dir: Path) -> Iterator[None]:
     try:
         yield
     except ZooError as error:
-        # From a DataLoader worker it comes back wrapped in the worker's traceback text.
-        if not str(error).startswith("Caught ZooError"):
+        if not _reraised_from_loader_worker(error):
             raise
-        raise ZooError(str(error).rpartition("ZooError: ")[2].strip()) from None
-    except RuntimeError as error:
-        if "state_dict" not in str(error):
-            raise
-        raise ZooError(
-            f"{run_dir / 'checkpoints' / 'last.ckpt'} does not fit the model this config builds "
-            f"({str(error).splitlines()[0]})",
-            "resume with the run's own data and model settings",
-        ) from None
+        # torch gives it the worker's whole traceback as its message: its last line is the error's own
+        raise ZooError(str(error).rpartition(f"{ZooError.__qualname__}: ")[2].strip()) from None
     except SystemExit:
         if not trainer.interrupted:
             raise
@@ -369,6 +361,23 @@ def _explained_failures(trainer: Any, run_dir: Path) -> Iterator[None]:
     finally:
         if main_thread:
             signal.signal(signal.SIGINT, handler)
+
+
+def _load_weights(module: Any, checkpoint: Path) -> None:
+    """The weights of a zoo checkpoint into `module`. A checkpoint of another model (a run
+    resumed or finished under other data or model settings) is a ZooError."""
+    try:
+        module.load_state_dict(load_checkpoint(checkpoint)["state_dict"])
+    except RuntimeError as error:  # load_state_dict's answer to missing, unexpected or misshapen tensors
+        raise ZooError(f"{checkpoint} does not fit the model this config builds ({first_line(error)})", "resume with the run's own data and model settings") from None
+
+
+def _reraised_from_loader_worker(error: BaseException) -> bool:
+    """Whether torch raised `error` again in this process for a DataLoader worker process
+    (torch's ExceptionWrapper.reraise: the error's type, with the worker's traceback as text)."""
+    from torch._utils import ExceptionWrapper
+
+    return any(frame.f_code is ExceptionWrapper.reraise.__code__ for frame, _ in traceback.walk_tb(error.__traceback__))
 
 
 def _leave_process_group(trainer: Any) -> bool:
