@@ -47,6 +47,8 @@ task = Task(
                 "pack": Setting(2, "samples the discriminator judges at once (PacGAN)", range="[1, inf)"),
             },
             tags=("cpu-friendly", "toy"),
+            module="zoo_tasks.gan.toy_module:ToyGanModule",
+            data="zoo_tasks.gan.toy:build_data",
             monitor="val/balanced_hq",
             mode="max",
             overrides={"optim": {"lr": 1e-3, "scheduler": "cosine"}, "data": {"batch_size": 256}, "trainer": {"max_epochs": 80}},
