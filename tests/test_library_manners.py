@@ -80,3 +80,18 @@ def test_the_model_card_tells_how_each_module_is_used(ref):
     assert "model.predict(" in card
     if "gan" in ref:
         assert "INPUT" not in card and "--data" not in card and "model.predict([" not in card
+
+
+def test_training_and_evaluating_leave_logging_and_warning_filters_as_they_were(tmp_path):
+    import logging
+
+    lightning_log = logging.getLogger("lightning.pytorch")
+    lightning_log.setLevel(logging.INFO)  # as a user debugging their own Lightning code might
+    filters = list(warnings.filters)
+    try:
+        run = zoo.train("linear-regression", output=tmp_path, progress=False, max_epochs=2)
+        zoo.evaluate(run.path)
+        assert lightning_log.level == logging.INFO
+        assert warnings.filters == filters
+    finally:
+        lightning_log.setLevel(logging.NOTSET)

@@ -27,8 +27,8 @@ def evaluate(run: str | Path, data: str | Path | None = None, trust_code: bool =
         source = f"validation split of {config['data']['path'] or 'the demo data'}"
     if len(dataset) == 0:
         raise ZooError(f"{source} has no labelled rows to evaluate on", "check the file, or the columns the model reads")
-    trainer = trainers.single_device()
-    results = trainer.test(module, loader(dataset, config["data"], shuffle=False), verbose=False)
+    with trainers.quiet_lightning():
+        results = trainers.single_device().test(module, loader(dataset, config["data"], shuffle=False), verbose=False)
     return {
         "model": str(model_dir(run)),
         "data": source,

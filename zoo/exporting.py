@@ -72,21 +72,26 @@ def _onnx(module: Any, example: Any, target: Path) -> Callable[[Any], Any] | Non
 
     import torch
 
-    logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # e.g. "torchvision is not installed"
     missing = [p for p in ("onnx", "onnxscript") if importlib.util.find_spec(p) is None]
     if missing:
         raise ZooError(f"ONNX export needs {' and '.join(missing)}", "install them: pip install 'zoo-pytorch[export]'")
-    torch.onnx.export(
-        module,
-        (example,),
-        str(target),
-        dynamo=True,
-        input_names=["input"],
-        output_names=list(module.output_names),
-        dynamic_shapes=_batch_dim(),
-        external_data=False,  # one self-contained file
-        verbose=False,
-    )
+    onnx_log = logging.getLogger("torch.onnx")
+    level = onnx_log.level
+    onnx_log.setLevel(logging.ERROR)  # e.g. "torchvision is not installed"; the caller's level again after
+    try:
+        torch.onnx.export(
+            module,
+            (example,),
+            str(target),
+            dynamo=True,
+            input_names=["input"],
+            output_names=list(module.output_names),
+            dynamic_shapes=_batch_dim(),
+            external_data=False,  # one self-contained file
+            verbose=False,
+        )
+    finally:
+        onnx_log.setLevel(level)
     if importlib.util.find_spec("onnxruntime") is None:
         return None  # exported, but nothing here can run it to compare
     import onnxruntime

@@ -8,7 +8,8 @@ import math
 import os
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,22 @@ _NOISE = (
 )
 
 
-def quiet_lightning() -> None:
-    """Hide Lightning's banners, tips and performance hints; keep its real warnings."""
-    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "lightning_fabric", "pytorch_lightning"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    for pattern in _NOISE:
-        warnings.filterwarnings("ignore", message=pattern)
+@contextmanager
+def quiet_lightning() -> Iterator[None]:
+    """While zoo runs Lightning, hide its banners, tips and performance hints and keep its real
+    warnings; the loggers' levels and the warning filters are the caller's again after."""
+    loggers = [logging.getLogger(name) for name in ("lightning", "lightning.pytorch", "lightning.fabric", "lightning_fabric", "pytorch_lightning")]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings():
+        for pattern in _NOISE:
+            warnings.filterwarnings("ignore", message=pattern)
+        for logger in loggers:
+            logger.setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
 
 
 class RunProgressBar(ProgressBar):
@@ -185,7 +196,6 @@ def build(
 ) -> L.Trainer:
     """The Trainer for `config`; with a `run_dir` it checkpoints and logs there. Without a
     `monitor`, best.ckpt is the last epoch's."""
-    quiet_lightning()
     callbacks: list[Callback] = [EpochSeeds(config["seed"]), StopOnNonFiniteLoss()]
     loggers: list[Logger] = []
     if run_dir is not None:
@@ -250,7 +260,6 @@ def join_launched_processes(settings: Mapping[str, Any]) -> bool:
     launchers = (TorchElasticEnvironment, SLURMEnvironment, LSFEnvironment, MPIEnvironment)
     if "LOCAL_RANK" not in os.environ and not any(launcher.detect() for launcher in launchers):
         return False
-    quiet_lightning()
     try:
         trainer = L.Trainer(**settings, logger=False, enable_checkpointing=False, enable_progress_bar=False)
         environment = getattr(trainer.strategy, "cluster_environment", None)
@@ -291,7 +300,6 @@ LIMITS = ("limit_val_batches", "limit_test_batches")  # trainer settings final m
 def single_device(accelerator: str = "auto", precision: Any = None, **limits: Any) -> L.Trainer:
     """A quiet Trainer on one device, for final validation and `zoo evaluate`: no logs,
     checkpoints or progress bar; `limits` are the run's own (LIMITS)."""
-    quiet_lightning()
     return L.Trainer(
         accelerator=accelerator,
         devices=1,

@@ -146,7 +146,14 @@ def train(name: str | None = None, *, resume: str | Path | None = None, progress
         run_dir = None
     task, config = resolve_config(name, **options)
     resumed = _resumed(resumed_from, config) if resumed_from is not None else None
+    from zoo.trainer import quiet_lightning
 
+    with quiet_lightning():
+        return _train(task, config, run_dir, resumed, progress)
+
+
+def _train(task: Task, config: configs.Config, run_dir: Path | None, resumed: Resumed | None, progress: bool) -> Run:
+    """`train` once the config is resolved: data, module, run folder, fit."""
     import lightning as L
     import torch.distributed
 
