@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.conftest import finished_runs
 from tests.test_errors import assert_user_error
 
 # Per template: the model class config.yaml points at, the run's model name, a line the user
@@ -49,18 +49,19 @@ def test_new_application_trains_its_own_model_and_its_test_passes(task, zoo_cli,
     model_file = app / "model.py"
     assert line in model_file.read_text()
     model_file.write_text(model_file.read_text().replace(line, line[:-1] + ", bias=True)  # mine"))
-    monkeypatch.chdir(app)
-    result = zoo_cli("train", "--config", "config.yaml", "--max-epochs", "1", "--json")
-    assert result.code == 0, result.err
-    run = json.loads(result.out)
-    assert run["model"] == model_name and metric in run["metrics"]["val"]
-    saved = Path(run["path"]) / "model"
-    assert "# mine" in (saved / "model.py").read_text()  # the model folder carries the user's code
 
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider"], cwd=app,
+    # The app's own tests train its full config once (`zoo.train(config=...)` into their tmp_path,
+    # under --basetemp): that run is the one checked here, so the app trains once, not twice.
+    basetemp = tmp_path / "app-tests"
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--basetemp", str(basetemp)], cwd=app,
                            capture_output=True, text=True, timeout=300)
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "2 passed" in tests.stdout
+    [run] = finished_runs(basetemp)
+    assert run.parent.parent.name == task and run.parent.name == model_name
+    assert yaml.safe_load((run / "config.yaml").read_text())["model"]["name"] == model_name
+    assert metric in json.loads((run / "metrics.json").read_text())["val"]
+    assert "# mine" in (run / "model" / "model.py").read_text()  # the model folder carries the user's code
 
 
 def test_new_refuses_a_non_empty_folder(zoo_cli, tmp_path):

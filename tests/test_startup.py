@@ -1,14 +1,16 @@
-"""`import zoo`, `zoo --help`, `zoo list` and `zoo info` stay light: no torch, Lightning or transformers."""
+"""`import zoo`, `zoo --help`, `zoo list` and `zoo info` stay light: no torch, Lightning or transformers.
+
+How long they take depends on the processor and on what else the machine is doing, so it is
+measured, against a stated target, by `benchmarks/startup.py`, not asserted here."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 
-from tests.conftest import REPO, zoo_process
+from tests.conftest import REPO
 
 HEAVY = ("torch", "torchvision", "lightning", "transformers", "pytorch_lightning", "torchmetrics")
 
@@ -38,11 +40,3 @@ def test_import_zoo_is_light():
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stderr
 
-
-def test_zoo_list_answers_quickly():
-    zoo_process("list")  # warm the file-system cache
-    started = time.perf_counter()
-    result = zoo_process("list")
-    elapsed = time.perf_counter() - started
-    assert result.code == 0 and "linear-regression/linear" in result.out
-    assert elapsed < 1.0, f"zoo list took {elapsed:.2f} s"

@@ -1,5 +1,6 @@
 """Tests of {{app_name}}: run them with `pytest` in this folder."""
 
+import math
 from pathlib import Path
 
 import torch
@@ -19,8 +20,16 @@ def test_networks_map_noise_to_points_and_points_to_logits():
 
 def test_training_covers_the_ring(tmp_path):
     run = zoo.train(config=HERE / "config.yaml", output=tmp_path, progress=False)
-    assert run.metrics["val"]["modes"] >= 6  # of the ring's 8; an untrained generator covers none
+    # Bounds that hold whatever the processor's float rounding: with other seeds this config
+    # covers 4 to 8 of the ring's 8 modes with 37-69% of samples near one (hq); an untrained
+    # generator covers none with 0%.
+    assert run.metrics["val"]["modes"] >= 2 and run.metrics["val"]["hq"] >= 0.1
     trained = zoo.load(run.path, trust_code=True)
-    points = trained.predict(num=100, seed=0)
-    assert points.shape == (100, 2)
-    assert (points.norm(dim=1) - 2).abs().median() < 0.5  # on the ring of radius 2
+    points = trained.predict(num=2000, seed=0)
+    assert points.shape == (2000, 2)
+    # On the ring of radius 2 (trained: half the points within 0.03 of it; untrained: 1.9 off) ...
+    assert (points.norm(dim=1) - 2).abs().median() < 0.2
+    # ... and all around it, not collapsed on a few modes: each eighth of the ring (a mode at its
+    # middle) holds at least 2% of the samples (an even spread: 12.5%; trained: 7% or more).
+    eighth = torch.round(torch.atan2(points[:, 1], points[:, 0]) / (math.pi / 4)).long() % 8
+    assert torch.bincount(eighth, minlength=8).min() >= 0.02 * len(points)

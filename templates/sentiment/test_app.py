@@ -21,7 +21,9 @@ def test_model_maps_token_ids_to_one_logit_per_class_whatever_the_padding():
 
 def test_training_learns_the_demo_reviews(tmp_path):
     run = zoo.train(config=HERE / "config.yaml", output=tmp_path, progress=False)
-    assert run.metrics["val"]["acc"] >= 0.9
+    # 83-98% of the 48 validation reviews over seeds 0-9 (92% on average): the bound leaves room
+    # for any processor's float rounding; guessing scores 50%.
+    assert run.metrics["val"]["acc"] >= 0.75
     trained = zoo.load(run.path, trust_code=True)
     good, bad = trained.predict(["what a wonderful movie", "the script is dull and boring"])
     assert (good["label"], bad["label"]) == ("positive", "negative")
