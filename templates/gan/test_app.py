@@ -20,8 +20,8 @@ def test_networks_map_noise_to_points_and_points_to_logits():
 
 def test_training_covers_the_ring(tmp_path):
     run = zoo.train(config=HERE / "config.yaml", output=tmp_path, progress=False)
-    # Bounds that hold whatever the processor's float rounding: with other seeds this config
-    # covers 4 to 8 of the ring's 8 modes with 37-69% of samples near one (hq); an untrained
+    # Bounds that hold whatever the processor's float rounding: over seeds 0-6 this config
+    # covers 4 to 8 of the ring's 8 modes with 33-88% of samples near one (hq); an untrained
     # generator covers none with 0%.
     assert run.metrics["val"]["modes"] >= 2 and run.metrics["val"]["hq"] >= 0.1
     trained = zoo.load(run.path, trust_code=True)
