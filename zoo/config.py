@@ -313,14 +313,6 @@ def _suggest(key: str, names: Iterable[str], prefix: str) -> str | None:
     return "did you mean " + " or ".join(repr(f"{prefix}{m}") for m in matches) + "?" if matches else None
 
 
-def lookup(config: Config, key: str) -> Any:
-    """The value at a dotted key (None when a section lacks it)."""
-    value: Any = config
-    for part in key.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
-
-
 def to_yaml(config: Config, declared: Mapping[str, Setting] | None = None) -> str:
     """The config as YAML, sections in their natural order; with `declared`, each key followed
     by a comment saying what it takes and means."""
