@@ -1,17 +1,24 @@
-"""Small data: each task trained with its defaults on a few hundred rows of the shared data,
-against the same run in the task's usual batch size (data.max_batch_size), which is what the
-defaults were before batch sizes followed the data's size:
+"""Small data: each task trained with its defaults on a few hundred rows of real data, against
+the same run in the task's usual batch size (data.max_batch_size), which is what the defaults
+were before batch sizes followed the data's size:
 
-    uv run python benchmarks/small_data.py [--data-root ../shared/data] [--tasks classification ...] [--seeds 0 1 2]
+    uv run --with scikit-learn python benchmarks/small_data.py [--data-root ../shared/data] [--tasks classification ...]
+        [--seeds 0 1 2] [--arms defaults usual]
 
 The samples (written to a temp folder, the shared data read in place):
 - classification: 300 MNIST images (the first 300 of `mnist`), validated on 500 others;
 - sentiment: 500 SST-2 training phrases drawn with seed 0, validated on its 872 dev sentences;
 - translation: the first 3,000 Multi30k de-en training pairs, validated on 300 of its validation pairs;
-- summarization: the first 500 SAMSum training dialogues, validated on 200 of its validation dialogues.
-Each run is `zoo.train(TASK, data=SAMPLE, max_epochs=10)`; the other arm adds
-`data.batch_size=<data.max_batch_size>`. It prints the batch size, steps, the validation metric
-of the kept checkpoint per seed, their median, and the fit time.
+- summarization: the first 500 SAMSum training dialogues, validated on 200 of its validation dialogues;
+- gan: the same 300 MNIST images, and 500 others as FID's reference, FID taken in the feature
+  space of a `classification/cnn` trained for 3 epochs on MNIST images 1,000-7,999 (none of
+  the sample's);
+- linear-regression: the diabetes table (Efron et al. 2004: 442 patients, 10 measurements, a
+  disease score a year on), which scikit-learn ships (the shared data holds no regression
+  table; `--with scikit-learn` brings it), with the task's 20% validation split.
+Each run is `zoo.train(TASK, data=SAMPLE)` with the task's default model and epochs; the other
+arm adds `data.batch_size=<data.max_batch_size>`. It prints the batch size, the validation
+metric of the kept checkpoint per seed, their median, and the fit time.
 """
 
 from __future__ import annotations
@@ -33,18 +40,23 @@ import zoo
 from zoo.config import defaults
 from zoo.plugins import find_task
 
-EPOCHS = 10
+FEATURE_ROWS = range(1000, 8000)  # MNIST images the GAN's feature classifier trains on
 
 
-def mnist(root: Path, out: Path) -> Path:
+def mnist_folders(root: Path, out: Path, splits: dict[str, range]) -> Path:
+    """MNIST test-set images as folders `out/<split>/<digit>/<row>.png`."""
     images = np.frombuffer(gzip.open(root / "mnist" / "t10k-images-idx3-ubyte.gz").read(), np.uint8, offset=16).reshape(-1, 28, 28)
     labels = np.frombuffer(gzip.open(root / "mnist" / "t10k-labels-idx1-ubyte.gz").read(), np.uint8, offset=8)
-    for split, rows in (("train", range(300)), ("val", range(8000, 8500))):
+    for split, rows in splits.items():
         for row in rows:
             folder = out / split / str(labels[row])
             folder.mkdir(parents=True, exist_ok=True)
             Image.fromarray(images[row]).save(folder / f"{row}.png")
     return out
+
+
+def mnist(root: Path, out: Path) -> Path:
+    return mnist_folders(root, out, {"train": range(300), "val": range(8000, 8500)})
 
 
 def sst2(root: Path, out: Path) -> Path:
@@ -74,11 +86,30 @@ def samsum(root: Path, out: Path) -> Path:
     return out
 
 
+def diabetes(root: Path, out: Path) -> Path:
+    from sklearn.datasets import load_diabetes
+
+    out.mkdir(parents=True)
+    load_diabetes(as_frame=True, scaled=False).frame.to_csv(out / "diabetes.csv", index=False)
+    return out / "diabetes.csv"
+
+
+def feature_space(root: Path, work: Path) -> dict[str, str]:
+    """The GAN's FID space: a classification/cnn run on MNIST images none of the sample's."""
+    data = mnist_folders(root, work / "features", {"train": FEATURE_ROWS[:-1000], "val": FEATURE_ROWS[-1000:]})
+    run = zoo.train("classification", data=data, max_epochs=3, output=work / "runs", progress=False)
+    print(f"gan feature space: classification/cnn, 3 epochs on MNIST images {FEATURE_ROWS.start}-{FEATURE_ROWS.stop - 1}, "
+          f"val acc {run.metrics['val']['acc']:.2%}", flush=True)
+    return {"metrics.features": str(run.path)}
+
+
 SAMPLES: dict[str, tuple[Callable[[Path, Path], Path], str]] = {
     "classification": (mnist, "acc"),
     "sentiment": (sst2, "acc"),
     "translation": (multi30k, "bleu"),
     "summarization": (samsum, "rouge1"),
+    "gan": (mnist, "fid"),
+    "linear-regression": (diabetes, "mse"),
 }
 
 
@@ -87,17 +118,21 @@ def main() -> None:
     parser.add_argument("--data-root", type=Path, default=Path("../shared/data"))
     parser.add_argument("--tasks", nargs="+", default=list(SAMPLES), choices=list(SAMPLES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--arms", nargs="+", default=["defaults", "usual"], choices=["defaults", "usual"])
     args = parser.parse_args()
+    root = args.data_root.resolve()
     work = Path(tempfile.mkdtemp(prefix="zoo-small-"))
     for name in args.tasks:
         write, metric = SAMPLES[name]
-        data = write(args.data_root.resolve(), work / name)
+        data = write(root, work / name)
         task = find_task(name)
         usual = defaults(task, task.default_model)["data"]["max_batch_size"]
-        for arm, overrides in (("defaults", {}), (f"batch {usual}", {"data.batch_size": usual})):
+        common = feature_space(root, work) if name == "gan" else {}
+        arms = {"defaults": ("defaults", {}), "usual": (f"batch {usual}", {"data.batch_size": usual})}
+        for arm, overrides in (arms[chosen] for chosen in args.arms):
             scores, seconds = [], []
             for seed in args.seeds:
-                run = zoo.train(name, data=data, max_epochs=EPOCHS, seed=seed, output=work / "runs", progress=False, overrides=overrides)
+                run = zoo.train(name, data=data, seed=seed, output=work / "runs", progress=False, overrides={**common, **overrides})
                 scores.append(run.metrics["val"][metric])
                 seconds.append(run.seconds)
                 batch = yaml.safe_load((run.path / "config.yaml").read_text())["data"]["batch_size"]
