@@ -9,7 +9,8 @@ The samples (written to a temp folder, the shared data read in place):
 - classification: 300 MNIST images (the first 300 of `mnist`), validated on 500 others;
 - sentiment: 500 SST-2 training phrases drawn with seed 0, validated on its 872 dev sentences;
 - translation: the first 3,000 Multi30k de-en training pairs, validated on 300 of its validation pairs;
-- summarization: the first 500 SAMSum training dialogues, validated on 200 of its validation dialogues;
+- summarization: the first 500 SAMSum training dialogues, validated on 200 of its validation
+  dialogues; the lead-3 baseline (`summarization/lead`) is scored on them too;
 - gan: the same 300 MNIST images, and 500 others as FID's reference, FID taken in the feature
   space of a `classification/cnn` trained for 3 epochs on MNIST images 1,000-7,999 (none of
   the sample's);
@@ -103,6 +104,8 @@ def feature_space(root: Path, work: Path) -> dict[str, str]:
     return {"metrics.features": str(run.path)}
 
 
+BASELINES = {"summarization": "summarization/lead"}  # scored once on the sample, for scale
+
 SAMPLES: dict[str, tuple[Callable[[Path, Path], Path], str]] = {
     "classification": (mnist, "acc"),
     "sentiment": (sst2, "acc"),
@@ -128,6 +131,9 @@ def main() -> None:
         task = find_task(name)
         usual = defaults(task, task.default_model)["data"]["max_batch_size"]
         common = feature_space(root, work) if name == "gan" else {}
+        if name in BASELINES:
+            baseline = zoo.train(BASELINES[name], data=data, output=work / "runs", progress=False)
+            print(f"{name}: baseline {BASELINES[name]} val/{metric} {baseline.metrics['val'][metric]:.4f}", flush=True)
         arms = {"defaults": ("defaults", {}), "usual": (f"batch {usual}", {"data.batch_size": usual})}
         for arm, overrides in (arms[chosen] for chosen in args.arms):
             scores, seconds = [], []

@@ -63,6 +63,7 @@ def assert_user_error(result, *fragments: str) -> None:
         (["train", "gan", "metrics.features=inceptoin", "--print-config"], ["'inceptoin' is neither auto, inception, none nor an existing path", "'inception'"]),
         (["train", "detection/yolo", "model.widths=[8,16]", "--print-config"], ["model.widths expects a list of 5 whole numbers in [2, inf)"]),
         (["train", "sentiment", "model.tokenizer_kind=sentencepiece", "--print-config"], ["model.tokenizer_kind: unknown value", "wordpiece, bpe"]),
+        (["train", "translation", "model.vocab_size=3", "--print-config"], ["model.vocab_size must be a whole number in [8, inf), not 3"]),
         (["train", "classification/cnn", "model.pretrained=true", "--print-config"], ["model.pretrained is not a setting of classification/cnn",
                                                                                      "classification/resnet18 and 7 other models take it"]),
         (["train", "gan/dcgan", "model.base=mlp-gan", "--print-config"], ["model.base names the gan model your own model.source network stands in for", "set model.source"]),

@@ -19,6 +19,6 @@ IMAGE_COLUMNS = {
 }
 TOKENIZER = {
     "model.tokenizer_kind": Setting("wordpiece", "the tokenizer learned from the training texts: WordPiece (BERT's) or byte-level BPE (GPT-2's)", choices=("wordpiece", "bpe")),
-    "model.vocab_size": Setting(16000, "the learned tokenizer's vocabulary size", range="[8, inf)"),
+    "model.vocab_size": Setting(16000, "the learned tokenizer's vocabulary size", range="[8, inf)"),  # above the 7 special tokens (zoo.text)
     "model.lowercase": Setting(True, "lowercase texts before tokenizing"),
 }

@@ -22,7 +22,6 @@ from zoo.tokens import RowTexts
 
 PAD, UNK, CLS, SEP, MASK, BOS, EOS = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[BOS]", "[EOS]"
 SPECIAL_TOKENS = (PAD, UNK, CLS, SEP, MASK, BOS, EOS)  # ids 0..6 in every tokenizer trained here
-TOKENIZER_KINDS = ("wordpiece", "bpe")
 TOKENIZER_FILE = "tokenizer.json"
 
 
@@ -31,13 +30,10 @@ def train_tokenizer(
 ) -> Any:
     """A `tokenizers.Tokenizer` learned from `texts` (or batches of texts): WordPiece (BERT's normalization and
     splitting, `##` continuations) or byte-level BPE (GPT-2's: never an unknown character).
-    The special tokens come first, [PAD] as id 0."""
+    The special tokens come first, [PAD] as id 0. `kind` and `vocab_size` are the config's
+    model.tokenizer_kind and model.vocab_size, checked by its schema (`zoo.shared_settings`)."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
-    if kind not in TOKENIZER_KINDS:
-        raise ZooError(f"model.tokenizer_kind: unknown tokenizer kind {kind!r}", f"choose {' or '.join(TOKENIZER_KINDS)}")
-    if not isinstance(vocab_size, int) or vocab_size <= len(SPECIAL_TOKENS):
-        raise ZooError(f"model.vocab_size must be a whole number above {len(SPECIAL_TOKENS)}, not {vocab_size!r}")
     options = {"vocab_size": vocab_size, "min_frequency": min_frequency, "special_tokens": list(SPECIAL_TOKENS), "show_progress": False}
     if kind == "wordpiece":
         tokenizer = Tokenizer(models.WordPiece(unk_token=UNK))

@@ -105,8 +105,6 @@ def _dcgan_init(module: nn.Module) -> None:
 
 
 def _image_gan(channels: int, image_size: Sequence[int], num_classes: int, latent_dim: int, width: int, batch_norm: bool) -> GAN:
-    if latent_dim < 1 or width < 1:
-        raise ValueError(f"model.latent_dim and model.width must be positive, not {latent_dim} and {width}")
     gan = GAN(
         DCGenerator(latent_dim, channels, image_size, width, num_classes),
         DCDiscriminator(channels, image_size, width, num_classes, batch_norm),
@@ -165,6 +163,4 @@ class MLPGenerator(nn.Module):
 def mlp_gan(dim: int, latent_dim: int = 2, hidden: int = 128, layers: int = 3, pack: int = 2) -> GAN:
     """Generator and discriminator of `layers` hidden layers of `hidden` units (ReLU;
     LeakyReLU 0.2 in the discriminator), which sees `pack` samples at a time."""
-    if min(latent_dim, hidden, layers, pack) < 1:
-        raise ValueError(f"model.latent_dim, hidden, layers and pack must be 1 or more, not {latent_dim}, {hidden}, {layers}, {pack}")
     return GAN(MLPGenerator(latent_dim, dim, hidden, layers), PackedDiscriminator(dim, hidden, layers, pack), latent_dim)
