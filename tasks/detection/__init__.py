@@ -51,7 +51,7 @@ task = Task(
             tags=("cpu-friendly",),
         ),
     },
-    default_model="fasterrcnn-mobilenet",
+    default_model="yolo",  # trains from scratch in minutes on a CPU; the torchvision models want weights or a GPU
     module="zoo_tasks.detection.module:DetectionModule",
     data="zoo_tasks.detection.data:build_data",
     monitor="val/map",
