@@ -384,10 +384,14 @@ def cmd_cache(args: argparse.Namespace) -> dict[str, Any] | None:
 
 def cmd_new(args: argparse.Namespace) -> dict[str, Any] | None:
     from zoo.plugins import find_task
+    from zoo.scaffold import commands_for
 
     folder = zoo.new(args.directory, args.task)
+    commands = commands_for(folder)  # as the app's README says them, for the way zoo was started
     print(f"Created {_relative(folder)}: a {find_task(args.task).name} application. Next:")
-    print(f"  cd {_relative(folder)} && zoo train --config config.yaml && pytest")
+    print(f"  cd {_relative(folder)} && {commands.zoo} train --config config.yaml && {commands.pytest}")
+    if commands.missing:
+        print(f"  note: {commands.missing}")
     return None
 
 

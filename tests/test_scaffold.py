@@ -83,3 +83,44 @@ def test_new_refuses_invalid_names_and_unknown_tasks(zoo_cli, tmp_path):
     assert_user_error(zoo_cli("new", tmp_path / "1app", "--task", "linear-regression"), "invalid application name")
     assert_user_error(zoo_cli("new", tmp_path / "app", "--task", "linear"), "unknown task 'linear'")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_next_steps_under_uv_run_use_the_checkout(zoo_cli, tmp_path, monkeypatch):
+    """From a checkout (`uv run zoo new`), plain `zoo` is not on the user's PATH: the next steps
+    and the app's README say `uv run`, with the checkout named when the app is outside it."""
+    from pathlib import Path
+
+    from zoo.scaffold import commands_for
+
+    checkout = Path(sys.prefix).parent
+    monkeypatch.setenv("UV_RUN_RECURSION_DEPTH", "1")
+    monkeypatch.setenv("VIRTUAL_ENV", sys.prefix)
+    if not (checkout / "pyproject.toml").is_file():
+        pytest.skip("zoo is not running from a checkout's environment")
+    assert commands_for(checkout / "apps" / "mine").zoo == "uv run zoo"
+    outside = commands_for(tmp_path / "mine")
+    assert (outside.zoo, outside.pytest) == (f"uv run --project {checkout} zoo", f"uv run --project {checkout} pytest")
+    monkeypatch.chdir(tmp_path)
+    printed = zoo_cli("new", "mine", "--task", "linear-regression").out
+    assert f"cd mine && uv run --project {checkout} zoo train --config config.yaml && uv run --project {checkout} pytest" in printed
+    readme = (tmp_path / "mine" / "README.md").read_text()
+    assert f"uv run --project {checkout} zoo train --config config.yaml" in readme and f"\nuv run --project {checkout} pytest\n" in readme
+
+
+def test_next_steps_of_an_installed_zoo_use_its_command_and_interpreter(tmp_path, monkeypatch):
+    import shlex
+    import sysconfig
+    from pathlib import Path
+
+    from zoo.scaffold import commands_for
+
+    monkeypatch.delenv("UV_RUN_RECURSION_DEPTH", raising=False)
+    scripts = sysconfig.get_path("scripts")
+    monkeypatch.setenv("PATH", scripts)  # this installation's zoo and python first, as in an activated venv
+    on_path = commands_for(tmp_path)
+    python = "python" if (Path(scripts) / "python").resolve() == Path(sys.executable).resolve() else shlex.quote(sys.executable)
+    assert (on_path.zoo, on_path.pytest, on_path.missing) == ("zoo", f"{python} -m pytest", None)
+    monkeypatch.setenv("PATH", str(tmp_path))  # zoo installed but not on PATH: its full path
+    assert commands_for(tmp_path).zoo == shlex.quote(str(Path(scripts) / "zoo"))
+    monkeypatch.setattr("importlib.util.find_spec", lambda name, *rest: None if name == "pytest" else object())
+    assert "pip install pytest" in commands_for(tmp_path).missing
