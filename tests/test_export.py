@@ -45,3 +45,29 @@ def test_export_output_that_is_a_folder(zoo_cli, trained_run: Path, tmp_path: Pa
 def test_torchscript_is_explained(zoo_cli, trained_run: Path):
     result = zoo_cli("export", trained_run, "--format", "torchscript")
     assert result.code == 2 and "torch.jit is deprecated" in result.err and "--format pt2" in result.err
+
+
+def test_onnx_metadata_names_the_features_and_task(trained_run: Path, tmp_path: Path):
+    import onnx
+
+    zoo.export(trained_run, "onnx", tmp_path / "m.onnx")
+    metadata = {p.key: p.value for p in onnx.load(str(tmp_path / "m.onnx")).metadata_props}
+    assert metadata["task"] == "linear-regression" and metadata["model"] == "linear" and metadata["zoo_version"] == zoo.__version__
+    assert json.loads(metadata["features"]) == ["x"] and metadata["target"] == "y"
+
+
+def test_onnx_metadata_carries_a_classifiers_classes_and_preprocessing(tmp_path: Path):
+    """What a program without zoo needs: class names in output order, size, mean, std, channels."""
+    import onnx
+
+    run = zoo.train("classification", output=tmp_path / "runs", max_epochs=1, progress=False, overrides={"data.batch_size": 32}).path
+    result = zoo.export(run, "onnx")
+    metadata = {p.key: p.value for p in onnx.load(result["path"]).metadata_props}
+    module = zoo.load(run)
+    assert json.loads(metadata["classes"]) == module.classes
+    assert json.loads(metadata["image_size"]) == module.image_size == list(result["input"]["shape"][2:])
+    assert json.loads(metadata["mean"]) == pytest.approx(module.mean.flatten().tolist())
+    assert json.loads(metadata["std"]) == pytest.approx(module.std.flatten().tolist())
+    assert metadata["channel_order"] == "RGB"
+    session = onnxruntime.InferenceSession(result["path"], providers=["CPUExecutionProvider"])
+    assert session.get_modelmeta().custom_metadata_map["classes"] == metadata["classes"]  # what onnxruntime users read

@@ -47,7 +47,11 @@ def save(module: Any, target: Path, metrics: dict[str, Any], notes: list[str]) -
         info[key] = {"file": name}
     write_json(partial / CONFIG, {"zoo_version": __version__, "config": config, "info": info, "metrics": metrics, "params": params})
     save_model(module, str(partial / WEIGHTS))
-    (partial / CARD).write_text(model_card(config, metrics, params, notes, module.usage_shell, module.usage_python), encoding="utf-8")
+    card = model_card(
+        config, metrics, params, notes, module.usage_shell, module.usage_python,
+        interface=module.interface(), limits=module.limits, rows=module.info.get("rows"),
+    )
+    (partial / CARD).write_text(card, encoding="utf-8")
     shutil.rmtree(target, ignore_errors=True)
     partial.replace(target)
 
@@ -127,14 +131,28 @@ def carried_code(folder: Path, source: str | None, trust_code: bool) -> str | No
     return f"{(folder / file).resolve()}:{attribute}"
 
 
-def model_card(config: dict[str, Any], metrics: dict[str, Any], params: int, notes: list[str], shell: Sequence[str], python: Sequence[str]) -> str:
-    """A short README: what the model is, how it was trained, how well it does, and how to use
-    it: the `shell` commands and `python` lines of its module (`ZooModule.usage_shell`, ...)."""
+def model_card(
+    config: dict[str, Any],
+    metrics: dict[str, Any],
+    params: int,
+    notes: list[str],
+    shell: Sequence[str],
+    python: Sequence[str],
+    *,
+    interface: dict[str, Any] | None = None,
+    limits: Sequence[str] = (),
+    rows: dict[str, int] | None = None,
+) -> str:
+    """A short README: what the model is, what it was trained on, its classes and the input it
+    takes (its module's `interface()`), how well it does, its `limits`, and how to use it: the
+    `shell` commands and `python` lines of its module (`ZooModule.usage_shell`, ...)."""
     name = f"{config['task']}/{config['model']['name']}"
     code = bool(config["model"]["source"])
     folder = "path/to/this/folder" + (" --trust-code" if code else "")
-    rows = [f"| {split} | {metric} | {value:.6g} |" for split, values in metrics.items() for metric, value in values.items()]
-    hparams = {k: v for k, v in config["model"].items() if k not in MODEL_CHOICE}
+    interface = dict(interface or {})
+    classes = interface.pop("classes", None)
+    data = config["data"]["path"]
+    counted = ", ".join(f"{count:,} {split}" for split, count in (rows or {}).items())
     lines = [
         f"# {name}",
         "",
@@ -142,19 +160,22 @@ def model_card(config: dict[str, Any], metrics: dict[str, Any], params: int, not
         + (f" from the user's model `{config['model']['source']}`" if code else "")
         + (f", trained as {config['task']}/{config['model']['base']} is (model.base)." if code and config["model"].get("base") else "."),
         "",
+        "## Training",
+        "",
+        f"- data: {f'`{data}`' if data else 'the embedded demo data of `zoo train ' + config['task'] + '`'}" + (f" ({counted} rows)" if counted else ""),
         f"- parameters: {params:,}",
-        f"- hyper-parameters: {json.dumps(hparams) if hparams else 'none'}",
-        f"- data: {config['data']['path'] or 'the embedded demo data'}",
         f"- optimizer: {config['optim']['name']} (lr {config['optim']['lr']}, scheduler {config['optim']['scheduler']})",
         f"- seed: {config['seed']}",
         *(f"- note: {note}" for note in notes),
         "",
-        "## Metrics",
+        *_section("Classes", [f"{index}. {label}" for index, label in enumerate(classes or [])] if classes else []),
+        *_section("Input and output", [f"- {key}: {_shown(value)}" for key, value in interface.items()]),
+        *_section("Metrics", _metric_table(metrics) or ["none were computed (the notes above say why)"]),
+        "## Hyper-parameters",
         "",
-        "| split | metric | value |",
-        "|---|---|---|",
-        *rows,
+        *_table({f"model.{k}": v for k, v in config["model"].items() if k not in MODEL_CHOICE}),
         "",
+        *_section("Limits", [f"- {limit}" for limit in limits]),
         "## Use",
         "",
         *([f"Loading this model runs Python code (`{config['model']['source']}`, model.source): zoo runs it only when asked to with `--trust-code`.", ""] if code else []),
@@ -170,3 +191,30 @@ def model_card(config: dict[str, Any], metrics: dict[str, Any], params: int, not
         "",
     ]
     return "\n".join(lines)
+
+
+def _section(title: str, items: list[str]) -> list[str]:
+    """A card section of `items` lines; none when there are no items."""
+    return [f"## {title}", "", *items, ""] if items else []
+
+
+def _metric_table(metrics: dict[str, Any]) -> list[str]:
+    """Each split's metrics as Markdown table rows under a header; none without metrics."""
+    rows = [f"| {split} | {metric} | {value:.6g} |" for split, values in metrics.items() for metric, value in values.items()]
+    return ["| split | metric | value |", "|---|---|---|", *rows] if rows else []
+
+
+def _table(values: dict[str, Any]) -> list[str]:
+    """Keys and values as a Markdown table (values as YAML/JSON writes them)."""
+    if not values:
+        return ["none"]
+    return ["| key | value |", "|---|---|", *(f"| `{key}` | `{json.dumps(value)}` |" for key, value in values.items())]
+
+
+def _shown(value: Any) -> str:
+    """A value for a person: lists of numbers rounded to 4 significant digits, text as it is."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, float) for v in value):
+        return "[" + ", ".join(f"{v:.4g}" for v in value) + "]"
+    return json.dumps(value)

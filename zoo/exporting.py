@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from zoo import artifact
+from zoo import __version__, artifact
 from zoo.errors import ZooError, did_you_mean
 from zoo.run import model_dir
 
@@ -67,6 +68,23 @@ def _pt2(module: Any, example: Any, target: Path) -> Callable[[Any], Any]:
     return reloaded
 
 
+def metadata(module: Any) -> dict[str, str]:
+    """What an ONNX runtime user needs besides the graph: the task and model, and the module's
+    `interface()` (class names in output order, the input recipe), each value as text (JSON for
+    anything but text)."""
+    described = {"zoo_version": __version__, "task": module.config["task"], "model": module.config["model"]["name"], **module.interface()}
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in described.items()}
+
+
+def _write_metadata(target: Path, values: dict[str, str]) -> None:
+    """Set the ONNX file's `metadata_props` to `values` (read back with `onnx.load(...).metadata_props`)."""
+    import onnx
+
+    model = onnx.load(str(target))
+    onnx.helper.set_model_props(model, values)
+    onnx.save_model(model, str(target))
+
+
 def _onnx(module: Any, example: Any, target: Path) -> Callable[[Any], Any] | None:
     import logging
 
@@ -92,6 +110,7 @@ def _onnx(module: Any, example: Any, target: Path) -> Callable[[Any], Any] | Non
         )
     finally:
         onnx_log.setLevel(level)
+    _write_metadata(target, metadata(module))
     if importlib.util.find_spec("onnxruntime") is None:
         return None  # exported, but nothing here can run it to compare
     import onnxruntime

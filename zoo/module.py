@@ -2,8 +2,8 @@
 
 A task's module implements the steps Lightning calls and the methods zoo calls:
 `predict`, `predict_from_cli`, `evaluation_dataset`, `example_input`, and optionally
-`describe` and `write_plots`. `usage_shell` and `usage_python` say how its saved model is used
-(the model card's "Use" section).
+`describe` and `write_plots`. `usage_shell`, `usage_python`, `limits` and `interface()` are
+what its saved model's card says (zoo.artifact); `interface()` also goes into exported ONNX files.
 Its training step reports its loss with `log_train_loss`.
 """
 
@@ -37,6 +37,7 @@ class ZooModule(L.LightningModule):
     # folder, with --trust-code when it carries code) and Python after `model = zoo.load(...)`.
     usage_shell: tuple[str, ...] = ("zoo predict {model} INPUT...", "zoo evaluate {model} --data DATA")
     usage_python: tuple[str, ...] = ("model.predict([...])",)
+    limits: tuple[str, ...] = ()  # what the model cannot do, a sentence each (the card's "Limits")
     output_names: tuple[str, ...] = ("output",)  # of `forward`, as exported (ONNX output names)
     module_keys: tuple[str, ...] = ()  # model.* keys the module uses itself, not passed to the builder
     info_files: dict[str, str] = {}  # info entries (text) saved in model/ as files of their own: key -> file name
@@ -143,6 +144,13 @@ class ZooModule(L.LightningModule):
     def example_input(self) -> torch.Tensor:
         """One batch of model input, for tracing and export."""
         raise NotImplementedError(f"{type(self).__name__} does not implement example_input")
+
+    def interface(self) -> dict[str, Any]:
+        """What a program outside zoo needs to feed the network and read its outputs, as
+        JSON-able values by name: `classes` (in output order) where there are classes, and the
+        input recipe (image size, mean and std, channel order; tokenizer file, max length). The
+        model card lists them, and `zoo export --format onnx` writes them into the file's metadata."""
+        return {}
 
     def describe(self) -> dict[str, Any]:
         """What the trained model learned, in a few JSON-able values, for the run summary."""

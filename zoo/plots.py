@@ -20,24 +20,35 @@ def epoch_curves(metrics_csv: Path) -> dict[str, list[tuple[int, float]]]:
     return dict(curves)
 
 
-def curve_plots(metrics_csv: Path, folder: Path, title: str, monitor: str | None) -> list[Path]:
+def curve_plots(metrics_csv: Path, folder: Path, title: str, monitor: str | None, label_smoothing: float = 0.0) -> list[Path]:
     """plots/loss.png (training and validation loss per epoch) and, when the best checkpoint
-    is picked by another metric, a plot of that metric (plots/acc.png for val/acc)."""
+    is picked by another metric, a plot of that metric (plots/acc.png for val/acc). With
+    `label_smoothing` the training loss is the smoothed one and validation's is not: the
+    legend and title say so, since the two then differ by more than over-fitting."""
     curves = epoch_curves(metrics_csv)
     written = []
-    losses = {name: points for name, points in curves.items() if name.endswith("loss")}
+    losses = {_loss_label(name, label_smoothing): points for name, points in curves.items() if name.endswith("loss")}
     if losses:
-        written.append(_plot(losses, folder / "loss.png", title, "loss"))
+        smoothed = f"{title}\ntrain/loss is label-smoothed ({label_smoothing:g}); val/loss is not"
+        written.append(_plot(losses, folder / "loss.png", smoothed if label_smoothing else title, "loss"))
     if monitor and not monitor.endswith("loss") and monitor in curves:
         name = monitor.rpartition("/")[2]
         written.append(_plot({monitor: curves[monitor]}, folder / f"{name}.png", title, name))
     return written
 
 
+def _loss_label(name: str, label_smoothing: float) -> str:
+    """A loss curve's legend entry: `train/loss (label-smoothed 0.1)` where smoothing applies."""
+    if not label_smoothing:
+        return name
+    return f"{name} (label-smoothed {label_smoothing:g})" if name.startswith("train/") else f"{name} (no smoothing)"
+
+
 def _plot(curves: dict[str, list[tuple[int, float]]], target: Path, title: str, label: str) -> Path:
     """Curves per epoch on one axis (log scale when they span decades). The figure is drawn
     without pyplot, so the caller's matplotlib backend and open figures are left alone."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(6, 4), dpi=120)
     axes = figure.subplots()
@@ -48,6 +59,7 @@ def _plot(curves: dict[str, list[tuple[int, float]]], target: Path, title: str, 
     if min(values) > 0 and max(values) / min(values) > 100:
         axes.set_yscale("log")
     axes.set(xlabel="epoch", ylabel=label, title=title)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole: no tick at 2.5
     axes.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()

@@ -299,7 +299,8 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
             log.with_name(EARLIER_LOG).unlink(missing_ok=True)
     seconds = time.perf_counter() - started
     if trainer.is_global_zero and trains:
-        plots.curve_plots(log, run_dir / "plots", title=f"{task.name}/{config['model']['name']}", monitor=monitor)
+        plots.curve_plots(log, run_dir / "plots", title=f"{task.name}/{config['model']['name']}", monitor=monitor,
+                          label_smoothing=config["model"].get("label_smoothing") or 0.0)
 
     if fits:
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""

@@ -26,6 +26,13 @@ TOP_K = 5
 class ClassificationModule(ZooModule):
     """Cross-entropy training; accuracy, top-5, macro F1, per-class precision and recall."""
 
+    usage_shell = ("zoo predict {model} photo.jpg more_photos/ --json", "zoo evaluate {model} --data labelled_images/")
+    usage_python = ('model.predict(["photo.jpg"], top_k=3)  # [{"label", "probability", "top_k"}]',)
+    limits = (
+        "It always answers with one of its classes, even for a picture of none of them: a low probability is the only sign.",
+        "Images are scaled and center-cropped to its input size: what lies outside the crop is not seen.",
+    )
+
     def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
         super().__init__(config, info)
         self.classes: list[str] = info["classes"]
@@ -122,6 +129,20 @@ class ClassificationModule(ZooModule):
     def example_input(self) -> torch.Tensor:
         generator = torch.Generator().manual_seed(0)
         return torch.rand(2, self.channels, *self.image_size, generator=generator)
+
+    def interface(self) -> dict[str, Any]:
+        return {
+            "classes": self.classes,
+            "input": f"float images (N, {self.channels}, {self.image_size[0]}, {self.image_size[1]}) with values in [0, 1]",
+            "channel_order": "RGB" if self.channels == 3 else "grayscale" if self.channels == 1 else f"{self.channels} channels",
+            "image_size": self.image_size,
+            "resize": "scaled to cover image_size / crop_fraction, keeping the aspect ratio, then center-cropped to image_size",
+            "crop_fraction": self.info["crop_fraction"],
+            "mean": self.info["mean"],
+            "std": self.info["std"],
+            "normalization": "(x - mean) / std per channel, inside the network: feed it [0, 1] pixels",
+            "output": "logits (N, classes): softmax gives the probabilities",
+        }
 
     def write_plots(self, folder: Path) -> None:
         confusion_plots(self.confusion, self.classes, folder, "images")

@@ -36,6 +36,16 @@ class DetectionModule(ZooModule):
     }
 
     output_names = ("boxes", "scores")
+    usage_shell = (
+        "zoo predict {model} photo.jpg more_photos/ --score-threshold 0.5 --output drawn/",
+        "zoo evaluate {model} --data annotations/instances_val.json",
+    )
+    usage_python = ('model.predict(["photo.jpg"], score_threshold=0.5)  # [{"width", "height", "detections": [{"label", "score", "box"}]}]',)
+    limits = (
+        "It finds only its classes; boxes scoring under the threshold (default 0.5) are not reported.",
+        "Images are scaled so their longer side is its image size: objects much smaller than in training are missed.",
+        "Only yolo exports (to ONNX or pt2), and its exported outputs come before non-maximum suppression.",
+    )
 
     def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
         super().__init__(config, info)
@@ -204,6 +214,18 @@ class DetectionModule(ZooModule):
     def example_input(self) -> torch.Tensor:
         side = -(-self.image_size // 32) * 32
         return torch.rand(2, 3, side, side, generator=torch.Generator().manual_seed(0))
+
+    def interface(self) -> dict[str, Any]:
+        side = -(-self.image_size // 32) * 32
+        return {
+            "classes": self.classes,
+            "input": f"float RGB images (N, 3, {side}, {side}) with values in [0, 1] (export); the images' longer side scaled to image_size",
+            "channel_order": "RGB",
+            "image_size": self.image_size,
+            "export_size": side,
+            "normalization": "inside the network: feed it [0, 1] pixels",
+            "output": "yolo export: boxes (N, A, 4) as x1, y1, x2, y2 pixels and scores (N, A, classes), before non-maximum suppression",
+        }
 
     def write_plots(self, folder: Path) -> None:
         """plots/predictions.png: validation images with their predicted boxes (score >= 0.5)

@@ -11,6 +11,7 @@ import torch
 PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45", "#fabed4", "#469990"]
 TRUTH_COLOR = "#ffffff"
 GRID_THRESHOLD = 0.5
+TILE_SIDE = 320  # pixels: the least side of a picture in plots/predictions.png
 
 
 def color(index: int) -> str:
@@ -18,25 +19,49 @@ def color(index: int) -> str:
 
 
 def annotate(image: torch.Tensor, detections: Sequence[dict[str, Any]], classes: Sequence[str]) -> torch.Tensor:
-    """A uint8 (3, H, W) image with each detection's box and "label score" drawn on it."""
+    """A uint8 (3, H, W) image with each detection's box and "label score" drawn on it: the
+    label on a tag of the box's colour, in a font scaled to the image, kept inside it."""
+    from torchvision.transforms.v2.functional import pil_to_tensor, to_pil_image
     from torchvision.utils import draw_bounding_boxes
 
     if not detections:
         return image
     index = {name: i for i, name in enumerate(classes)}
-    boxes = torch.tensor([d["box"] for d in detections], dtype=torch.float32)
-    labels = [f"{d['label']} {d['score']:.2f}" for d in detections]
     colors = [color(index[d["label"]]) for d in detections]
     width = max(2, round(max(image.shape[-2:]) / 300))
-    return draw_bounding_boxes(image, boxes, labels=labels, colors=colors, width=width, font=_font(), font_size=max(12, width * 6))
+    drawn = draw_bounding_boxes(image, torch.tensor([d["box"] for d in detections], dtype=torch.float32), colors=colors, width=width)
+    picture = to_pil_image(drawn)
+    font = _font(max(12, round(max(image.shape[-2:]) / 32)))
+    for detection, fill in zip(detections, colors):
+        _tag(picture, detection["box"], f"{detection['label']} {detection['score']:.2f}", fill, font)
+    return pil_to_tensor(picture)
 
 
-def _font() -> str | None:
-    """matplotlib's DejaVu Sans: a TrueType font that scales (PIL's built-in one is tiny)."""
+def _tag(picture: Any, box: Sequence[float], text: str, fill: str, font: Any) -> None:
+    """`text` on a filled tag in `fill` above the box's top-left corner (inside the box when
+    there is no room above), shifted to stay whole inside the picture."""
+    from PIL import ImageColor, ImageDraw
+
+    draw = ImageDraw.Draw(picture)
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    pad = max(1, (bottom - top) // 6)
+    tag_width, tag_height = right - left + 2 * pad, bottom - top + 2 * pad
+    x = min(max(0, round(box[0])), max(0, picture.width - tag_width))
+    y = round(box[1]) - tag_height if box[1] >= tag_height else round(box[1])
+    y = min(max(0, y), max(0, picture.height - tag_height))
+    draw.rectangle((x, y, x + tag_width - 1, y + tag_height - 1), fill=fill)
+    red, green, blue = ImageColor.getrgb(fill)[:3]
+    ink = "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 150 else "white"  # readable on the tag
+    draw.text((x + pad - left, y + pad - top), text, fill=ink, font=font)
+
+
+def _font(size: int) -> Any:
+    """matplotlib's DejaVu Sans at `size` pixels: a TrueType font that scales (PIL's built-in one is tiny)."""
     import matplotlib
+    from PIL import ImageFont
 
     path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
-    return str(path) if path.is_file() else None
+    return ImageFont.truetype(str(path), size) if path.is_file() else ImageFont.load_default(size)
 
 
 def save_png(image: torch.Tensor, path: Path) -> None:
@@ -50,18 +75,22 @@ def prediction_grid(
     shown: Sequence[tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]], classes: Sequence[str], target: Path
 ) -> Path:
     """Images in a grid: the annotated boxes in thin white, the predictions (score >= 0.5)
-    in their class colors."""
+    in their class colors. Images smaller than TILE_SIDE are enlarged to it first."""
+    from torchvision.transforms.v2.functional import resize
     from torchvision.utils import draw_bounding_boxes, make_grid
 
     side = max(max(image.shape[-2:]) for image, _, _ in shown)
+    scale = max(1.0, TILE_SIDE / side)  # small images are enlarged, so their labels can be read
+    side = round(side * scale)
     tiles = []
     for image, found, truth in shown:
+        image = resize(image, [round(image.shape[-2] * scale), round(image.shape[-1] * scale)], antialias=True)
         if len(truth["boxes"]):
-            image = draw_bounding_boxes(image, truth["boxes"].float(), colors=TRUTH_COLOR, width=1)
+            image = draw_bounding_boxes(image, truth["boxes"].float() * scale, colors=TRUTH_COLOR, width=1)
         keep = found["scores"] >= GRID_THRESHOLD
         detections = [
-            {"label": classes[int(label)], "score": float(score), "box": box.tolist()}
-            for box, score, label in zip(found["boxes"][keep], found["scores"][keep], found["labels"][keep])
+            {"label": classes[int(label)], "score": float(score), "box": (box * scale).tolist()}
+            for box, score, label in zip(found["boxes"][keep].float(), found["scores"][keep], found["labels"][keep])
         ]
         image = annotate(image, detections, classes)
         tile = torch.zeros(3, side, side, dtype=torch.uint8)

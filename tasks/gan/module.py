@@ -29,6 +29,10 @@ class GanModule(AdversarialModule):
     """A GAN of images: uint8 images of one size in, images in [0, 1] out."""
 
     collected_names = ("real", "fake", "reference")  # features of real, generated and floor images
+    limits = (
+        "It generates only what its training images show, and may cover some of them far better than others (mode collapse): FID, KID and the samples show how well.",
+        "Only unconditional models export: the generator, noise to images.",
+    )
 
     def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
         super().__init__(config, info)
@@ -48,6 +52,15 @@ class GanModule(AdversarialModule):
         if self.conditional:
             raise ZooError("a conditional GAN's generator takes labels too; export covers unconditional models", "train gan/dcgan or gan/wgan-gp to export")
         return super().forward(z)
+
+    def interface(self) -> dict[str, Any]:
+        channels, (height, width) = self.info["channels"], self.info["image_size"]
+        return {
+            **({"classes": self.classes} if self.conditional else {}),
+            "input": f"noise (N, {self.latent_dim}) from a standard normal distribution" + ("; and a class label each" if self.conditional else ""),
+            "latent_dim": self.latent_dim,
+            "output": f"images (N, {channels}, {height}, {width}) with values in [0, 1], " + ("RGB" if channels == 3 else "grayscale" if channels == 1 else f"{channels} channels"),
+        }
 
     def real_batch(self, batch: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | None]:
         images, labels = batch[0], batch[1]

@@ -22,6 +22,8 @@ from zoo_tasks.gan.adversarial import AdversarialModule
 class ToyGanModule(AdversarialModule):
     """A GAN of points (N, 2) of `info["toy"]`, a mixture of Gaussians around `info["modes"]`."""
 
+    limits = ("It makes 2-D points of one known mixture of Gaussians: a demonstration of GAN training, not an image model.",)
+
     def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
         super().__init__(config, info)
         self.register_buffer("modes", torch.tensor(info["modes"]), persistent=False)
@@ -29,6 +31,9 @@ class ToyGanModule(AdversarialModule):
 
     def net_dims(self) -> dict[str, Any]:
         return {"dim": 2}
+
+    def interface(self) -> dict[str, Any]:
+        return {"input": f"noise (N, {self.latent_dim}) from a standard normal distribution", "latent_dim": self.latent_dim, "output": "points (N, 2)"}
 
     def score_batch(self, fields: Sequence[torch.Tensor], noise: torch.Tensor, split: str) -> None:
         self.collected["fake"].update(self.checked(self.generate(noise), split))

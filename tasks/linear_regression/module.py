@@ -20,6 +20,10 @@ class RegressionModule(ZooModule):
     """Raw features -> raw target. Training standardizes both with the training rows'
     statistics, so the default SGD converges in a few dozen steps on any scale of data."""
 
+    usage_shell = ("zoo predict {model} rows.csv --json", "zoo evaluate {model} --data table.csv")
+    usage_python = ("model.predict(rows)  # rows: lists of the feature values, in the order of `features`",)
+    limits = ("Predictions for feature values outside the training rows' range are extrapolations.",)
+
     def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
         super().__init__(config, info)
         self.features: list[str] = info["features"]
@@ -105,6 +109,14 @@ class RegressionModule(ZooModule):
 
     def example_input(self) -> torch.Tensor:
         return torch.stack([self.x_mean, self.x_mean + self.x_std]).cpu()
+
+    def interface(self) -> dict[str, Any]:
+        return {
+            "features": self.features,
+            "target": self.target,
+            "input": f"float rows (N, {len(self.features)}) of the features in their own units: standardization is inside the network",
+            "output": f"{self.target} (N,) in its own units",
+        }
 
     def describe(self) -> dict[str, Any]:
         """The learned weights and bias in the data's own units (for a linear network), and the

@@ -30,6 +30,13 @@ class SentimentModule(ZooModule):
     predict_options = {"file": "a UTF-8 text file, one text per line (blank lines are skipped)"}
     module_keys = ("tokenizer", "tokenizer_kind", "vocab_size", "lowercase", "pretrained")
     info_files = {"tokenizer": text.TOKENIZER_FILE}
+    usage_shell = ('zoo predict {model} "a gripping film" "a dull, predictable plot"', "zoo predict {model} --file reviews.txt --json", "zoo evaluate {model} --data reviews.csv")
+    usage_python = ('model.predict(["a gripping film"])  # [{"label", "score", "scores"}]',)
+    limits = (
+        "It always answers with one of its classes, even for text that expresses none of them.",
+        "Texts are cut at max_length tokens; words the tokenizer never saw in training are split into pieces it may misread.",
+        "Export is not offered: predict with zoo or zoo.load.",
+    )
 
     def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
         super().__init__(config, info)
@@ -110,6 +117,15 @@ class SentimentModule(ZooModule):
             "exporting sentiment models is not offered yet",
             "predict with zoo.load(RUN).predict; a transformer's network saves with zoo.load(RUN).net.model.save_pretrained(DIR)",
         )
+
+    def interface(self) -> dict[str, Any]:
+        return {
+            "classes": self.classes,
+            "input": "texts, encoded by the tokenizer with its special tokens",
+            "tokenizer": self.info_files["tokenizer"],
+            "max_length": self.max_length,
+            "output": "logits (N, classes): softmax gives the probabilities",
+        }
 
     def write_plots(self, folder: Path) -> None:
         confusion_plots(self.confusion, self.classes, folder, "texts")

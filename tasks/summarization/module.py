@@ -22,6 +22,13 @@ class SummarizationModule(Seq2SeqModule):
     headline = "rouge1"
     columns = COLUMNS
     example_text = EXAMPLE
+    usage_shell = ("zoo predict {model} --file dialogues.jsonl --json", "zoo evaluate {model} --data samsum/test.jsonl")
+    usage_python = ('model.predict(["Maria: Can you buy lemons?\\nJake: Sure, how many?"], beam=4)  # [{"output"}]',)
+    limits = (
+        "It summarizes documents like its training documents; names, places and numbers can come out wrong.",
+        "Documents are cut at max_source tokens; summaries stop at model.max_output tokens.",
+        "Export is not offered: predict with zoo or zoo.load.",
+    )
 
 
 class LeadModule(TextToTextModule):
@@ -33,6 +40,9 @@ class LeadModule(TextToTextModule):
     columns = COLUMNS
     example_text = EXAMPLE
     module_keys = Seq2SeqModule.module_keys  # the task's tokenizer and decoding settings: lead reads text
+    usage_shell = SummarizationModule.usage_shell
+    usage_python = ('model.predict(["Maria: Can you buy lemons?\\nJake: Sure, how many?"])  # [{"output"}]',)
+    limits = ("It learns nothing: it copies the first sentences, the baseline a trained summarizer must beat.",)
 
     def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
         super().__init__(config, info)
@@ -47,6 +57,9 @@ class LeadModule(TextToTextModule):
 
     def evaluation_dataset(self, path: Path) -> Dataset:
         return TextPairs(self.evaluation_pairs(path))
+
+    def interface(self) -> dict[str, Any]:
+        return {"input": "documents as text; a line break or . ! ? ends a sentence", "sentences": self.net.sentences, "output": "the first sentences"}
 
     def describe(self) -> dict[str, Any]:
         return {"sentences": self.net.sentences}

@@ -14,3 +14,10 @@ class TranslationModule(Seq2SeqModule):
     headline = "bleu"
     columns = Columns()
     example_text = "Ein Mann fährt Fahrrad."
+    usage_shell = ('zoo predict {model} "Ein Mann fährt Fahrrad." --beam 4', "zoo predict {model} --file sources.txt --json", "zoo evaluate {model} --data test.de,test.en")
+    usage_python = ('model.predict(["Ein Mann fährt Fahrrad."], beam=4)  # [{"output"}]',)
+    limits = (
+        "It translates from the source language of its training pairs only, and knows their vocabulary only.",
+        "Sources are cut at max_source tokens; outputs stop at model.max_output tokens.",
+        "Export is not offered: predict with zoo or zoo.load.",
+    )

@@ -197,6 +197,15 @@ class Seq2SeqModule(TextToTextModule):
     def evaluation_dataset(self, path: Path) -> Dataset:
         return encode_pairs(self.evaluation_pairs(path), self.info)[0]
 
+    def interface(self) -> dict[str, Any]:
+        return {
+            "input": "texts, encoded by source_tokenizer with its special tokens",
+            **{key: self.info_files[key] for key in ("source_tokenizer", "target_tokenizer")},
+            "max_source": self.info["max_source"],
+            "max_target": self.info["max_target"],
+            "decoding": f"beam search (model.beam {self.config['model']['beam']}, length penalty {self.config['model']['length_penalty']}), at most {self.config['model']['max_output']} tokens",
+        }
+
     def describe(self) -> dict[str, Any]:
         sizes = f"{self.source_tokenizer.get_vocab_size():,}" + ("" if self.info["shared_vocab"] else f" + {self.target_tokenizer.get_vocab_size():,}")
         summary = {"tokens": sizes + (" (shared)" if self.info["shared_vocab"] else "")}

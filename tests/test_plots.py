@@ -1,0 +1,100 @@
+"""Pictures a user reads without help: whole epochs, losses that say what they measure, labels
+that can be read and stay inside the image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+
+@pytest.fixture
+def drawn(monkeypatch) -> list:
+    """The matplotlib figures saved while a test runs."""
+    from matplotlib.figure import Figure
+
+    figures, save = [], Figure.savefig
+
+    def keep(figure, *args, **kwargs):
+        figures.append(figure)
+        return save(figure, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    return figures
+
+
+def _log(tmp_path: Path, epochs: int) -> Path:
+    rows = [f"{e},{e + 1},{2.0 / (e + 1)},{1.0 / (e + 1)},{e / 10}" for e in range(epochs)]
+    log = tmp_path / "metrics.csv"
+    log.write_text("epoch,step,train/loss,val/loss,val/map\n" + "\n".join(rows) + "\n")
+    return log
+
+
+@pytest.mark.parametrize("epochs", [3, 8, 45])
+def test_epoch_axes_tick_whole_epochs(tmp_path, drawn, epochs):
+    from zoo.plots import curve_plots
+
+    written = curve_plots(_log(tmp_path, epochs), tmp_path / "plots", "detection/yolo", "val/map")
+    assert [p.name for p in written] == ["loss.png", "map.png"]
+    for figure in drawn:
+        ticks = [t for t in figure.axes[0].get_xticks() if 1 <= t <= epochs]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
+def test_a_label_smoothed_training_loss_is_named_beside_the_plain_validation_loss(tmp_path, drawn):
+    from zoo.plots import curve_plots
+
+    curve_plots(_log(tmp_path, 4), tmp_path / "plots", "translation/transformer", "val/bleu", label_smoothing=0.1)
+    axes = drawn[0].axes[0]
+    legend = [text.get_text() for text in axes.get_legend().get_texts()]
+    assert legend == ["train/loss (label-smoothed 0.1)", "val/loss (no smoothing)"]
+    assert "label-smoothed" in axes.get_title()
+
+
+def test_plain_losses_keep_their_names(tmp_path, drawn):
+    from zoo.plots import curve_plots
+
+    curve_plots(_log(tmp_path, 4), tmp_path / "plots", "sentiment/textcnn", "val/acc")
+    assert [t.get_text() for t in drawn[0].axes[0].get_legend().get_texts()] == ["train/loss", "val/loss"]
+    assert drawn[0].axes[0].get_title() == "sentiment/textcnn"
+
+
+def _tag_extent(image: torch.Tensor, rgb: tuple[int, int, int]) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the pixels of colour `rgb` in a uint8 (3, H, W) image."""
+    mask = (image == torch.tensor(rgb, dtype=torch.uint8)[:, None, None]).all(dim=0)
+    rows, columns = mask.any(dim=1).nonzero().flatten(), mask.any(dim=0).nonzero().flatten()
+    return int(columns.min()), int(rows.min()), int(columns.max()), int(rows.max())
+
+
+@pytest.mark.parametrize("side", [128, 1280])
+def test_detection_labels_sit_on_a_tag_inside_the_image_in_a_font_that_scales(side):
+    from PIL import ImageColor
+
+    from zoo_tasks.detection.plots import annotate, color
+
+    image = torch.full((3, side, side), 128, dtype=torch.uint8)
+    top_of_box = side // 2
+    narrow = [side - side / 20, float(top_of_box), float(side), 0.9 * side]  # at the right edge, narrower than its label
+    drawn = annotate(image, [{"label": "circle", "score": 0.93, "box": narrow}], ["circle"])
+    above = drawn[:, :top_of_box]  # the tag sits above the box
+    left, top, right, bottom = _tag_extent(above, ImageColor.getrgb(color(0)))
+    assert right == side - 1 and left > 0  # shifted in from the edge, whole
+    tag = above[:, top:bottom + 1, left:right + 1]
+    ink = ((tag < 60).all(dim=0) | (tag > 200).all(dim=0)).sum()
+    assert ink > 20  # the text is (nearly) black or white on the filled tag
+    height = bottom - top + 1
+    assert height >= max(11, side / 40)  # legible, and larger on larger images
+    assert right - left > 4 * height  # "circle 0.93" whole, not cut to "circl"
+
+
+def test_prediction_grid_enlarges_small_images(tmp_path):
+    from PIL import Image
+
+    from zoo_tasks.detection.plots import TILE_SIDE, prediction_grid
+
+    image = torch.zeros(3, 64, 64, dtype=torch.uint8)
+    found = {"boxes": torch.tensor([[40.0, 0.0, 64.0, 20.0]]), "scores": torch.tensor([0.9]), "labels": torch.tensor([0])}
+    truth = {"boxes": torch.tensor([[40.0, 0.0, 64.0, 20.0]]), "labels": torch.tensor([0])}
+    target = prediction_grid([(image, found, truth)], ["circle"], tmp_path / "predictions.png")
+    assert Image.open(target).size[0] >= TILE_SIDE
