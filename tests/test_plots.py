@@ -74,10 +74,10 @@ def test_detection_labels_sit_on_a_tag_inside_the_image_in_a_font_that_scales(si
     from zoo_tasks.detection.plots import annotate, color
 
     image = torch.full((3, side, side), 128, dtype=torch.uint8)
-    top_of_box = side // 2
-    narrow = [side - side / 20, float(top_of_box), float(side), 0.9 * side]  # at the right edge, narrower than its label
+    narrow = [side - side / 20, side / 2, float(side), 0.9 * side]  # at the right edge, narrower than its label
     drawn = annotate(image, [{"label": "circle", "score": 0.93, "box": narrow}], ["circle"])
-    above = drawn[:, :top_of_box]  # the tag sits above the box
+    assert drawn.shape == image.shape  # drawn on the image as it is
+    above = drawn[:, : side // 2]  # the tag sits above the box
     left, top, right, bottom = _tag_extent(above, ImageColor.getrgb(color(0)))
     assert right == side - 1 and left > 0  # shifted in from the edge, whole
     tag = above[:, top:bottom + 1, left:right + 1]
@@ -88,13 +88,13 @@ def test_detection_labels_sit_on_a_tag_inside_the_image_in_a_font_that_scales(si
     assert right - left > 4 * height  # "circle 0.93" whole, not cut to "circl"
 
 
-def test_prediction_grid_enlarges_small_images(tmp_path):
+def test_prediction_grid_enlarges_small_images_into_square_tiles(tmp_path):
     from PIL import Image
 
-    from zoo_tasks.detection.plots import TILE_SIDE, prediction_grid
+    from zoo_tasks.detection.plots import MIN_SIDE, prediction_grid
 
-    image = torch.zeros(3, 64, 64, dtype=torch.uint8)
-    found = {"boxes": torch.tensor([[40.0, 0.0, 64.0, 20.0]]), "scores": torch.tensor([0.9]), "labels": torch.tensor([0])}
-    truth = {"boxes": torch.tensor([[40.0, 0.0, 64.0, 20.0]]), "labels": torch.tensor([0])}
-    target = prediction_grid([(image, found, truth)], ["circle"], tmp_path / "predictions.png")
-    assert Image.open(target).size[0] >= TILE_SIDE
+    images = [torch.zeros(3, 64, 48, dtype=torch.uint8), torch.zeros(3, 100, 100, dtype=torch.uint8)]
+    found = {"boxes": torch.tensor([[30.0, 0.0, 48.0, 20.0]]), "scores": torch.tensor([0.9]), "labels": torch.tensor([0])}
+    truth = {"boxes": torch.tensor([[30.0, 0.0, 48.0, 20.0]]), "labels": torch.tensor([0])}
+    target = prediction_grid([(image, found, truth) for image in images], ["circle"], tmp_path / "predictions.png")
+    assert Image.open(target).size == (2 * MIN_SIDE + 3 * 4, MIN_SIDE + 2 * 4)  # both enlarged, square tiles, 4-pixel gaps

@@ -11,7 +11,7 @@ import torch
 PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45", "#fabed4", "#469990"]
 TRUTH_COLOR = "#ffffff"
 GRID_THRESHOLD = 0.5
-TILE_SIDE = 320  # pixels: the least side of a picture in plots/predictions.png
+MIN_SIDE = 320  # pixels: smaller images are enlarged to this longer side in plots/predictions.png, so labels can be read
 
 
 def color(index: int) -> str:
@@ -35,6 +35,16 @@ def annotate(image: torch.Tensor, detections: Sequence[dict[str, Any]], classes:
     for detection, fill in zip(detections, colors):
         _tag(picture, detection["box"], f"{detection['label']} {detection['score']:.2f}", fill, font)
     return pil_to_tensor(picture)
+
+
+def _enlarged(image: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """`image` scaled up so its longer side is at least MIN_SIDE, and the scale (1: as it was)."""
+    from torchvision.transforms.v2.functional import resize
+
+    scale = max(1.0, MIN_SIDE / max(image.shape[-2:]))
+    if scale == 1:
+        return image, scale
+    return resize(image, [round(image.shape[-2] * scale), round(image.shape[-1] * scale)], antialias=True), scale
 
 
 def _tag(picture: Any, box: Sequence[float], text: str, fill: str, font: Any) -> None:
@@ -75,16 +85,12 @@ def prediction_grid(
     shown: Sequence[tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]], classes: Sequence[str], target: Path
 ) -> Path:
     """Images in a grid: the annotated boxes in thin white, the predictions (score >= 0.5)
-    in their class colors. Images smaller than TILE_SIDE are enlarged to it first."""
-    from torchvision.transforms.v2.functional import resize
+    in their class colors; images smaller than MIN_SIDE enlarged to it."""
     from torchvision.utils import draw_bounding_boxes, make_grid
 
-    side = max(max(image.shape[-2:]) for image, _, _ in shown)
-    scale = max(1.0, TILE_SIDE / side)  # small images are enlarged, so their labels can be read
-    side = round(side * scale)
     tiles = []
     for image, found, truth in shown:
-        image = resize(image, [round(image.shape[-2] * scale), round(image.shape[-1] * scale)], antialias=True)
+        image, scale = _enlarged(image)
         if len(truth["boxes"]):
             image = draw_bounding_boxes(image, truth["boxes"].float() * scale, colors=TRUTH_COLOR, width=1)
         keep = found["scores"] >= GRID_THRESHOLD
@@ -92,9 +98,8 @@ def prediction_grid(
             {"label": classes[int(label)], "score": float(score), "box": (box * scale).tolist()}
             for box, score, label in zip(found["boxes"][keep].float(), found["scores"][keep], found["labels"][keep])
         ]
-        image = annotate(image, detections, classes)
-        tile = torch.zeros(3, side, side, dtype=torch.uint8)
-        tile[:, : image.shape[-2], : image.shape[-1]] = image
-        tiles.append(tile)
-    save_png(make_grid(tiles, nrow=4, padding=4, pad_value=255), target)
+        tiles.append(annotate(image, detections, classes))
+    side = max(max(tile.shape[-2:]) for tile in tiles)
+    squares = [torch.nn.functional.pad(tile, (0, side - tile.shape[-1], 0, side - tile.shape[-2])) for tile in tiles]  # black right and below
+    save_png(make_grid(squares, nrow=4, padding=4, pad_value=255), target)
     return target
