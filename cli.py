@@ -190,7 +190,8 @@ def _run(args_list: list[str], debug: bool) -> int:
     except (ZooError, OSError) as error:  # OSError: the user's file system (no permission, a full disk)
         if debug:
             traceback.print_exc()
-        print(f"zoo: error: {' '.join(str(error).split())}", file=sys.stderr)  # always one line
+        lines = [" ".join(line.split()) for line in str(error).splitlines() if line.strip()]
+        print("zoo: error: " + "\n  ".join(lines), file=sys.stderr)  # one line a problem (several: a file's bad rows)
         return 2
     except KeyboardInterrupt as interrupt:
         print(f"zoo: interrupted{f': {interrupt}' if str(interrupt) else ''}", file=sys.stderr)

@@ -373,24 +373,31 @@ def read_image_folder(root: Path, unlabelled: bool = False) -> LabelledImages:
 
 
 def read_table(path: Path, image_column: str | None, label_column: str | None) -> LabelledImages:
-    """A CSV/TSV or JSONL file of image path and label; paths are relative to the file."""
-    import pyarrow.compute as pc
-
+    """A CSV/TSV or JSONL file of image path and label; paths are relative to the file. Rows
+    with an empty cell or a missing image are named together (`tables.Problems`)."""
     table = tables.read_table(path)
     if not len(table):
         raise ZooError(f"{path} has no rows", "it needs an image path and a label per row")
     image_key = tables.pick_column(table, image_column, PATH_COLUMNS, "image path", "data.image_column")
     label_key = tables.pick_column(table, label_column, LABEL_COLUMNS, "label", "data.label_column")
-    images, labels = tables.texts(table.column(image_key)), tables.label_texts(table.column(label_key))
-    for key, missing in ((image_key, pc.or_kleene(pc.is_null(images), pc.equal(images, ""))), (label_key, pc.is_null(labels))):
-        row = tables.first_true(missing)
-        if row is not None:
-            raise ZooError(f"{table.place(row)}: {key!r} is empty", "fill it in or remove the row")
-    paths = [(path.parent / image).resolve() for image in images.to_pylist()]
-    for row, image_path in enumerate(paths):
-        if not image_path.is_file():
-            raise ZooError(f"{table.place(row)}: image {image_path} does not exist", "fix the path (relative to the table) or remove the row")
-    return LabelledImages(str(path), FileImages(paths), labels.to_pylist(), table.all_places())
+    labels = tables.label_texts(table.column(label_key)).to_pylist()
+    paths = [(path.parent / image).resolve() if image else None for image in tables.texts(table.column(image_key)).to_pylist()]
+
+    def problem(row: int) -> str:
+        """What is wrong with a row ("" when nothing is)."""
+        image_path, said = paths[row], []
+        if image_path is None:
+            said.append(f"{image_key!r} is empty")
+        elif not image_path.is_file():
+            said.append(f"image {image_path} does not exist")
+        if labels[row] is None:
+            said.append(f"{label_key!r} is empty")
+        return "; ".join(said)
+
+    problems = tables.Problems(table)
+    problems.add([row for row in range(len(paths)) if problem(row)], problem)
+    problems.check("fill in the cells and fix the image paths (relative to the table), or remove the rows")
+    return LabelledImages(str(path), FileImages(paths), labels, table.all_places())
 
 
 def read_idx_folder(image_files: Sequence[Path]) -> dict[str, LabelledImages]:
@@ -543,12 +550,12 @@ def encode(split: LabelledImages, classes: list[str]) -> list[int]:
     return targets
 
 
-def carve(size: int, data: dict[str, Any], seed: int) -> tuple[list[int], list[int]]:
-    """(train rows, validation rows): seeded random rows, or the last rows in order
-    (data.val_split), data.val_fraction of them validating."""
+def carve(size: int, data: dict[str, Any], seed: int, labels: Sequence[int] | None = None) -> tuple[list[int], list[int]]:
+    """(train rows, validation rows): seeded random rows (stratified by `labels`, class indices,
+    when given), or the last rows in order (data.val_split), data.val_fraction of them validating."""
     if size < 2:
         raise ZooError(f"only {size} image: a validation split needs at least two", "add images")
-    train, val = held_out(size, data["val_fraction"], seed, data["val_split"])
+    train, val = held_out(size, data["val_fraction"], seed, data["val_split"], labels)
     return train.tolist(), val.tolist()
 
 

@@ -40,6 +40,8 @@ class Setting:
               may be INFINITY).
     nullable: whether null is a value of it (always, when the default is null).
     path:     a file or folder; a relative value is taken from the config file's folder.
+    column:   names a column (or, with type list, columns) of the data's tables: a run checks
+              it against a CSV or TSV file's header before anything heavy is imported.
     """
 
     default: Any
@@ -51,6 +53,7 @@ class Setting:
     length: int | tuple[int, float] | None = None
     nullable: bool = False
     path: bool = False
+    column: bool = False
 
     def __post_init__(self) -> None:
         if self.type is None:

@@ -14,8 +14,8 @@ HOLD_OUT_ORDER = {
     "data.val_split": Setting("random", "which training rows are held out: a seeded random draw, or the last rows in order", choices=HOLD_OUTS),
 }
 IMAGE_COLUMNS = {
-    "data.image_column": Setting(None, "tables and datasets: the column of images or image paths (default: path, image, file..., then the first image column)", type=str),
-    "data.label_column": Setting(None, "tables and datasets: the column of labels (default: label, class, target, category)", type=str),
+    "data.image_column": Setting(None, "tables and datasets: the column of images or image paths (default: path, image, file..., then the first image column)", type=str, column=True),
+    "data.label_column": Setting(None, "tables and datasets: the column of labels (default: label, class, target, category)", type=str, column=True),
 }
 TOKENIZER = {
     "model.tokenizer_kind": Setting("wordpiece", "the tokenizer learned from the training texts: WordPiece (BERT's) or byte-level BPE (GPT-2's)", choices=("wordpiece", "bpe")),

@@ -15,8 +15,8 @@ import gzip
 import io
 import json
 import mmap
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +125,46 @@ class Table:
     def all_places(self) -> RowPlaces:
         """Where each row was read, as a sequence computed when read (in one pass when iterated)."""
         return RowPlaces(self)
+
+    def places_of(self, rows: Sequence[int]) -> list[str]:
+        """Where each of `rows` was read, found in one pass up to the last of them."""
+        wanted, found = set(rows), {}
+        for row, place in zip(range(max(rows, default=-1) + 1), self.all_places()):
+            if row in wanted:
+                found[row] = place
+        return [found[row] for row in rows]
+
+
+SHOWN_PROBLEMS = 5  # bad rows one error names, one line each; the rest are counted
+
+
+@dataclass
+class Problems:
+    """The bad rows of one table, for one error: the first SHOWN_PROBLEMS as (row, what is
+    wrong with it), and how many there are."""
+
+    table: Table
+    first: list[tuple[int, str]] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, rows: Sequence[int], problem: Callable[[int], str]) -> None:
+        """Bad `rows`, ascending and after those added before; `problem` words what is wrong with
+        a row, asked only of the first few."""
+        self.first += [(row, problem(row)) for row in rows[: SHOWN_PROBLEMS - len(self.first)]]
+        self.count += len(rows)
+
+    def check(self, hint: str, hint_for_many: str | None = None) -> None:
+        """Raise the ZooError naming the problems, if there are any: one line and `hint` when
+        there is one, else a line each for the first few, the count of the rest and
+        `hint_for_many` (by default `hint`)."""
+        if not self.count:
+            return
+        places = self.table.places_of([row for row, _ in self.first])
+        lines = [f"{place}: {problem}" for place, (_, problem) in zip(places, self.first)]
+        if self.count == 1:
+            raise ZooError(lines[0], hint)
+        rest = [f"and {self.count - len(lines)} more"] if self.count > len(lines) else []
+        raise ZooError("\n".join([f"{self.table.source} has {self.count} bad rows:", *lines, *rest]), hint_for_many or hint)
 
 
 class RowPlaces(Sequence[str]):
@@ -311,6 +351,18 @@ def header(path: Path, delimiter: str | None = None) -> list[str]:
     if not names:
         raise ZooError(f"{path} is empty", "it needs a header row naming the columns")
     return [name.strip() for name in names]
+
+
+def check_header(path: Path, named: Mapping[str, Sequence[str]]) -> None:
+    """Before a CSV or TSV file is read (other files pass): its header is readable text and
+    holds the columns `named` by the config key naming them. Reads the first block alone."""
+    if table_suffix(path) not in (".csv", ".tsv") or not path.is_file():
+        return
+    columns = header(path)
+    for key, names in named.items():
+        for name in names:
+            if name not in columns:
+                raise absent_column(str(path), name, key, columns)
 
 
 def _convert_csv(path: Path, delimiter: str, target: Path) -> None:
@@ -617,8 +669,7 @@ def pick_column(table: Table, chosen: str | None, usual: Sequence[str], role: st
     """The column named by `key` (checked), else the first whose name is one of `usual`."""
     if chosen is not None:
         if chosen not in table.columns:
-            hint = did_you_mean(chosen, table.columns) or f"its columns are: {', '.join(table.columns)}"
-            raise ZooError(f"{table.source} has no {role} column {chosen!r} ({key})", hint)
+            raise absent_column(table.source, chosen, key, table.columns)
         return chosen
     for name in table.columns:
         if name.strip().lower() in usual:
@@ -627,6 +678,15 @@ def pick_column(table: Table, chosen: str | None, usual: Sequence[str], role: st
         f"{table.source} has no {role} column (looked for {', '.join(usual)})",
         f"its columns are {', '.join(table.columns)}; name one with {key}=COLUMN",
     )
+
+
+def absent_column(source: str, name: str, key: str, columns: Sequence[str]) -> ZooError:
+    """The error for column `name`, named by config key `key`, that `source` (a table of
+    `columns`) lacks. The key says the column's role: data.text_column a text column,
+    data.features a feature column."""
+    role = key.rpartition(".")[2].removesuffix("_column").removesuffix("s")
+    hint = did_you_mean(name, columns) or f"its columns are: {', '.join(columns)}"
+    return ZooError(f"{source} has no {role} column {name!r} ({key})", hint)
 
 
 def texts(column: Any) -> Any:
@@ -656,10 +716,3 @@ def label_texts(column: Any) -> Any:
     missing = pc.or_kleene(pc.equal(column, ""), pc.equal(pc.utf8_lower(column), "nan"))
     return pc.if_else(missing, pa.scalar(None, pa.string()), column)
 
-
-def first_true(mask: Any) -> int | None:
-    """The index of the first true value of a boolean column (nulls count as false), or None."""
-    import pyarrow.compute as pc
-
-    index = pc.index(pc.fill_null(mask, False), True).as_py()
-    return None if index < 0 else index

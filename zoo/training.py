@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from zoo import config as configs
+from zoo import tables
 from zoo.errors import ZooError, did_you_mean
 from zoo.files import first_line, read_json
-from zoo.plugins import Task, find_task, load_ref
+from zoo.plugins import Setting, Task, find_task, load_ref
 from zoo.run import DATA_INFO, RUN_DIR_ENV, last_checkpoint, load_checkpoint, new_run_dir, prepend_log, read_log, write_json, write_log
 
 CORE_OPTIONS = ("config", "data", "max_epochs", "output", "seed", "compile", "detect_anomaly", "resume")
@@ -146,10 +147,36 @@ def train(name: str | None = None, *, resume: str | Path | None = None, progress
         run_dir = None
     task, config = resolve_config(name, **options)
     resumed = _resumed(resumed_from, config) if resumed_from is not None else None
+    check_inputs(task, config)
     from zoo.trainer import quiet_lightning
 
     with quiet_lightning():
         return _train(task, config, run_dir, resumed, progress)
+
+
+def check_inputs(task: Task, config: configs.Config) -> None:
+    """What can be checked in a moment, before torch and Lightning are imported (seconds): each
+    input path the config names exists, and a CSV or TSV file among them has a readable header
+    holding the columns the config names (the keys declared with `column`)."""
+    declared = configs.settings_of(task, config)
+    values = {key: configs._section(config, key.split(".")) for key in declared}
+    named = {key: _column_names(values[key], setting) for key, setting in declared.items() if setting.column and values[key] is not None}
+    for key, setting in declared.items():
+        value = values[key]
+        if not setting.path or key == "output" or not isinstance(value, str) or value in setting.choices:  # output: written, not read
+            continue
+        parts = [value] if "," not in value or Path(value).exists() else value.split(",")  # SOURCE,TARGET files, as configs.absolute_paths reads them
+        for part in map(Path, parts):
+            if not part.exists():
+                raise ZooError(f"{key}: {part} does not exist", "check the path (relative ones are taken from a config file's folder, else from the current folder)")
+            tables.check_header(part, named)
+
+
+def _column_names(value: Any, setting: Setting) -> list[str]:
+    """The columns a column key's value names: a list's items, or comma-separated ones when the key takes a list."""
+    if isinstance(value, list):
+        return [str(name) for name in value]
+    return [name.strip() for name in value.split(",")] if list in setting.types else [str(value)]
 
 
 def _train(task: Task, config: configs.Config, run_dir: Path | None, resumed: Resumed | None, progress: bool) -> Run:

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 from zoo.data import DataBundle, class_names
 from zoo.errors import ZooError
 from zoo.images import SURVEYED, Fit, ImageSource, LabelledImages, TensorImages, carve, encode, in_threads, read_splits, sample, survey, to_tensor
-from zoo.splits import laid_over
+from zoo.splits import laid_over, validation_note
 from zoo_tasks.classification.models import ARCHITECTURES, input_size
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -61,9 +61,10 @@ def build_data(config: dict[str, Any]) -> DataBundle:
     if "val" in splits:
         train_rows, val_rows = list(range(len(train_all))), None
     else:
-        train_rows, val_rows = carve(len(train_all), data, config["seed"])
+        train_rows, val_rows = carve(len(train_all), data, config["seed"], targets["train"])
         how = "the last" if data["val_split"] == "last" else "a seeded random"
-        notes.append(f"validating on {how} {data['val_fraction']:.0%} of the training images ({len(val_rows)})")
+        stratified = "" if data["val_split"] == "last" else ", stratified by class"
+        notes.append(f"validating on {how} {data['val_fraction']:.0%} of the training images ({len(val_rows)}){stratified}")
 
     found = survey(train_all.images, sample(train_rows, SURVEYED, config["seed"]))
     if note := found.conversion_note():
@@ -79,9 +80,8 @@ def build_data(config: dict[str, Any]) -> DataBundle:
 
     train = dataset("train", train_rows, train_transform)
     val = dataset("val", None, eval_transform) if "val" in splits else dataset("train", val_rows, eval_transform)
-    val_classes = len({val.targets[i] for i in val.indices})
-    if val_classes < len(classes):
-        notes.append(f"the validation images cover {val_classes} of the {len(classes)} classes")
+    if note := validation_note([val.targets[i] for i in val.indices], len(classes), "images"):
+        notes.append(note)
     if data["test_path"] is None and "test" in splits:
         notes.append(f"testing on the {len(splits['test'])} images of the data's test split")
     test = dataset("test", None, eval_transform) if "test" in splits else None

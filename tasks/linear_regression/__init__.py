@@ -38,8 +38,8 @@ task = Task(
     monitor="val/mse",
     mode="min",
     settings={
-        "data.target": Setting(None, "the column to predict (default: the last)", type=str),
-        "data.features": Setting(None, "the input columns, a list or comma-separated (default: every other column)", type=(str, list), item=str),
+        "data.target": Setting(None, "the column to predict (default: the last)", type=str, column=True),
+        "data.features": Setting(None, "the input columns, a list or comma-separated (default: every other column)", type=(str, list), item=str, column=True),
         **HOLD_OUT,
         "data.val_fraction": replace(HOLD_OUT["data.val_fraction"], default=0.2),
     },

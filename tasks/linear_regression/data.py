@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from zoo import cache, splits, tables
 from zoo.data import DataBundle
-from zoo.errors import ZooError, did_you_mean
+from zoo.errors import ZooError
 
 # The classic first example: y = 2x, and the question "what is y at x = 4?".
 DEMO_COLUMNS = ["x", "y"]
@@ -95,49 +95,53 @@ def choose_columns(table: tables.Table, target: str | None, features: str | list
 
 
 def require_columns(table: tables.Table, names: list[str], role: str) -> None:
+    """Each of `names` is a column of `table`; `role` is "feature" (data.features) or "target" (data.target)."""
+    key = "data.features" if role == "feature" else "data.target"
     for name in names:
         if name not in table.columns:
-            hint = did_you_mean(name, table.columns) or f"its columns are: {', '.join(table.columns)}"
-            raise ZooError(f"{table.source} has no {role} column {name!r}", hint)
+            raise tables.absent_column(table.source, name, key, table.columns)
 
 
 def numbers(table: tables.Table, columns: list[str]) -> tuple[Any, Any]:
     """(the named columns as a float32 matrix (rows, columns), memory-mapped from the cache; its
-    map); every cell must be a finite number. Made in one pass over the table's batches."""
+    map); every cell must be a finite number. Made in one pass over the table's batches; the
+    bad rows are named together (`tables.Problems`)."""
     name = cache.key("numbers", table.digest, columns)
     file = cache.entry("arrays", name) / "values.npy"
     if not file.is_file():
         with cache.writing("arrays", name) as partial:
             values = np.lib.format.open_memmap(partial / "values.npy", mode="w+", dtype=np.float32, shape=(len(table), len(columns)))
+            problems = tables.Problems(table)
             for start, batch in table.batches(columns):
-                for index, column in enumerate(columns):
-                    values[start : start + batch.num_rows, index] = _column_numbers(table, column, batch.column(index), start)
+                parsed = np.stack([_column_numbers(column) for column in batch.columns], axis=1)
+                values[start : start + batch.num_rows] = parsed
+                bad = ~np.isfinite(parsed)
+                problems.add((np.flatnonzero(bad.any(axis=1)) + start).tolist(), lambda row: _row_problem(columns, batch, bad[row - start], row - start))
+            problems.check("fix or remove that row", "fix or remove those rows")
             values.flush()
             del values
     return cache.mapped_array(file)
 
 
-def _column_numbers(table: tables.Table, column: str, cells: Any, start: int) -> Any:
-    """Cells of a column (rows from `start` on) as float64 numbers, checked as a whole; the first
-    bad cell is named."""
+def _column_numbers(cells: Any) -> Any:
+    """Cells as float64 numbers, parsed as a whole (as Python reads numbers where Arrow cannot):
+    NaN where a cell is not a number."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     try:
-        values = _floats(cells)
-        bad = tables.first_true(pc.invert(pc.fill_null(pc.is_finite(values), False)))
+        return _floats(cells).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        values, bad = None, None
-    if values is None or bad is not None:  # find the cell as Python reads numbers
-        texts = cells.to_pylist()
-        parsed = [_number(cell) for cell in texts]
-        bad = next((i for i, value in enumerate(parsed) if not math.isfinite(value)), None)
-        if bad is None:
-            return np.array(parsed)
-        cell = "" if texts[bad] is None else str(texts[bad]).strip()
-        what = "is empty" if not cell else f"holds {cell!r}, not a number"
-        raise ZooError(f"{table.place(start + bad)}: column {column!r} {what}", "fix or remove that row")
-    return values.to_numpy(zero_copy_only=False)
+        return np.array([_number(cell) for cell in cells.to_pylist()])
+
+
+def _row_problem(columns: list[str], batch: Any, bad: Any, row: int) -> str:
+    """What is wrong with row `row` of `batch`, whose columns `bad` marks."""
+    said = []
+    for index in np.flatnonzero(bad):
+        value = batch.column(int(index))[row].as_py()
+        cell = "" if value is None else str(value).strip()
+        said.append(f"column {columns[index]!r} {'is empty' if not cell else f'holds {cell!r}, not a number'}")
+    return "; ".join(said)
 
 
 def _floats(cells: Any) -> Any:
@@ -171,8 +175,8 @@ def labelled(table: tables.Table, features: list[str], target: str, rows: Any = 
     require_columns(table, [target], role="target")
     if len(table) < 2:
         raise ZooError(f"{table.source} has {len(table)} row of data", "regression needs at least 2 rows")
-    (x, x_map), (y, y_map) = numbers(table, features), numbers(table, [target])
-    return Rows(x, y[:, 0], rows, (x_map, y_map))
+    values, mapping = numbers(table, [*features, target])  # one pass, so every bad cell is named at once
+    return Rows(values[:, :-1], values[:, -1], rows, (mapping,))
 
 
 def statistics(data: Rows) -> tuple[Any, Any, float, float]:

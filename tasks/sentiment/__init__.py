@@ -60,8 +60,8 @@ task = Task(
     settings={
         "model.tokenizer": Setting(None, "a hub name or folder: use that tokenizer instead of learning one", type=str),
         **TOKENIZER,
-        "data.text_column": Setting(None, "the column of texts (default: text, sentence, review, content, document, comment, tweet)", type=str),
-        "data.label_column": Setting(None, "the column of labels (default: label, labels, sentiment, class, target, category)", type=str),
+        "data.text_column": Setting(None, "the column of texts (default: text, sentence, review, content, document, comment, tweet)", type=str, column=True),
+        "data.label_column": Setting(None, "the column of labels (default: label, labels, sentiment, class, target, category)", type=str, column=True),
         **HOLD_OUT,
         "data.max_length": Setting(256, "tokens read of each text; longer texts are cut (counted in the notes)", range="[8, inf)"),
     },

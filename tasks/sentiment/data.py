@@ -41,10 +41,6 @@ class Texts:
     def source(self) -> str:
         return self.texts.table.source
 
-    def place(self, index: int) -> str:
-        """Where text `index` was read."""
-        return self.texts.table.place(int(self.texts.rows[index]))
-
 
 class TextDataset(Dataset):
     """(token ids, class index) pairs of some of the texts of a split (`indices`: positions in
@@ -84,9 +80,9 @@ def build_data(config: dict[str, Any]) -> DataBundle:
     if len(classes) < 2:
         raise ZooError(f"{train_all.source} has only one label ({classes[0]!r})", "sentiment needs at least two classes")
     targets = {name: encode_labels(split, classes) for name, split in found.items()}
-    train_rows, val_rows = split_rows(found, config)
+    train_rows, val_rows = split_rows(found, targets["train"], config)
     if val_rows is not None:
-        notes.append(f"validating on a seeded random {data['val_fraction']:.0%} of the training texts ({len(val_rows):,})")
+        notes.append(f"validating on a seeded random {data['val_fraction']:.0%} of the training texts ({len(val_rows):,}), stratified by class")
 
     tokenizer, pad_id, pretrained = tokenizer_for(config, train_all.texts.at(train_rows), notes)
     max_length = data["max_length"]
@@ -106,6 +102,8 @@ def build_data(config: dict[str, Any]) -> DataBundle:
     train = dataset("train", train_rows)
     val = dataset("val") if "val" in found else dataset("train", val_rows)
     test = dataset("test") if "test" in found else None
+    if note := splits.validation_note(val.targets[val.indices].tolist(), len(classes), "texts"):
+        notes.append(note)
     counts = f"{plural(len(train), 'training text')}, {plural(len(val), 'validation text')}, {len(classes)} classes ({', '.join(classes[:10])})"
     notes.insert(0, f"{'the demo reviews' if data['path'] is None else train_all.source}: {counts}")
     info = {
@@ -124,15 +122,16 @@ def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
-def split_rows(found: dict[str, Texts], config: dict[str, Any]) -> tuple[Any, Any]:
+def split_rows(found: dict[str, Texts], targets: Any, config: dict[str, Any]) -> tuple[Any, Any]:
     """(training rows, validation rows) of the train split: all of them and None when the
-    data has a validation split, else a seeded random cut of data.val_fraction."""
+    data has a validation split, else a seeded random cut of data.val_fraction, stratified by
+    the class indices `targets`."""
     size = len(found["train"].texts)
     if "val" in found:
         return np.arange(size), None
     if size < 2:
         raise ZooError(f"{found['train'].source} has {size} text: a validation split needs at least two", "add texts")
-    return splits.held_out(size, config["data"]["val_fraction"], config["seed"])
+    return splits.held_out(size, config["data"]["val_fraction"], config["seed"], labels=targets)
 
 
 def read_data(data: dict[str, Any], notes: list[str]) -> dict[str, Texts]:
@@ -173,27 +172,28 @@ def single_split(path: Path, data: dict[str, Any]) -> Texts:
 
 def labelled_texts(table: tables.Table, data: dict[str, Any]) -> Texts:
     """The text and label columns of `table`; rows without text are skipped (counted), rows
-    without a label are an error."""
+    without a label are an error (the first few named together)."""
     text_key = tables.pick_column(table, data["text_column"], TEXT_COLUMNS, "text", "data.text_column")
     label_key = tables.pick_column(table, data["label_column"], LABEL_COLUMNS, "label", "data.label_column")
     rows, first_blank = tokens.filled_rows((table, text_key))
     labels = pc.take(tables.label_texts(table.column(label_key)), pa.array(rows))
-    missing = tables.first_true(pc.is_null(labels))
-    if missing is not None:
-        raise ZooError(f"{table.place(int(rows[missing]))}: the {label_key!r} cell is empty or NaN", "label the row or remove it")
+    problems = tables.Problems(table)
+    problems.add(rows[np.flatnonzero(pc.is_null(labels).to_numpy(zero_copy_only=False))].tolist(), lambda _: f"the {label_key!r} cell is empty or NaN")
+    problems.check("label the row or remove it", "label the rows or remove them")
     skipped = len(table) - len(rows)
     return Texts(tokens.RowTexts(table, text_key, rows), labels, skipped, table.place(first_blank) if first_blank is not None else "")
 
 
 def encode_labels(split: Texts, classes: list[str]) -> Any:
-    """Class indices of a split's labels (a numpy array); a label training never saw is an error."""
+    """Class indices of a split's labels (a numpy array); labels training never saw are an error
+    (the first few rows named together)."""
     indices = pc.index_in(split.labels, value_set=pa.array(classes, pa.string()))
-    unknown = tables.first_true(pc.is_null(indices))
-    if unknown is not None:
-        raise ZooError(
-            f"{split.place(unknown)}: label {split.labels[unknown].as_py()!r} does not occur in the training data",
-            f"the training labels are {', '.join(classes[:20])}{' ...' if len(classes) > 20 else ''}",
-        )
+    unknown = np.flatnonzero(pc.is_null(indices).to_numpy(zero_copy_only=False))
+    rows = split.texts.rows[unknown]  # in the table
+    labels = dict(zip(rows[: tables.SHOWN_PROBLEMS].tolist(), split.labels.take(unknown[: tables.SHOWN_PROBLEMS]).to_pylist()))
+    problems = tables.Problems(split.texts.table)
+    problems.add(rows.tolist(), lambda row: f"label {labels[row]!r} does not occur in the training data")
+    problems.check(f"the training labels are {', '.join(classes[:20])}{' ...' if len(classes) > 20 else ''}")
     return indices.to_numpy(zero_copy_only=False).astype(np.int64)
 
 

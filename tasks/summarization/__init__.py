@@ -26,8 +26,8 @@ task = Task(
     mode="max",
     settings={
         **SETTINGS,
-        "data.source_column": Setting(None, "the column of documents (default: document, dialogue, article, text, source)", type=str),
-        "data.target_column": Setting(None, "the column of summaries (default: summary, highlights, target)", type=str),
+        "data.source_column": Setting(None, "the column of documents (default: document, dialogue, article, text, source)", type=str, column=True),
+        "data.target_column": Setting(None, "the column of summaries (default: summary, highlights, target)", type=str, column=True),
         "data.max_source": Setting(512, "tokens read of each document; longer ones are cut (counted in the notes)", range="[4, inf)"),
         "data.max_target": Setting(128, "tokens read of each summary; longer ones are cut", range="[4, inf)"),
     },
