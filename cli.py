@@ -8,27 +8,35 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import json
 import os
 import sys
 import traceback
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 import zoo
-from zoo.errors import ZooError, did_you_mean
+from zoo.errors import ZooError, close_matches, did_you_mean
+from zoo.run import model_dir
 
 COMMANDS = ("list", "info", "train", "evaluate", "predict", "export", "cache", "new")
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one line and exit status 2."""
+    """argparse, but a usage mistake is one line and exit status 2; `more_help` adds text to
+    --help that is worked out only when asked for (the installed tasks)."""
+
+    more_help: Callable[[], str] | None = None
 
     def error(self, message: str) -> NoReturn:
         print(f"zoo: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
         sys.exit(2)
+
+    def format_help(self) -> str:
+        return super().format_help() + (f"\n{self.more_help()}" if self.more_help else "")
 
 
 def check_command(argv: Sequence[str]) -> None:
@@ -56,15 +64,17 @@ def build_parser() -> Parser:
     train = commands.add_parser(
         "train",
         help="train a model and write a run folder",
-        description="Train NAME (a task, or task/model). key=value items override the config "
-        "(optim.lr=0.01 trainer.devices=2) and may stand anywhere; tasks add their own flags "
-        "(linear-regression: --target COLUMN, --features A,B).",
+        description="Train NAME (a task, or task/model). key=value items set any config key "
+        "(optim.lr=0.01 trainer.devices=2) and may stand anywhere; `zoo info NAME` lists every key, "
+        "its default and what it takes. Flags are shorthands for keys: the options below, those "
+        "every task takes, and each task's own.",
     )
+    train.more_help = train_flags_help
     train.add_argument("name", nargs="?", metavar="NAME", help="task or task/model; or give --config")
     train.usage = "zoo train [NAME] [options] [--TASK-FLAG VALUE ...] [key=value ...]"
     train.add_argument("--data", help="training data (file or folder); default: the task's demo data")
     train.add_argument("--config", help="a YAML config file (a run's config.yaml reproduces it)")
-    train.add_argument("--max-epochs", type=int, help="shorthand for trainer.max_epochs=N")
+    train.add_argument("--max-epochs", type=int, metavar="N", help="shorthand for trainer.max_epochs=N")
     train.add_argument("--output", help="where run folders go (default: runs)")
     train.add_argument("--resume", metavar="RUN", help="continue a run folder from its last checkpoint")
     train.add_argument("--seed", type=int, help="random seed (default 0)")
@@ -84,7 +94,8 @@ def build_parser() -> Parser:
     predict.add_argument("inputs", nargs="*", metavar="INPUT", help="values or files, as the task reads them")
     predict.add_argument("--json", action="store_true", help="print one JSON document")
     predict.add_argument("--trust-code", action="store_true", help="run the Python code the model folder carries (model.source)")
-    predict.epilog = "A task may take its own options, e.g. detection: --score-threshold 0.3 --output DIR; sentiment: --file lines.txt."
+    predict.formatter_class = argparse.RawDescriptionHelpFormatter
+    predict.epilog = PREDICT_OPTIONS_HELP
 
     export = commands.add_parser("export", help="export a trained model (onnx, pt2)")
     export.add_argument("run", help="a run folder or its model/ folder")
@@ -103,8 +114,35 @@ def build_parser() -> Parser:
     return parser
 
 
+# The built-in tasks' predict options (a test keeps this equal to their modules' predict_options).
+PREDICT_OPTIONS_HELP = """\
+each task's own options:
+  detection                  --score-threshold S  the lowest score of a box that is reported (default 0.5)
+                             --output DIR         the folder for annotated images (default: predictions/ in the run folder)
+  sentiment                  --file FILE          a text file, one text per line
+  translation, summarization --file FILE          a text file, one source per line, or a table with a source column
+                             --beam N             the beam size (default: the run's model.beam; 1 decodes greedily)
+  gan                        --num N              how many samples to generate (default 64)
+                             --seed S             the noise seed (default 0): the same seed gives the same samples
+                             --label L            the class to generate, for a conditional model (default: each in turn)
+                             --output DIR         the folder for the pictures (default: samples/ in the run folder)
+  classification and linear-regression take none; a wrong option names the ones a model takes."""
+
 TRAIN_VALUE_OPTIONS = {"--data", "--config", "--max-epochs", "--output", "--resume", "--seed"}
 TRAIN_SWITCHES = {"--print-config", "--detect-anomaly", "--compile", "--json", "--help", "-h"}
+
+
+def train_flags_help() -> str:
+    """The installed tasks, the flags every task takes and each task's own, with the keys they set."""
+    from zoo.config import SHORTHANDS
+
+    tasks = zoo.list_tasks()
+    lines = [f"tasks: {', '.join(task.name for task in tasks)} (`zoo info TASK` lists every key it takes)", "flags every task takes:"]
+    lines += [f"  --{flag} VALUE".ljust(22) + f"sets {key}" for flag, key in SHORTHANDS.items()]
+    own = [task for task in tasks if task.flags]
+    width = max((len(task.name) for task in own), default=0)
+    lines += ["flags of a task's own:"] + [f"  {task.name:<{width}}  {', '.join(f'--{flag} ({key})' for flag, key in task.flags.items())}" for task in own]
+    return "\n".join(lines) + "\n"
 
 
 def split_train_args(argv: list[str]) -> tuple[list[str], list[str], dict[str, str]]:
@@ -284,10 +322,33 @@ def cmd_info(args: argparse.Namespace) -> dict[str, Any] | None:
     print(f"  best model: picked by {document['monitor']}")
     if task.flags:
         print(f"  flags:      {', '.join(f'{f} ({k})' for f, k in document['flags'].items())}")
-    print("\nEvery key, its default, what it takes and means (override with --config FILE or key=value;")
-    print("trainer.* also takes Lightning's other Trainer arguments):\n")
+    print("\nEvery key, its default, what it takes and means (override with --config FILE or key=value):\n")
     print(to_yaml(document["config"], settings(task, model)).rstrip())
+    if "/" not in args.name:
+        _print_other_models_keys(task, model)
+    print(f"\nLightning's other Trainer arguments pass through as trainer.KEY=VALUE: {', '.join(sorted(lightning_only()))}.")
+    print("With model.source (your own network), model.* keys not listed here are passed to it as keyword arguments.")
     return None
+
+
+def lightning_only() -> set[str]:
+    """trainer.* keys zoo does not declare: Lightning's Trainer checks them."""
+    from zoo.config import CORE, TRAINER_KEYS
+
+    return {key for key in TRAINER_KEYS if f"trainer.{key}" not in CORE}
+
+
+def _print_other_models_keys(task: Any, shown: str) -> None:
+    """The model.* keys of the task's models other than `shown`, with the models that take them."""
+    keys: dict[str, tuple[Any, list[str]]] = {}
+    for name, spec in task.models.items():
+        for key, setting in spec.settings.items():
+            if name != shown and key not in task.models[shown].settings:
+                keys.setdefault(key, (setting, []))[1].append(f"{task.name}/{name}")
+    if keys:
+        print(f"\nKeys of the other {task.name} models (`zoo info {task.name}/MODEL` shows one's whole config):\n")
+        for key, (setting, models) in keys.items():
+            print(f"model.{key}: {json.dumps(setting.default)}  # {setting.described()} — {setting.help} ({', '.join(models)})")
 
 
 def cmd_train(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -345,13 +406,17 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any] | None:
     for name in args.flags:
         if name not in known:
             task = module.config["task"]
-            hint = did_you_mean(f"--{name}", [f"--{k}" for k in known]) or (f"its options: --{', --'.join(known)}" if known else f"{task} takes no predict options")
+            close = close_matches(name, known)
+            hint = f"did you mean --{' or --'.join(close)}?" if close else f"its options: --{', --'.join(known)}" if known else f"{task} takes no predict options"
             raise ZooError(f"unknown option --{name} for predicting with a {task} model", hint)
-    records = module.predict_from_cli(args.inputs, **{k.replace("-", "_"): v for k, v in args.flags.items()})
+    options = {name.replace("-", "_"): value for name, value in args.flags.items()}
+    if "output" in known and "output" not in options:  # pictures go in the run folder, not the working folder
+        options["output"] = str(model_dir(args.run).parent / inspect.signature(module.predict_from_cli).parameters["output"].default)
+    records = module.predict_from_cli(args.inputs, **options)
     if args.json:
         return {"predictions": records}
-    for record in records:
-        print(module.format_prediction(record) or _human(record))
+    lines = [module.format_prediction(record) for record in records]
+    print("\n".join(line for line in lines if line is not None) if None not in lines else records_text(records))
     return None
 
 
@@ -408,9 +473,26 @@ COMMAND_HANDLERS = {
 }
 
 
-def headline(metrics: dict[str, float]) -> dict[str, float]:
-    """The metrics worth a line; per-class ones (`precision/cat`) stay in metrics.json and --json."""
-    return {name: value for name, value in metrics.items() if "/" not in name}
+def headline(metrics: dict[str, float]) -> dict[str, float | int]:
+    """The metrics worth a line, whole numbers (a count of modes) as integers; per-class ones
+    (`precision/cat`) stay in metrics.json and --json."""
+    return {name: int(value) if float(value).is_integer() else value for name, value in metrics.items() if "/" not in name}
+
+
+def records_text(records: list[dict[str, Any]]) -> str:
+    """Prediction records as aligned `key=value` columns, one record a line; a list of
+    mappings (classification's top_k) on an indented line of its own below."""
+    rows = [[f"{key}={_human(value)}" for key, value in record.items() if not _is_table(value)] for record in records]
+    widths = [max(len(row[i]) for row in rows if i < len(row)) for i in range(max(map(len, rows), default=0))]
+    lines = []
+    for record, row in zip(records, rows):
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        lines += [f"  {key}: {', '.join(' '.join(map(_human, item.values())) for item in value)}" for key, value in record.items() if _is_table(value)]
+    return "\n".join(lines)
+
+
+def _is_table(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(item, dict) for item in value)
 
 
 def _human(value: Any) -> str:

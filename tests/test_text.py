@@ -8,7 +8,7 @@ from torch.utils.data import DistributedSampler, SequentialSampler
 
 from zoo.data import EpochShuffle
 from zoo.errors import ZooError
-from zoo.text import SPECIAL_TOKENS, LengthBatches, add_cls_sep, pad, read_tokenizer, train_tokenizer
+from zoo.text import SPECIAL_TOKENS, LengthBatches, add_cls_sep, decode, pad, read_tokenizer, train_tokenizer
 from zoo.tokens import encode
 
 TEXTS = [
@@ -124,3 +124,15 @@ def test_bpe_training_repeats_exactly():
     """Byte-level BPE is the reproducible choice (WordPiece training breaks ties in no fixed order)."""
     first, second = (train_tokenizer(TEXTS, kind="bpe", vocab_size=300).to_str() for _ in range(2))
     assert first == second
+
+
+def test_decoding_joins_sub_words_even_where_an_output_starts_with_one():
+    tokenizer = train_tokenizer(TEXTS, vocab_size=120)
+    pieces = tokenizer.encode("wonderful photography").tokens
+    assert any(piece.startswith("##") for piece in pieces)  # the words are split into pieces
+    continuation = next(piece for piece in tokenizer.get_vocab() if piece.startswith("##") and piece[2:].isalpha())
+    ids = [tokenizer.token_to_id(continuation), *tokenizer.encode("wonderful photography.").ids]  # an untrained model's output
+    assert decode(tokenizer, [ids]) == [f"{continuation[2:]} wonderful photography."]
+    tokenizer.decoder = None  # a tokenizer.json without a decoder joins pieces with spaces
+    assert decode(tokenizer, [tokenizer.encode("wonderful photography").ids]) == ["wonderful photography"]
+    assert all("##" not in text for text in decode(tokenizer, [[i] for i in range(tokenizer.get_vocab_size())]))

@@ -41,6 +41,37 @@ TRAINER_KEYS = frozenset(
 )
 TRAINER_KEYS_ZOO_SETS = frozenset({"logger", "callbacks", "default_root_dir", "enable_checkpointing"})
 
+# Flags every task takes, shorthands for core keys (`--lr 0.01` is optim.lr=0.01); a task adds
+# its own (Task.flags). zoo.train takes them as keywords too (lr=0.01, batch_size=16).
+SHORTHANDS = {
+    "epochs": "trainer.max_epochs",
+    "lr": "optim.lr",
+    "batch-size": "data.batch_size",
+    "devices": "trainer.devices",
+    "accelerator": "trainer.accelerator",
+    "precision": "trainer.precision",
+}
+# Other tools' words for core keys, so that an unknown flag is answered by what it means.
+SYNONYMS = {
+    "gpus": "trainer.devices",
+    "num-gpus": "trainer.devices",
+    "ngpus": "trainer.devices",
+    "num-epochs": "trainer.max_epochs",
+    "n-epochs": "trainer.max_epochs",
+    "learning-rate": "optim.lr",
+    "bs": "data.batch_size",
+    "batch": "data.batch_size",
+    "workers": "data.num_workers",
+    "optimizer": "optim.name",
+    "lr-scheduler": "optim.scheduler",
+    "wd": "optim.weight_decay",
+    "model": "model.name",
+    "nodes": "trainer.num_nodes",
+    "amp": "trainer.precision",
+    "fp16": "trainer.precision",
+    "bf16": "trainer.precision",
+}
+
 MODEL_CHOICE = ("name", "source", "base")  # the model.* keys that choose the network; the others are its hyper-parameters
 
 CORE: dict[str, Setting] = {
@@ -89,6 +120,32 @@ def settings(task: Task, model: str | None) -> dict[str, Setting]:
     spec = task.models.get(model) if model is not None else None
     declared.update({f"model.{key}": setting for key, setting in (spec.settings if spec else {}).items()})
     return declared
+
+
+def flag_key(task: Task, flag: str, others: Iterable[str] = ()) -> str:
+    """The config key a flag of `task` or a shorthand stands for (`target` -> data.target,
+    `batch_size` -> data.batch_size); an unknown one is a ZooError that names the flag or key
+    meant, `others` (the command's other flags) among them."""
+    spelled = flag.replace("_", "-")
+    flags = {**SHORTHANDS, **task.flags}
+    if spelled in flags:
+        return flags[spelled]
+    raise ZooError(f"unknown option --{spelled} for task {task.name!r}", _flag_hint(spelled, task, flags, others))
+
+
+def _flag_hint(flag: str, task: Task, flags: Mapping[str, str], others: Iterable[str]) -> str:
+    """What an unknown flag most likely meant: a key it names by another tool's word or by the
+    key's own name (`--momentum`: optim.momentum), else a flag spelled like it."""
+    keys = [*CORE, *task.settings, *(f"model.{key}" for spec in task.models.values() for key in spec.settings), *(f"trainer.{key}" for key in TRAINER_KEYS)]
+    key = SYNONYMS.get(flag) or next((k for k in keys if k.rpartition(".")[2] == flag.replace("-", "_")), None)
+    if key is not None:
+        shorthand = next((f for f, k in flags.items() if k == key), None)
+        return f"did you mean --{shorthand} ({key})?" if shorthand else f"no flag sets {key}: write {key}=VALUE"
+    known = [*flags, *others]
+    matches = close_matches(flag, known, cutoff=0.6)
+    if matches:
+        return "did you mean " + " or ".join(f"'--{m}'" for m in matches) + "?"
+    return f"the flags: --{', --'.join(known)}; any config key as key=VALUE (`zoo info {task.name}` lists them)"
 
 
 def settings_of(task: Task, config: Config) -> dict[str, Setting]:
@@ -255,15 +312,20 @@ def check(key: str, value: Any, setting: Setting) -> Any:
         return typed
     if setting.path and isinstance(typed, str):
         if setting.choices and not Path(typed).exists():
-            raise ZooError(f"{key}: {typed!r} is neither {', '.join(map(str, setting.choices))} nor an existing path",
-                           did_you_mean(typed, map(str, setting.choices)))
+            raise ZooError(f"{key}: {typed!r} is neither {', '.join(map(str, setting.choices))} nor an existing path", _choice_hint(typed, setting.choices))
         return typed
     if setting.choices and setting.range is None:
-        raise ZooError(f"{key}: unknown value {typed!r}",
-                       did_you_mean(str(typed), map(str, setting.choices)) or f"choose one of {', '.join(map(str, setting.choices))}")
+        raise ZooError(f"{key}: unknown value {typed!r}", _choice_hint(typed, setting.choices))
     if setting.range is not None and not all(_within(number, setting) for number in _numbers(typed)):
         raise ZooError(f"{key} must be {setting.described()}, not {value!r}")
     return typed
+
+
+def _choice_hint(value: Any, choices: Iterable[Any]) -> str:
+    """Every choice, after the one `value` is a slip for (`cosin`), if any."""
+    names = [str(choice) for choice in choices]
+    close = did_you_mean(str(value), names, cutoff=0.7)
+    return f"{close} (one of {', '.join(names)})" if close else f"choose one of {', '.join(names)}"
 
 
 _WRONG = object()
@@ -283,7 +345,10 @@ def _typed(value: Any, setting: Setting) -> Any:
 
 
 def _as(value: Any, kind: type) -> Any:
-    """`value` as `kind`: whole floats pass for int, ints for float, numbers for text."""
+    """`value` as `kind`: whole floats pass for int, ints for float, numbers for text, and
+    numbers written as text for numbers (a flag's value: `--lr 0.01`)."""
+    if isinstance(value, str) and kind in (int, float):
+        value = _number_or_text(value)
     if isinstance(value, bool):
         return value if kind is bool else _WRONG
     if kind is int:

@@ -15,12 +15,13 @@ class ZooError(Exception):
         super().__init__(f"{message}; {hint}" if hint else message)
 
 
-def close_matches(word: str, choices: Iterable[str], limit: int = 3) -> list[str]:
-    """The names in `choices` that look most like `word` (for 'did you mean ...?')."""
-    return difflib.get_close_matches(word, list(choices), n=limit, cutoff=0.5)
+def close_matches(word: str, choices: Iterable[str], limit: int = 3, cutoff: float = 0.5) -> list[str]:
+    """The names in `choices` that look most like `word` (for 'did you mean ...?'); a higher
+    `cutoff` asks for closer ones."""
+    return difflib.get_close_matches(word, list(choices), n=limit, cutoff=cutoff)
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.5) -> str | None:
     """A hint naming close matches, or None when nothing is close."""
-    matches = close_matches(word, choices)
+    matches = close_matches(word, choices, cutoff=cutoff)
     return "did you mean " + " or ".join(repr(m) for m in matches) + "?" if matches else None

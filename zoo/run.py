@@ -8,11 +8,15 @@ A run is finished when it has both model/ and metrics.json; they are written las
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import io
 import json
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from itertools import count
 from pathlib import Path
@@ -41,6 +45,36 @@ def new_run_dir(output: Path, task: str, model: str) -> Path:
         except FileExistsError:
             continue
     return path
+
+
+LOCK = "training.lock"  # held, with the holder's process id in it, while a process trains in the folder
+
+
+@contextmanager
+def training_lock(run: Path) -> Iterator[None]:
+    """Hold `run`'s lock while this process trains in it, so that a second `zoo train --resume`
+    of the same folder stops with one line instead of writing over the first. The lock is
+    the operating system's (flock), so a process that died holds none, whatever file it left."""
+    path = run / LOCK
+    while True:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(descriptor, 32).decode(errors="replace").strip() or "?"
+            os.close(descriptor)
+            raise ZooError(f"{run} is being trained by another process (pid {holder})", "wait for it to finish, or stop it and resume again") from None
+        if path.exists() and path.stat().st_ino == os.fstat(descriptor).st_ino:
+            break  # not a file its last holder removed while this process waited for it
+        os.close(descriptor)
+    try:
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):  # a failed fresh run's folder is gone with it
+            path.unlink()
+        os.close(descriptor)
 
 
 def model_dir(path: str | Path) -> Path:

@@ -6,6 +6,7 @@ per batch, so little compute goes to padding.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,20 @@ def read_tokenizer(path: Path) -> Any:
     text = read_text(path)
     with reading(path, "a tokenizer file (tokenizer.json, as Hugging Face tokenizers saves it)"):
         return Tokenizer.from_str(text)
+
+
+def decode(tokenizer: Any, sequences: Sequence[Sequence[int]]) -> list[str]:
+    """The texts of token id sequences: special tokens dropped, sub-words joined into words.
+    A WordPiece tokenizer's decoder leaves the `##` of a continuation that opens a text (an
+    untrained model's output can start with one), and one without a decoder joins its pieces
+    with spaces: both are joined here."""
+    from tokenizers import models
+
+    texts = tokenizer.decode_batch([[int(i) for i in ids] for ids in sequences])
+    if not isinstance(tokenizer.model, models.WordPiece):
+        return texts
+    continuation = re.compile(rf"(?:^|\s){re.escape(tokenizer.model.continuing_subword_prefix)}")
+    return [continuation.sub("", text) for text in texts]
 
 
 def add_cls_sep(tokenizer: Any) -> Any:

@@ -18,10 +18,10 @@ from typing import Any
 
 from zoo import config as configs
 from zoo import tables
-from zoo.errors import ZooError, did_you_mean
+from zoo.errors import ZooError
 from zoo.files import first_line, read_json
 from zoo.plugins import Setting, Task, find_task, load_ref
-from zoo.run import DATA_INFO, RUN_DIR_ENV, last_checkpoint, load_checkpoint, new_run_dir, prepend_log, read_log, write_json, write_log
+from zoo.run import DATA_INFO, RUN_DIR_ENV, last_checkpoint, load_checkpoint, new_run_dir, prepend_log, read_log, training_lock, write_json, write_log
 
 CORE_OPTIONS = ("config", "data", "max_epochs", "output", "seed", "compile", "detect_anomaly", "resume")
 
@@ -79,12 +79,7 @@ def resolve_config(
         "trainer.detect_anomaly": detect_anomaly,
     }
     for flag, value in flags.items():
-        key = task.flags.get(flag.replace("_", "-")) or task.flags.get(flag)
-        if key is None:
-            known = [f"--{f}" for f in task.flags] + [f"--{o.replace('_', '-')}" for o in CORE_OPTIONS]
-            spelled = f"--{flag.replace('_', '-')}"
-            raise ZooError(f"unknown option {spelled} for task {task.name!r}", did_you_mean(spelled, known))
-        options[key] = value
+        options[configs.flag_key(task, flag, [o.replace("_", "-") for o in CORE_OPTIONS])] = value
     if isinstance(overrides, Mapping):
         extra = configs.nest(overrides.items())
     else:
@@ -130,6 +125,7 @@ class Resumed:
     epochs: int  # trained already
     info: dict[str, Any]  # the data info the run was first built with
     finishing: bool  # every epoch is trained: only the final evaluation and model/ are left
+    seconds: float  # spent training the epochs it holds
 
 
 def train(name: str | None = None, *, resume: str | Path | None = None, progress: bool = True, **options: Any) -> Run:
@@ -205,14 +201,16 @@ def _train(task: Task, config: configs.Config, run_dir: Path | None, resumed: Re
     module = load_ref(task.module_of(config["model"]))(config, bundle.info)
 
     run_dir = run_dir or new_run_dir(Path(config["output"]), task.name, config["model"]["name"])
-    if not joining:
-        if fresh:  # a resumed run keeps its config.yaml until the new session succeeds
-            (run_dir / "config.yaml").write_text(configs.to_yaml(config), encoding="utf-8")
-            write_json(run_dir / DATA_INFO, bundle.info)  # for the other devices' processes
-        if launched:
-            trainers.share_from_rank_zero({"run_dir": str(run_dir), "info": bundle.info})
-        os.environ[RUN_DIR_ENV] = str(run_dir)
+    lock = contextlib.ExitStack()  # the run folder's, held by the process that writes it
     try:
+        if not joining:
+            lock.enter_context(training_lock(run_dir))
+            if fresh:  # a resumed run keeps its config.yaml until the new session succeeds
+                (run_dir / "config.yaml").write_text(configs.to_yaml(config), encoding="utf-8")
+                write_json(run_dir / DATA_INFO, bundle.info)  # for the other devices' processes
+            if launched:
+                trainers.share_from_rank_zero({"run_dir": str(run_dir), "info": bundle.info})
+            os.environ[RUN_DIR_ENV] = str(run_dir)
         run = _fit(task, config, bundle, module, run_dir, resumed, progress)
         if not fresh and run.rank == 0 and not resumed.finishing:  # finishing trains nothing under new settings
             (run_dir / "config.yaml").write_text(configs.to_yaml(config), encoding="utf-8")
@@ -224,6 +222,7 @@ def _train(task: Task, config: configs.Config, run_dir: Path | None, resumed: Re
                 raise KeyboardInterrupt("training stopped before its first epoch finished; nothing was kept") from None
         raise
     finally:
+        lock.close()
         if not joining:
             os.environ.pop(RUN_DIR_ENV, None)
 
@@ -246,7 +245,8 @@ def _resumed(checkpoint: Path, config: configs.Config) -> Resumed:
     if wanted is not None and wanted != -1 and (wanted < done or (wanted == done and finished)):
         more = f"pass --max-epochs above {done}" if finished else f"pass --max-epochs {done} to finish it, or more to train on"
         raise ZooError(f"{run_dir} has trained {done} epochs already", more)
-    return Resumed(checkpoint, done, saved["hyper_parameters"]["info"], finishing=wanted == done)
+    seconds = saved.get("callbacks", {}).get("Timer", {}).get("time_elapsed", {}).get("train", 0.0)  # the training time it holds
+    return Resumed(checkpoint, done, saved["hyper_parameters"]["info"], finishing=wanted == done, seconds=seconds)
 
 
 EARLIER_LOG = "metrics-before-resume.csv"  # the log's rows up to a resumed checkpoint, while Lightning starts the log anew
@@ -303,6 +303,7 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
 
     monitor, mode = module.monitored()
     trainer = trainers.build(config, run_dir=run_dir, monitor=monitor, mode=mode, progress=progress)
+    timer = _timer(trainer)
     data_config = config["data"]
     start = resumed.epochs if resumed else 0
     train_loader = loader(bundle.train, data_config, shuffle=True, seed=config["seed"], epoch=start)
@@ -324,7 +325,7 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
         if trainer.is_global_zero:  # the log and its waiting rows are rank 0's
             prepend_log(log, earlier)
             log.with_name(EARLIER_LOG).unlink(missing_ok=True)
-    seconds = time.perf_counter() - started
+    seconds = timer.time_elapsed("train") if fits else resumed.seconds if resumed else time.perf_counter() - started  # a resumed run's sessions together
     if trainer.is_global_zero and trains:
         plots.curve_plots(log, run_dir / "plots", title=f"{task.name}/{config['model']['name']}", monitor=monitor,
                           label_smoothing=config["model"].get("label_smoothing") or 0.0)
@@ -371,6 +372,18 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
             {**metrics, "epochs": run.epochs, "seconds": run.seconds, "best_checkpoint": Path(best).name if best else None},
         )
     return run
+
+
+def _timer(trainer: Any) -> Any:
+    """The trainer's Timer (Lightning's own with trainer.max_time, else a new one): it counts
+    the seconds of training and keeps them in checkpoints, so a resumed run adds its own."""
+    from lightning.pytorch.callbacks import Timer
+
+    timer = next((callback for callback in trainer.callbacks if isinstance(callback, Timer)), None)
+    if timer is None:
+        timer = Timer()
+        trainer.callbacks.append(timer)
+    return timer
 
 
 @contextmanager

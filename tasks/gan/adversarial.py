@@ -45,7 +45,7 @@ class AdversarialModule(ZooModule):
         "num": f"how many samples to generate (default {DEFAULT_SAMPLES})",
         "seed": "the noise seed (default 0): the same seed gives the same samples",
         "label": "the class to generate, for a conditional model (default: every class in turn)",
-        "output": "the folder for the pictures of the samples (default: samples)",
+        "output": "the folder for the pictures of the samples (default: samples/ in the run folder)",
     }
     usage_shell = (
         "zoo predict {model} --num 64 --seed 0 --output samples",
@@ -288,8 +288,8 @@ class AdversarialModule(ZooModule):
         return torch.full((num,), self.classes.index(str(label)), device=self.device)
 
     def predict_from_cli(self, args: Sequence[str], num: str = str(DEFAULT_SAMPLES), seed: str = "0", label: str | None = None, output: str = "samples") -> list[dict[str, Any]]:
-        """`--num` samples from noise seed `--seed`, pictured in the folder `--output`; one
-        record per sample."""
+        """`--num` samples from noise seed `--seed`, pictured in the folder `--output` (`zoo
+        predict` puts the default, samples/, in the run folder); one record per sample."""
         if args:
             raise ZooError(f"a GAN takes no inputs ({' '.join(args)})", "ask for samples with --num N --seed S (and --label L for a conditional model)")
         count, start = _whole(num, "--num"), _whole(seed, "--seed")

@@ -132,4 +132,4 @@ class SentimentModule(ZooModule):
 
     def describe(self) -> dict[str, Any]:
         source = self.info["pretrained"]["source"] if self.info["pretrained"] else None
-        return {"classes": ", ".join(self.classes), "tokens": f"{self.info['vocab_size']:,}", **({"pretrained": source} if source else {})}
+        return {"classes": ", ".join(self.classes), "vocabulary": f"{self.info['vocab_size']:,} tokens", **({"pretrained": source} if source else {})}

@@ -172,7 +172,7 @@ class Seq2SeqModule(TextToTextModule):
             ids = self.net.generate(src, src_lengths, self.end, limit, beam, model["length_penalty"])
         else:
             ids = decode(self.net, src, src_lengths, self.start, self.end, limit, beam, model["length_penalty"])
-        return self.target_tokenizer.decode_batch(ids)
+        return text.decode(self.target_tokenizer, ids)
 
     def outputs(self, texts: list[str], beam: int | None, batch_size: int = PREDICT_BATCH) -> list[str]:
         """Decoded with `beam` (default model.beam), in batches of like length; order kept."""
@@ -207,6 +207,7 @@ class Seq2SeqModule(TextToTextModule):
         }
 
     def describe(self) -> dict[str, Any]:
-        sizes = f"{self.source_tokenizer.get_vocab_size():,}" + ("" if self.info["shared_vocab"] else f" + {self.target_tokenizer.get_vocab_size():,}")
-        summary = {"tokens": sizes + (" (shared)" if self.info["shared_vocab"] else "")}
+        sizes = (f"{self.source_tokenizer.get_vocab_size():,} tokens, one tokenizer for both sides" if self.info["shared_vocab"]
+                 else f"{self.source_tokenizer.get_vocab_size():,} source tokens, {self.target_tokenizer.get_vocab_size():,} target tokens")
+        summary = {"vocabulary": sizes}
         return {**summary, "pretrained": self.info["pretrained"]["source"]} if self.info["pretrained"] else summary
