@@ -1,5 +1,5 @@
-"""Summarization: the lead baseline scores like rouge-score says; the demo learns with the
-transformer; tables of documents and summaries; bad tables."""
+"""Summarization: the lead baseline scores like rouge-score says; the demo learns to summarize
+each dialogue; tables of documents and summaries; bad tables."""
 
 from __future__ import annotations
 
@@ -49,15 +49,19 @@ def test_lead_is_scored_on_validation_without_training_and_predicts(zoo_cli, tmp
     assert zoo.evaluate(folder, val)["metrics"] == pytest.approx(expected)
 
 
-def test_the_demo_learns_to_summarize(zoo_cli, tmp_path):
-    small = ["model.embedding_dim=64", "model.hidden_size=128", "optim.lr=3e-3", "--max-epochs", "12"]
-    result = zoo_cli("train", "summarization/gru-attention", *small, "--output", tmp_path / "runs", "--json")
+def test_the_demo_learns_to_summarize_what_each_dialogue_says(zoo_cli, tmp_path):
+    """The plain task command trains the demo's small GRU, which copies the people from the
+    dialogue into its summary (the transformer wrote the most common names whatever the input)."""
+    result = zoo_cli("train", "summarization", "--output", tmp_path / "runs", "--json")
     assert result.code == 0, result.err
     run = json.loads(result.out)
-    assert run["metrics"]["val"]["rouge1"] >= 80
+    assert run["model"] == "gru-attention" and run["metrics"]["val"]["rouge1"] >= 80
     model = zoo.load(run["path"])
-    dialogue = "Maria: Can you buy lemons on your way home?\nJake: Sure, how many?\nMaria: Four, please."
-    assert model.predict([dialogue]) == [{"output": "Jake will buy four lemons for Maria."}]
+    shopping = "Maria: Can you buy lemons on your way home?\nJake: Sure, how many?\nMaria: Four, please."
+    meeting = "Lena: Are we still meeting on Friday?\nOmar: Yes! The park at six?\nLena: Perfect, see you there."
+    first, second = (record["output"] for record in model.predict([shopping, meeting]))
+    assert first.startswith("Jake will buy ") and first.endswith(" for Maria."), first
+    assert second.startswith("Lena and Omar will meet at "), second
 
 
 def test_a_table_without_a_summary_column_is_refused(zoo_cli, tmp_path):

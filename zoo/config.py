@@ -429,8 +429,9 @@ def resolve(
                        did_you_mean(str(base), task.models) or f"one of {', '.join(task.models)}" if own_code else "drop it, or set model.source")
     declared = settings(task, None if own_code else name)
     values = defaults(task, name)
-    if demo:
-        values = merge(values, {**task.demo, "model": {k: v for k, v in task.demo.get("model", {}).items() if k != "name"}})
+    if demo:  # the demo's model keys are its model's: another model named on the demo data keeps its own
+        demo_model = dict(task.demo.get("model", {}))
+        values = merge(values, {**task.demo, "model": {} if demo_model.pop("name", name) != name else demo_model})
     if not own_code:
         for key in given_model.keys() - values["model"].keys():
             owners = [f"{task.name}/{m}" for m, spec in task.models.items() if key in spec.settings]

@@ -148,7 +148,8 @@ class Task:
     template: the folder of its application template: absolute, or a built-in template name.
     demo:     a config fragment laid over the defaults when no data is given, so the embedded
               demo set trains in seconds (`{"data": {"batch_size": 16}}`); settings given win.
-              Its `model.name`, if any, is the model trained when no data and no model is named.
+              Its `model.name`, if any, is the model trained when no data and no model is named,
+              and its other `model.*` keys apply to that model only.
     """
 
     name: str
