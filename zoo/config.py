@@ -418,7 +418,9 @@ def resolve(
         raise ZooError(f"model must be a section of keys, not {given_model!r}")
     data = given.get("data")
     demo = not isinstance(data, dict) or data.get("path") is None  # the embedded demo set
-    name = model or given_model.get("name") or (demo and task.demo.get("model", {}).get("name")) or task.default_model
+    demo_model = dict(task.demo.get("model", {})) if demo else {}
+    named = model or given_model.get("name")
+    name = named or demo_model.get("name") or task.default_model
     given_model["name"] = name
     own_code = bool(given_model.get("source"))
     if not own_code and name not in task.models:
@@ -429,9 +431,8 @@ def resolve(
                        did_you_mean(str(base), task.models) or f"one of {', '.join(task.models)}" if own_code else "drop it, or set model.source")
     declared = settings(task, None if own_code else name)
     values = defaults(task, name)
-    if demo:  # the demo's model keys are its model's: another model named on the demo data keeps its own
-        demo_model = dict(task.demo.get("model", {}))
-        values = merge(values, {**task.demo, "model": {} if demo_model.pop("name", name) != name else demo_model})
+    if demo:  # a demo that picks its model sets that choice's keys; a model named on the demo data keeps its own
+        values = merge(values, {**task.demo, "model": {} if named and "name" in demo_model else {k: v for k, v in demo_model.items() if k != "name"}})
     if not own_code:
         for key in given_model.keys() - values["model"].keys():
             owners = [f"{task.name}/{m}" for m, spec in task.models.items() if key in spec.settings]

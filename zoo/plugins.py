@@ -149,7 +149,7 @@ class Task:
     demo:     a config fragment laid over the defaults when no data is given, so the embedded
               demo set trains in seconds (`{"data": {"batch_size": 16}}`); settings given win.
               Its `model.name`, if any, is the model trained when no data and no model is named,
-              and its other `model.*` keys apply to that model only.
+              and its other `model.*` keys apply to that choice only (not to a model the user names).
     """
 
     name: str
