@@ -275,7 +275,8 @@ def choose_batch_size(config: configs.Config, bundle: Any) -> None:
     rows, largest = len(bundle.train), data["max_batch_size"]
     data["batch_size"] = batch_size_for(rows, largest)
     if data["batch_size"] < largest:
-        bundle.notes.append(f"batch size {data['batch_size']}: {rows:,} training rows make {math.ceil(rows / largest)} steps an epoch in batches of "
+        steps = math.ceil(rows / largest)
+        bundle.notes.append(f"batch size {data['batch_size']}: {rows:,} training rows make {steps} step{'s' * (steps != 1)} an epoch in batches of "
                             f"{largest} (data.max_batch_size), too few to learn from reliably (data.batch_size sets it)")
     else:
         bundle.notes.append(f"batch size {largest} (data.max_batch_size; data.batch_size sets it)")
