@@ -202,18 +202,23 @@ def absolute_paths(config: Config, base: Path, task: Task) -> Config:
     config = copy.deepcopy(config)
     for key, setting in path_settings(task).items():
         *sections, name = key.split(".")
-        holder = _section(config, sections)
+        holder = value_at(config, sections)
         value = holder.get(name) if isinstance(holder, dict) else None
         if isinstance(value, str) and value not in setting.choices and not (setting.choices and not (base / value).exists()):  # a mistyped word stays a word
-            parts = [value] if "," not in value or (base / value).exists() else value.split(",")  # SOURCE,TARGET files
-            holder[name] = ",".join(str((base / part).resolve()) for part in parts)
+            holder[name] = ",".join(str((base / part).resolve()) for part in path_parts(value, base))
     model = config.get("model")
     if isinstance(model, dict) and isinstance(model.get("source"), str) and (ref := file_ref(model["source"])):
         model["source"] = f"{(base / ref[0]).resolve()}:{ref[1]}"
     return config
 
 
-def _section(config: Config, sections: Iterable[str]) -> Any:
+def path_parts(value: str, base: Path = Path()) -> list[str]:
+    """The files a path value names: one, or translation's SOURCE,TARGET pair (a name with a
+    comma that exists, from `base`, is one file)."""
+    return [value] if "," not in value or (base / value).exists() else value.split(",")
+
+
+def value_at(config: Config, sections: Iterable[str]) -> Any:
     """The value at the nested `sections` of `config` (None where one is missing or not a mapping)."""
     holder: Any = config
     for section in sections:

@@ -155,14 +155,13 @@ def check_inputs(task: Task, config: configs.Config) -> None:
     input path the config names exists, and a CSV or TSV file among them has a readable header
     holding the columns the config names (the keys declared with `column`)."""
     declared = configs.settings_of(task, config)
-    values = {key: configs._section(config, key.split(".")) for key in declared}
+    values = {key: configs.value_at(config, key.split(".")) for key in declared}
     named = {key: _column_names(values[key], setting) for key, setting in declared.items() if setting.column and values[key] is not None}
     for key, setting in declared.items():
         value = values[key]
         if not setting.path or key == "output" or not isinstance(value, str) or value in setting.choices:  # output: written, not read
             continue
-        parts = [value] if "," not in value or Path(value).exists() else value.split(",")  # SOURCE,TARGET files, as configs.absolute_paths reads them
-        for part in map(Path, parts):
+        for part in map(Path, configs.path_parts(value)):
             if not part.exists():
                 raise ZooError(f"{key}: {part} does not exist", "check the path (relative ones are taken from a config file's folder, else from the current folder)")
             tables.check_header(part, named)
