@@ -3,11 +3,14 @@ Lightning are imported, and a file's bad rows named together; small data validat
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import REPO, write_csv
@@ -42,12 +45,16 @@ def numbers_csv(tmp_path: Path) -> Path:
         ("misnamed-label", ["reviews.tsv has no label column 'star' (data.label_column); did you mean 'stars'?"]),
         ("binary-csv", ["binary.csv is a binary file, not text"]),
         ("missing-target-language", ["data.path: ", "pairs.en does not exist"]),
+        ("misnamed-jsonl-label", ["reviews.jsonl.gz has no label column 'star' (data.label_column); did you mean 'stars'?"]),
+        ("misnamed-parquet-target", ["numbers.parquet has no target column 'yy' (data.target); did you mean 'y'?"]),
     ],
 )
 def test_mistakes_found_before_torch_is_imported(tmp_path, numbers_csv, case, fragments):
     (tmp_path / "reviews.tsv").write_text("text\tstars\ngood\t5\n", encoding="utf-8")
     (tmp_path / "binary.csv").write_bytes(b"x,y\n\0\0\1\2")
     (tmp_path / "pairs.de").write_text("hallo\n", encoding="utf-8")
+    (tmp_path / "reviews.jsonl.gz").write_bytes(gzip.compress(b'\n{"text": "good"}\n{"text": "bad", "stars": 1}\n'))
+    pq.write_table(pa.table({"x1": [1.0, 2.0], "y": [2.0, 4.0]}), tmp_path / "numbers.parquet")
     regression = ["train", "linear-regression", "--data", numbers_csv]
     args = {
         "missing-data": ["train", "classification", "--data", tmp_path / "nowhere"],
@@ -57,6 +64,8 @@ def test_mistakes_found_before_torch_is_imported(tmp_path, numbers_csv, case, fr
         "misnamed-label": ["train", "sentiment", "--data", tmp_path / "reviews.tsv", "data.label_column=star"],
         "binary-csv": ["train", "linear-regression", "--data", tmp_path / "binary.csv"],
         "missing-target-language": ["train", "translation", "--data", f"{tmp_path / 'pairs.de'},{tmp_path / 'pairs.en'}"],
+        "misnamed-jsonl-label": ["train", "sentiment", "--data", tmp_path / "reviews.jsonl.gz", "data.label_column=star"],
+        "misnamed-parquet-target": ["train", "linear-regression", "--data", tmp_path / "numbers.parquet", "--target", "yy"],
     }[case]
     error, heavy = light_run(*args, "--output", tmp_path / "runs")
     assert heavy == ""
@@ -114,6 +123,18 @@ def test_bad_rows_are_placed_by_line_in_one_pass(tmp_path):
     with pytest.raises(ZooError, match=f"^{data}:6: no label; label it$"):
         one.check("label it", "label them")
     tables.Problems(found).check("nothing to say")
+
+
+def test_image_labels_training_never_saw_are_named_together(tmp_path):
+    from zoo.images import FileImages, LabelledImages, encode
+
+    paths = [tmp_path / "val" / label / f"{i}.png" for i, label in enumerate(["cat", "zebra", "dog", "emu", *["yak"] * 5])]
+    split = LabelledImages(str(tmp_path / "val"), FileImages(paths), [p.parent.name for p in paths], [str(p.parent) for p in paths])
+    with pytest.raises(ZooError) as raised:
+        encode(split, ["cat", "dog"])
+    shown = [f"{p.parent}: label {p.parent.name!r} does not occur in the training data ({p})" for p in paths[1:2] + paths[3:7]]
+    assert str(raised.value) == "\n".join([f"{tmp_path / 'val'} has 7 bad rows:", *shown, "and 2 more; the training classes are cat, dog"])
+    assert encode(LabelledImages("ok", FileImages(paths[:1]), ["dog"], ["ok"]), ["cat", "dog"]) == [1]
 
 
 def test_image_table_rows_without_images_or_labels_are_named_together(zoo_cli, tmp_path):

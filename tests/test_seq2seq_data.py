@@ -62,6 +62,22 @@ def test_non_utf8_bytes_are_named_by_line(tmp_path):
         read_pairs(f"{source},{target}")
 
 
+def test_a_files_bad_lines_and_rows_are_named_together(tmp_path):
+    source = tmp_path / "s.de"
+    source.write_bytes(b"".join(b"Ein M\xe4dchen.\n" if i % 2 else b"Ein Mann.\n" for i in range(16)))
+    target = write_lines(tmp_path / "s.en", ["A man."] * 16)
+    with pytest.raises(ZooError) as raised:
+        read_pairs(f"{source},{target}")
+    shown = [f"{source}:{line}: bytes that are not UTF-8 text (b'\\xe4')" for line in (2, 4, 6, 8, 10)]
+    assert str(raised.value) == "\n".join([f"{source} has 8 bad lines:", *shown, "and 3 more; save the file as UTF-8"])
+    table = tmp_path / "pairs.csv"
+    table.write_text("source,target\n" + "".join(f"Satz {i},sentence {i}{',x' * (i % 2)}\n" for i in range(14)), encoding="utf-8")
+    with pytest.raises(ZooError) as raised:
+        read_pairs(str(table))
+    shown = [f"{table}:{line}: 3 cells, but the header has 2 columns" for line in (3, 5, 7, 9, 11)]
+    assert str(raised.value) == "\n".join([f"{table} has 7 bad rows:", *shown, "and 2 more; fix the rows: a stray separator or quote"])
+
+
 def test_tables_with_the_tasks_columns(tmp_path):
     table = write_table(tmp_path / "dialogues.jsonl", [("Amanda: I baked cookies.", "Amanda baked cookies."), (" ", "empty")], text="dialogue", label="summary")
     columns = Columns(usual_source=("document", "dialogue"), usual_target=("summary",))

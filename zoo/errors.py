@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+SHOWN_PROBLEMS = 5  # bad rows one error names, one line each; the rest are counted
 
 
 class ZooError(Exception):
@@ -25,3 +27,13 @@ def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.5) -> str 
     """A hint naming close matches, or None when nothing is close."""
     matches = close_matches(word, choices, cutoff=cutoff)
     return "did you mean " + " or ".join(repr(m) for m in matches) + "?" if matches else None
+
+
+def bad_rows(source: str, lines: Sequence[str], count: int, hint: str, hint_for_many: str | None = None, what: str = "rows") -> ZooError:
+    """The error naming `count` bad rows (or lines) of `source` by their first few `lines`
+    (`place: problem`): the line alone and `hint` for one, else a line each, the count of the
+    rest and `hint_for_many` (by default `hint`)."""
+    if count == 1:
+        return ZooError(lines[0], hint)
+    rest = [f"and {count - len(lines)} more"] if count > len(lines) else []
+    return ZooError("\n".join([f"{source} has {count} bad {what}:", *lines, *rest]), hint_for_many or hint)

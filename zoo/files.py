@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import ZooError
+from zoo.errors import SHOWN_PROBLEMS, ZooError, bad_rows
 
 JSON_KINDS = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false", type(None): "null"}
 YAML_KINDS = {**JSON_KINDS, dict: "a mapping", list: "a list", type(None): "nothing"}
@@ -32,8 +32,22 @@ def read_text(path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise ZooError(f"{path}:{line}: bytes that are not UTF-8 text ({data[error.start:error.end]!r})", "save the file as UTF-8") from None
+        raise _not_utf8(path, data, error.start) from None
+
+
+def _not_utf8(path: Path, data: bytes, start: int) -> ZooError:
+    """The error naming the lines of `data` that are not UTF-8 text (the first few, and a count
+    of the rest), from the line holding byte `start`, the first bad one."""
+    begin = data.rfind(b"\n", 0, start) + 1
+    lines, count = [], 0
+    for number, line in enumerate(data[begin:].split(b"\n"), start=data.count(b"\n", 0, begin) + 1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            count += 1
+            if len(lines) < SHOWN_PROBLEMS:
+                lines.append(f"{path}:{number}: bytes that are not UTF-8 text ({line[error.start:error.end]!r})")
+    return bad_rows(str(path), lines, count, "save the file as UTF-8", what="lines")
 
 
 def read_bytes(path: Path) -> bytes:

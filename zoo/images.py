@@ -60,6 +60,10 @@ class LabelledImages:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def places_of(self, rows: Sequence[int]) -> list[str]:
+        """Where the labels of `rows` were read."""
+        return [self.label_places[row] for row in rows]
+
 
 # Image sources -------------------------------------------------------------------------------
 
@@ -537,17 +541,19 @@ def single_split(path: Path, key: str, columns: dict[str, Any]) -> LabelledImage
 
 
 def encode(split: LabelledImages, classes: list[str]) -> list[int]:
-    """Class indices of a split's labels; a label training never saw is an error."""
+    """Class indices of a split's labels; labels training never saw are an error (the first few
+    rows named together)."""
     index = {name: i for i, name in enumerate(classes)}
-    targets = []
-    for label, place in zip(split.labels, split.label_places):
-        if label not in index:
-            raise ZooError(
-                f"{place}: label {label!r} does not occur in the training data",
-                f"the training classes are {', '.join(classes[:20])}{' ...' if len(classes) > 20 else ''}",
-            )
-        targets.append(index[label])
-    return targets
+    unknown = [row for row, label in enumerate(split.labels) if label not in index]
+
+    def problem(row: int) -> str:
+        name = split.images.name(row)
+        return f"label {split.labels[row]!r} does not occur in the training data" + (f" ({name})" if name != split.label_places[row] else "")
+
+    problems = tables.Problems(split)
+    problems.add(unknown, problem)
+    problems.check(f"the training classes are {', '.join(classes[:20])}{' ...' if len(classes) > 20 else ''}")
+    return [index[label] for label in split.labels]
 
 
 def carve(size: int, data: dict[str, Any], seed: int, labels: Sequence[int] | None = None) -> tuple[list[int], list[int]]:

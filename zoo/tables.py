@@ -18,10 +18,10 @@ import mmap
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from zoo import cache, splits
-from zoo.errors import ZooError, did_you_mean
+from zoo.errors import SHOWN_PROBLEMS, ZooError, bad_rows, did_you_mean
 from zoo.files import UTF16_BOMS, first_line, json_kind, read_json, read_text, reading
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
@@ -135,15 +135,20 @@ class Table:
         return [found[row] for row in rows]
 
 
-SHOWN_PROBLEMS = 5  # bad rows one error names, one line each; the rest are counted
+class Rows(Protocol):
+    """Rows that messages can name: a table, a split of labelled images."""
+
+    source: str
+
+    def places_of(self, rows: Sequence[int]) -> list[str]: ...
 
 
 @dataclass
 class Problems:
-    """The bad rows of one table, for one error: the first SHOWN_PROBLEMS as (row, what is
-    wrong with it), and how many there are."""
+    """The bad rows of one table (or other `Rows`), for one error: the first SHOWN_PROBLEMS as
+    (row, what is wrong with it), and how many there are."""
 
-    table: Table
+    table: Rows
     first: list[tuple[int, str]] = field(default_factory=list)
     count: int = 0
 
@@ -154,17 +159,11 @@ class Problems:
         self.count += len(rows)
 
     def check(self, hint: str, hint_for_many: str | None = None) -> None:
-        """Raise the ZooError naming the problems, if there are any: one line and `hint` when
-        there is one, else a line each for the first few, the count of the rest and
-        `hint_for_many` (by default `hint`)."""
-        if not self.count:
-            return
-        places = self.table.places_of([row for row, _ in self.first])
-        lines = [f"{place}: {problem}" for place, (_, problem) in zip(places, self.first)]
-        if self.count == 1:
-            raise ZooError(lines[0], hint)
-        rest = [f"and {self.count - len(lines)} more"] if self.count > len(lines) else []
-        raise ZooError("\n".join([f"{self.table.source} has {self.count} bad rows:", *lines, *rest]), hint_for_many or hint)
+        """Raise the ZooError naming the problems (`zoo.errors.bad_rows`), if there are any."""
+        if self.count:
+            places = self.table.places_of([row for row, _ in self.first])
+            lines = [f"{place}: {problem}" for place, (_, problem) in zip(places, self.first)]
+            raise bad_rows(self.table.source, lines, self.count, hint, hint_for_many)
 
 
 class RowPlaces(Sequence[str]):
@@ -354,15 +353,41 @@ def header(path: Path, delimiter: str | None = None) -> list[str]:
 
 
 def check_header(path: Path, named: Mapping[str, Sequence[str]]) -> None:
-    """Before a CSV or TSV file is read (other files pass): its header is readable text and
-    holds the columns `named` by the config key naming them. Reads the first block alone."""
-    if table_suffix(path) not in (".csv", ".tsv") or not path.is_file():
+    """Before a table file is read: it holds the columns `named` by the config key naming them.
+    CSV and TSV: its header (readable text); JSON lines: the keys of the lines in its first
+    block; parquet: its schema. Other files pass."""
+    suffix = table_suffix(path)
+    if not path.is_file():
         return
-    columns = header(path)
+    if suffix in (".csv", ".tsv"):
+        columns = header(path)
+    elif suffix == ".jsonl" or suffix == ".json" and not _array_text(path):
+        columns = _json_keys(path)
+    elif suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        with reading(path, "a readable parquet file"):
+            columns = pq.read_schema(path).names
+    else:
+        return
     for key, names in named.items():
         for name in names:
             if name not in columns:
                 raise absent_column(str(path), name, key, columns)
+
+
+def _json_keys(path: Path) -> list[str]:
+    """The keys of the JSON objects on the lines of a file's first block, in order of appearance
+    (a line that is not an object is left for the full read to name)."""
+    keys: dict[str, None] = {}
+    for line in _head(path).splitlines():
+        try:
+            row = json.loads(line) if line.strip() else None
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict):
+            keys.update(dict.fromkeys(row))
+    return list(keys)
 
 
 def _convert_csv(path: Path, delimiter: str, target: Path) -> None:
@@ -419,10 +444,12 @@ def _csv_line(path: Path, delimiter: str, row: int) -> int:
 
 
 def _csv_problem(path: Path, delimiter: str, columns: int) -> None:
-    """Raise the ZooError that names what Arrow could not read: bytes that are not UTF-8, a row
-    of the wrong length, a malformed quote. Reads the file with Python, so only after Arrow failed."""
+    """Raise the ZooError that names what Arrow could not read: bytes that are not UTF-8, rows
+    of the wrong length (the first few, and a count), a malformed quote. Reads the file with
+    Python, so only after Arrow failed."""
     read_text(path)
     kind = "TSV" if delimiter == "\t" else "CSV"
+    lines, count = [], 0
     with _open_binary(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as stream:
         reader = csv.reader(stream, delimiter=delimiter)
         try:
@@ -431,10 +458,15 @@ def _csv_problem(path: Path, delimiter: str, columns: int) -> None:
             for cells in reader:
                 if any(cell.strip() for cell in cells) and len(cells) != columns:
                     through = f" (read through line {reader.line_num}: an unclosed quote?)" if reader.line_num > start else ""
-                    raise ZooError(f"{path}:{start}: {len(cells)} cells, but the header has {columns} columns{through}", "fix the row: a stray separator or quote")
+                    count += 1
+                    if len(lines) < SHOWN_PROBLEMS:
+                        lines.append(f"{path}:{start}: {len(cells)} cells, but the header has {columns} columns{through}")
                 start = reader.line_num + 1
         except csv.Error as error:
-            raise ZooError(f"{path}:{reader.line_num}: malformed {kind} ({error})", "fix the quoting on that line") from None
+            if not count:
+                raise ZooError(f"{path}:{reader.line_num}: malformed {kind} ({error})", "fix the quoting on that line") from None
+    if count:
+        raise bad_rows(str(path), lines, count, "fix the row: a stray separator or quote", "fix the rows: a stray separator or quote")
 
 
 # JSON ----------------------------------------------------------------------------------------

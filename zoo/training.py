@@ -152,8 +152,8 @@ def train(name: str | None = None, *, resume: str | Path | None = None, progress
 
 def check_inputs(task: Task, config: configs.Config) -> None:
     """What can be checked in a moment, before torch and Lightning are imported (seconds): each
-    input path the config names exists, and a CSV or TSV file among them has a readable header
-    holding the columns the config names (the keys declared with `column`)."""
+    input path the config names exists, and a table file among them (CSV, TSV, JSON lines,
+    parquet) holds the columns the config names (the keys declared with `column`)."""
     declared = configs.settings_of(task, config)
     values = {key: configs.value_at(config, key.split(".")) for key in declared}
     named = {key: _column_names(values[key], setting) for key, setting in declared.items() if setting.column and values[key] is not None}
