@@ -42,6 +42,7 @@ def test_the_regression_card_says_what_it_reads_and_its_commands_run(zoo_cli, tr
     assert '- features: ["x"]' in card and "- target: y" in card
     assert "| `model.bias` | `true` |" in card and "{" not in card.split("## Hyper-parameters")[1].split("##")[0]
     assert "## Limits\n\n- Predictions for feature values outside" in card
+    assert "data cache" not in card and "worker process" not in card  # this machine's facts stay in the run's notes
     monkeypatch.chdir(tmp_path)
     Path("rows.csv").write_text("x\n4\n5\n")
     Path("table.csv").write_text("x,y\n4,8\n5,10\n")
@@ -77,3 +78,13 @@ def test_a_card_without_metrics_says_so():
     assert "## Metrics\n\nnone were computed" in card and "- data: `faces`" in card
     assert "## Classes" not in card and "## Limits" not in card  # sections without content are left out
 
+
+
+def test_the_translation_card_names_no_language_pair():
+    from zoo.artifact import model_card
+    from zoo_tasks.translation.module import TranslationModule
+
+    config = {"task": "translation", "model": {"name": "gru-attention", "source": None}, "data": {"path": "train.fr,train.en"}, "optim": {"name": "adam", "lr": 0.1, "scheduler": "none"}, "seed": 0}
+    card = model_card(config, {}, 1, [], TranslationModule.usage_shell, TranslationModule.usage_python)
+    use = card.split("## Use")[1]
+    assert "Fahrrad" not in use and ".de" not in use and "model.predict(sources, beam=4)" in use

@@ -109,7 +109,7 @@ def test_texts_beyond_one_block_train_at_once_while_a_background_process_fills_t
     config = merge(defaults(task, "textcnn"), {"data": {"path": str(write_table(tmp_path / "reviews.csv", reviews(8)))}})
     first = build_data(config)
     ids = first.train.ids
-    assert len(ids.names) == 5 and any("blocks (16 texts each) were in the data cache" in note for note in first.notes)
+    assert len(ids.names) == 5 and any("blocks (16 texts each) were in the data cache" in note for note in first.machine_notes)
     expected, _ = tokens.encode(Tokenizer.from_str(first.info["tokenizer"]), list(ids.texts), first.info["max_length"], special_tokens=True)
     assert [i.tolist() for i in ids.many(range(len(ids)))] == expected
     assert list(first.train.lengths) == [len(ids.texts[i].encode()) for i in first.train.indices]  # bytes: known before encoding
@@ -123,7 +123,7 @@ def test_texts_beyond_one_block_train_at_once_while_a_background_process_fills_t
         assert time.monotonic() < deadline, "the background process did not fill the cache"
         time.sleep(0.2)
     again = build_data(config)
-    assert not again.train.ids.missing and not any("were in the data cache" in note for note in again.notes)
+    assert not again.train.ids.missing and not any("were in the data cache" in note for note in again.machine_notes)
     assert [i.tolist() for i in again.train.ids.many(range(len(ids)))] == expected and batches(again) == before
     process = tokens._filler["process"]
     tokens._stop_filling()

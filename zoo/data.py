@@ -17,13 +17,15 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler, SequentialSampl
 @dataclass
 class DataBundle:
     """Datasets of a run plus `info`: the JSON-able facts a model needs again at load time
-    (feature names, label names, normalization statistics). `notes` are told to the user."""
+    (feature names, label names, normalization statistics). `notes` are told to the user and
+    kept in the model card; `machine_notes` (workers, the data cache) are told only."""
 
     train: Dataset
     val: Dataset
     info: dict[str, Any]
     test: Dataset | None = None
     notes: list[str] = field(default_factory=list)
+    machine_notes: list[str] = field(default_factory=list)
 
 
 _reused: ContextVar[dict[str, Any] | None] = ContextVar("reused", default=None)

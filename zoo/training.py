@@ -195,7 +195,7 @@ def _train(task: Task, config: configs.Config, run_dir: Path | None, resumed: Re
     started = time.perf_counter()
     with reusing(reused):
         bundle = load_ref(task.data_of(config["model"]))(config)
-    bundle.notes.append(data_note(bundle, config, time.perf_counter() - started))
+    bundle.machine_notes.append(data_note(bundle, config, time.perf_counter() - started))
     choose_batch_size(config, bundle)
     module = load_ref(task.module_of(config["model"]))(config, bundle.info)
 
@@ -341,7 +341,7 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
     # Final metrics on one device and outside the run's logs (which hold one row per epoch):
     # after DDP, rank 0 alone, since DistributedSampler would repeat rows.
     if trainer.world_size > 1 and not _leave_process_group(trainer):
-        return Run(run_dir, task.name, config["model"]["name"], {}, {}, epochs, round(seconds, 3), bundle.notes, rank)
+        return Run(run_dir, task.name, config["model"]["name"], {}, {}, epochs, round(seconds, 3), [*bundle.notes, *bundle.machine_notes], rank)
     limits = {key: config["trainer"][key] for key in trainers.LIMITS if key in config["trainer"]}
     if limits:
         bundle.notes.append(f"final metrics follow {', '.join(f'trainer.{k}={v}' for k, v in limits.items())}: not the whole split")
@@ -361,7 +361,7 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
         summary=module.describe(),
         epochs=epochs,
         seconds=round(seconds, 3),
-        notes=bundle.notes,
+        notes=[*bundle.notes, *bundle.machine_notes],
         rank=rank,
     )
     if trainer.is_global_zero:

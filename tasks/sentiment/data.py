@@ -94,7 +94,6 @@ def build_data(config: dict[str, Any]) -> DataBundle:
     cut = sum(ids.cut for ids in encoded.values())
     if cut:
         notes.append(f"{cut:,} text(s) longer than {max_length} tokens were cut to that length (data.max_length)")
-    notes += tokens.cache_notes(encoded.values())
 
     def dataset(split: str, rows: Any = None) -> TextDataset:
         return TextDataset(encoded[split], targets[split], pad_id, rows)
@@ -115,7 +114,7 @@ def build_data(config: dict[str, Any]) -> DataBundle:
         "pretrained": pretrained,
         "rows": {"train": len(train), "val": len(val)},
     }
-    return DataBundle(train=train, val=val, test=test, info=info, notes=notes)
+    return DataBundle(train=train, val=val, test=test, info=info, notes=notes, machine_notes=tokens.cache_notes(encoded.values()))
 
 
 def plural(count: int, noun: str) -> str:

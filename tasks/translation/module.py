@@ -14,8 +14,9 @@ class TranslationModule(Seq2SeqModule):
     headline = "bleu"
     columns = Columns()
     example_text = "Ein Mann fährt Fahrrad."
-    usage_shell = ('zoo predict {model} "Ein Mann fährt Fahrrad." --beam 4', "zoo predict {model} --file sources.txt --json", "zoo evaluate {model} --data test.de,test.en")
-    usage_python = ('model.predict(["Ein Mann fährt Fahrrad."], beam=4)  # [{"output"}]',)
+    # The card's usage names no language: a model translates whatever pair it was trained on.
+    usage_shell = ("zoo predict {model} --file sources.txt --beam 4", "zoo predict {model} --file sources.txt --json", "zoo evaluate {model} --data test.src,test.tgt")
+    usage_python = ('model.predict(sources, beam=4)  # sources: texts in the source language -> [{"output"}]',)
     limits = (
         "It translates from the source language of its training pairs only, and knows their vocabulary only.",
         "Sources are cut at max_source tokens; outputs stop at model.max_output tokens.",

@@ -278,10 +278,10 @@ def build_data(config: dict[str, Any], usual: Columns, demo: Callable[[], dict[s
         cut = [cut[0] + source_cut, cut[1] + target_cut]
     if cut[0] or cut[1]:
         notes.append(f"cut to data.max_source {info['max_source']} / data.max_target {info['max_target']} tokens: {cut[0]} source(s), {cut[1]} target(s)")
-    notes += tokens.cache_notes(ids for dataset in datasets.values() for ids in (dataset.sources, dataset.targets))
     notes.insert(0, f"{counts_note(found)}; {info['tokenizers']}")
     info = {**info, "rows": {"train": len(datasets["train"]), "val": len(datasets["val"])}}
-    return DataBundle(train=datasets["train"], val=datasets["val"], test=datasets.get("test"), info=info, notes=notes)
+    cached = tokens.cache_notes(ids for dataset in datasets.values() for ids in (dataset.sources, dataset.targets))
+    return DataBundle(train=datasets["train"], val=datasets["val"], test=datasets.get("test"), info=info, notes=notes, machine_notes=cached)
 
 
 def _tokenizer_info(config: dict[str, Any], train: Pairs, notes: list[str]) -> dict[str, Any]:
