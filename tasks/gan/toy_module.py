@@ -63,7 +63,8 @@ class ToyGanModule(AdversarialModule):
         return [{"x": round(float(x), 6), "y": round(float(y), 6), "plot": str(plot)} for x, y in samples.tolist()]
 
     def format_prediction(self, record: dict[str, Any]) -> str | None:
-        return f"{record['x']:.4f} {record['y']:.4f}"
+        """`x=  1.2345  y= -0.5000`: fixed widths, so the points' columns line up whatever their signs."""
+        return f"x={record['x']:8.4f}  y={record['y']:8.4f}"
 
     def generates(self) -> str:
         return f"2-D points of the {self.info['toy']} of {len(self.modes)} Gaussians"
