@@ -42,7 +42,7 @@ def test_the_regression_card_says_what_it_reads_and_its_commands_run(zoo_cli, tr
     assert '- features: ["x"]' in card and "- target: y" in card
     assert "| `model.bias` | `true` |" in card and "{" not in card.split("## Hyper-parameters")[1].split("##")[0]
     assert "## Limits\n\n- Predictions for feature values outside" in card
-    assert "data cache" not in card and "worker process" not in card  # this machine's facts stay in the run's notes
+    assert "data cache" not in card and "data.num_workers" not in card  # this machine's facts stay in the run's notes
     monkeypatch.chdir(tmp_path)
     Path("rows.csv").write_text("x\n4\n5\n")
     Path("table.csv").write_text("x,y\n4,8\n5,10\n")

@@ -53,7 +53,7 @@ def test_mistakes_found_before_torch_is_imported(tmp_path, numbers_csv, case, fr
     (tmp_path / "reviews.tsv").write_text("text\tstars\ngood\t5\n", encoding="utf-8")
     (tmp_path / "binary.csv").write_bytes(b"x,y\n\0\0\1\2")
     (tmp_path / "pairs.de").write_text("hallo\n", encoding="utf-8")
-    (tmp_path / "reviews.jsonl.gz").write_bytes(gzip.compress(b'\n{"text": "good"}\n{"text": "bad", "stars": 1}\n'))
+    (tmp_path / "reviews.jsonl.gz").write_bytes(gzip.compress(b'\n{"text": "good", "stars": 5}\n{"text": "bad", "stars": 1}\n'))
     pq.write_table(pa.table({"x1": [1.0, 2.0], "y": [2.0, 4.0]}), tmp_path / "numbers.parquet")
     regression = ["train", "linear-regression", "--data", numbers_csv]
     args = {

@@ -355,7 +355,7 @@ def header(path: Path, delimiter: str | None = None) -> list[str]:
 def check_header(path: Path, named: Mapping[str, Sequence[str]]) -> None:
     """Before a table file is read: it holds the columns `named` by the config key naming them.
     CSV and TSV: its header (readable text); JSON lines: the keys of the lines in its first
-    block; parquet: its schema. Other files pass."""
+    block, when they all have the same; parquet: its schema. Other files pass."""
     suffix = table_suffix(path)
     if not path.is_file():
         return
@@ -363,6 +363,8 @@ def check_header(path: Path, named: Mapping[str, Sequence[str]]) -> None:
         columns = header(path)
     elif suffix == ".jsonl" or suffix == ".json" and not _array_text(path):
         columns = _json_keys(path)
+        if columns is None:
+            return
     elif suffix == ".parquet":
         import pyarrow.parquet as pq
 
@@ -376,10 +378,12 @@ def check_header(path: Path, named: Mapping[str, Sequence[str]]) -> None:
                 raise absent_column(str(path), name, key, columns)
 
 
-def _json_keys(path: Path) -> list[str]:
+def _json_keys(path: Path) -> list[str] | None:
     """The keys of the JSON objects on the lines of a file's first block, in order of appearance
-    (a line that is not an object is left for the full read to name)."""
+    (a line that is not an object is left for the full read to name); None when those lines differ
+    in their keys, so a key may first appear further on."""
     keys: dict[str, None] = {}
+    kinds: set[frozenset[str]] = set()
     for line in _head(path).splitlines():
         try:
             row = json.loads(line) if line.strip() else None
@@ -387,7 +391,8 @@ def _json_keys(path: Path) -> list[str]:
             continue
         if isinstance(row, dict):
             keys.update(dict.fromkeys(row))
-    return list(keys)
+            kinds.add(frozenset(row))
+    return list(keys) if len(kinds) <= 1 else None
 
 
 def _convert_csv(path: Path, delimiter: str, target: Path) -> None:

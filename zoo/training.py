@@ -284,11 +284,15 @@ def choose_batch_size(config: configs.Config, bundle: Any) -> None:
 def data_note(bundle: Any, config: configs.Config, seconds: float) -> str:
     """How long the data took to be ready, the workers that load it, and where it is cached."""
     from zoo import cache
-    from zoo.data import worker_count
+    from zoo.data import AUTO_WORKERS_FROM, worker_count
 
-    workers = worker_count(config["data"]["num_workers"], len(bundle.train))
-    chosen = " (chosen for this machine; data.num_workers sets it)" if config["data"]["num_workers"] is None else ""
-    return f"data ready in {seconds:.1f} s, loaded by {workers} worker process(es){chosen}; data cache: {cache.root()} (`zoo cache clear` empties it)"
+    configured = config["data"]["num_workers"]
+    workers = worker_count(configured, len(bundle.train))
+    if workers == 0:
+        loading = "loaded in the training process" + (f" (no worker processes under {AUTO_WORKERS_FROM:,} training rows)" if configured is None else "")
+    else:
+        loading = f"loaded by {workers} worker process{'es' if workers > 1 else ''}" + (" (one per spare CPU core)" if configured is None else "")
+    return f"data ready in {seconds:.1f} s, {loading}; data.num_workers sets it; data cache: {cache.root()} (`zoo cache clear` empties it)"
 
 
 def _rank_zero_data_info() -> dict[str, Any]:
