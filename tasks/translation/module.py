@@ -13,7 +13,7 @@ class TranslationModule(Seq2SeqModule):
     scores = staticmethod(translation_scores)
     headline = "bleu"
     columns = Columns()
-    example_text = "Ein Mann fährt Fahrrad."
+    example_text = "a sentence in the source language"
     # The card's usage names no language: a model translates whatever pair it was trained on.
     usage_shell = ("zoo predict {model} --file sources.txt --beam 4", "zoo predict {model} --file sources.txt --json", "zoo evaluate {model} --data test.src,test.tgt")
     usage_python = ('model.predict(sources, beam=4)  # sources: texts in the source language -> [{"output"}]',)
