@@ -88,6 +88,21 @@ def test_detection_labels_sit_on_a_tag_inside_the_image_in_a_font_that_scales(si
     assert right - left > 4 * height  # "circle 0.93" whole, not cut to "circl"
 
 
+def test_detection_labels_on_one_box_are_stacked_not_drawn_over_each_other():
+    from PIL import ImageColor
+
+    from zoo_tasks.detection.plots import annotate, color
+
+    image = torch.full((3, 320, 320), 128, dtype=torch.uint8)
+    box = [50.0, 100.0, 250.0, 200.0]
+    drawn = annotate(image, [{"label": "circle", "score": 0.9, "box": box}, {"label": "ring", "score": 0.6, "box": box}], ["circle", "ring"])
+    inside = drawn[:, :, 52:248]  # between the box's side lines
+    for index in (0, 1):
+        filled = (inside == torch.tensor(ImageColor.getrgb(color(index)), dtype=torch.uint8)[:, None, None]).all(dim=0)
+        rows = int((filled.sum(dim=1) >= 20).sum())  # rows a tag (or the box's top line) fills
+        assert rows >= 11, (index, rows)  # each tag shows whole, neither drawn over the other
+
+
 def test_prediction_grid_enlarges_small_images_into_square_tiles(tmp_path):
     from PIL import Image
 

@@ -32,8 +32,9 @@ def annotate(image: torch.Tensor, detections: Sequence[dict[str, Any]], classes:
     drawn = draw_bounding_boxes(image, torch.tensor([d["box"] for d in detections], dtype=torch.float32), colors=colors, width=width)
     picture = to_pil_image(drawn)
     font = _font(max(12, round(max(image.shape[-2:]) / 32)))
+    placed: list[tuple[int, int, int, int]] = []
     for detection, fill in zip(detections, colors):
-        _tag(picture, detection["box"], f"{detection['label']} {detection['score']:.2f}", fill, font)
+        placed.append(_tag(picture, detection["box"], f"{detection['label']} {detection['score']:.2f}", fill, font, placed))
     return pil_to_tensor(picture)
 
 
@@ -47,9 +48,10 @@ def _enlarged(image: torch.Tensor) -> tuple[torch.Tensor, float]:
     return resize(image, [round(image.shape[-2] * scale), round(image.shape[-1] * scale)], antialias=True), scale
 
 
-def _tag(picture: Any, box: Sequence[float], text: str, fill: str, font: Any) -> None:
+def _tag(picture: Any, box: Sequence[float], text: str, fill: str, font: Any, placed: Sequence[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
     """`text` on a filled tag in `fill` above the box's top-left corner (inside the box when
-    there is no room above), shifted to stay whole inside the picture."""
+    there is no room above), shifted to stay whole inside the picture and stacked below the
+    `placed` tags it would cover; its rectangle (x1, y1, x2, y2)."""
     from PIL import ImageColor, ImageDraw
 
     draw = ImageDraw.Draw(picture)
@@ -59,10 +61,17 @@ def _tag(picture: Any, box: Sequence[float], text: str, fill: str, font: Any) ->
     x = min(max(0, round(box[0])), max(0, picture.width - tag_width))
     y = round(box[1]) - tag_height if box[1] >= tag_height else round(box[1])
     y = min(max(0, y), max(0, picture.height - tag_height))
+    for _ in placed:  # each step moves past one tag, so this many steps always suffice
+        over = [rect for rect in placed if x < rect[2] and rect[0] < x + tag_width and y < rect[3] and rect[1] < y + tag_height]
+        below = max((rect[3] for rect in over), default=y)
+        if not over or below + tag_height > picture.height:
+            break
+        y = below
     draw.rectangle((x, y, x + tag_width - 1, y + tag_height - 1), fill=fill)
     red, green, blue = ImageColor.getrgb(fill)[:3]
     ink = "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 150 else "white"  # readable on the tag
     draw.text((x + pad - left, y + pad - top), text, fill=ink, font=font)
+    return x, y, x + tag_width, y + tag_height
 
 
 def _font(size: int) -> Any:
