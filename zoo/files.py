@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import SHOWN_PROBLEMS, ZooError, bad_rows
+from zoo.errors import ZooError
 
 JSON_KINDS = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false", type(None): "null"}
 YAML_KINDS = {**JSON_KINDS, dict: "a mapping", list: "a list", type(None): "nothing"}
@@ -32,22 +32,23 @@ def read_text(path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise _not_utf8(path, data, error.start) from None
+        raise _not_utf8(path, data, error) from None
 
 
-def _not_utf8(path: Path, data: bytes, start: int) -> ZooError:
-    """The error naming the lines of `data` that are not UTF-8 text (the first few, and a count
-    of the rest), from the line holding byte `start`, the first bad one."""
+def _not_utf8(path: Path, data: bytes, error: UnicodeDecodeError) -> ZooError:
+    """One line naming the first line of `data` that is not UTF-8 text (where `error` arose)
+    and counting the others: a file in another encoding is one mistake, however many lines show it."""
+    start = error.start
     begin = data.rfind(b"\n", 0, start) + 1
-    lines, count = [], 0
-    for number, line in enumerate(data[begin:].split(b"\n"), start=data.count(b"\n", 0, begin) + 1):
+    first = data.count(b"\n", 0, begin) + 1
+    others = 0
+    for line in data[data.find(b"\n", start) + 1 or len(data):].split(b"\n"):
         try:
             line.decode("utf-8")
-        except UnicodeDecodeError as error:
-            count += 1
-            if len(lines) < SHOWN_PROBLEMS:
-                lines.append(f"{path}:{number}: bytes that are not UTF-8 text ({line[error.start:error.end]!r})")
-    return bad_rows(str(path), lines, count, "save the file as UTF-8", what="lines")
+        except UnicodeDecodeError:
+            others += 1
+    more = f"; {others} more line{'s' if others > 1 else ''} like it" if others else ""
+    return ZooError(f"{path}:{first}: bytes that are not UTF-8 text ({data[start:error.end]!r}){more}", "save the file as UTF-8")
 
 
 def read_bytes(path: Path) -> bytes:
