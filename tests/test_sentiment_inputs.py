@@ -73,6 +73,9 @@ def test_a_pretrained_model_that_is_not_there(zoo_cli, tmp_path):
     result = zoo_cli("train", "sentiment/transformer", "model.pretrained=./no-such-model", "--output", tmp_path / "runs")
     assert_user_error(result, "no-such-model does not exist")
     assert_user_error(zoo_cli("train", "sentiment", "model.pretrained=bert-base-uncased"), "model.pretrained is not a setting of sentiment/textcnn", "zoo train sentiment/transformer")
+    result = zoo_cli("train", "sentiment/transformer", "model.pretrained=bert-base-uncased", "--output", tmp_path / "runs")  # offline: the Hub is out of reach
+    assert_user_error(result, "model.pretrained 'bert-base-uncased' cannot be loaded: ", "without a connection, download it where there is one")
+    assert ".;" not in result.err
 
 
 def test_predict_mistakes(zoo_cli, tmp_path):

@@ -21,8 +21,15 @@ def fine_tuning_notes(lr: float) -> list[str]:
     return [f"optim.lr {lr:g} is high for fine-tuning a pretrained model: 2e-5 to 5e-5 is usual"] if lr > FINE_TUNING_LR else []
 
 
-def _cannot_load(source: str, error: Exception) -> ZooError:
-    return ZooError(f"model.pretrained {source!r} cannot be loaded: {str(error).splitlines()[0]}", HINT)
+OFFLINE_HINT = "without a connection, download it where there is one (`hf download NAME`, or save_pretrained) and name its folder"
+
+
+def cannot_load(key: str, source: str, error: Exception, hint: str = HINT) -> ZooError:
+    """One line for a hub model or tokenizer (named by config `key`) that did not load: the
+    first line of transformers' reason, and what to do; a missing connection says so."""
+    reason = str(error).splitlines()[0].rstrip(". ") if str(error).strip() else type(error).__name__
+    offline = any(words in reason.lower() for words in ("couldn't connect", "offline", "connection"))
+    return ZooError(f"{key} {source!r} cannot be loaded: {reason}", OFFLINE_HINT if offline else hint)
 
 
 def hub_config(source: str) -> dict[str, Any]:
@@ -32,7 +39,7 @@ def hub_config(source: str) -> dict[str, Any]:
     try:
         return AutoConfig.from_pretrained(source).to_dict()
     except (OSError, ValueError) as error:
-        raise _cannot_load(source, error) from None
+        raise cannot_load("model.pretrained", source, error) from None
 
 
 def hub_model(auto_class: Any, source: str, hf_config: Mapping[str, Any], overrides: Mapping[str, Any] | None = None, **load_options: Any) -> nn.Module:
@@ -51,7 +58,7 @@ def hub_model(auto_class: Any, source: str, hf_config: Mapping[str, Any], overri
     try:
         return auto_class.from_pretrained(source, **overrides, **load_options).train()
     except (OSError, ValueError) as error:
-        raise _cannot_load(source, error) from None
+        raise cannot_load("model.pretrained", source, error) from None
     finally:
         logging.set_verbosity(verbosity)
         logging.enable_progress_bar()

@@ -125,7 +125,9 @@ def pretrained_tokenizer(source: str, key: str) -> tuple[Any, int]:
     try:
         loaded = AutoTokenizer.from_pretrained(source)
     except (OSError, ValueError) as error:
-        raise ZooError(f"{key} {source!r} cannot be loaded: {str(error).splitlines()[0]}", hint) from None
+        from zoo.hub import cannot_load
+
+        raise cannot_load(key, source, error, hint) from None
     backend = getattr(loaded, "backend_tokenizer", None)
     if backend is None:
         raise ZooError(f"{key} {source!r} has no fast (tokenizers) version", "use a tokenizer that ships a tokenizer.json")
