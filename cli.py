@@ -86,6 +86,7 @@ def build_parser() -> Parser:
     evaluate = commands.add_parser("evaluate", help="metrics of a trained model on labelled data")
     evaluate.add_argument("run", help="a run folder or its model/ folder")
     evaluate.add_argument("--data", help="labelled data; default: the run's validation split")
+    evaluate.add_argument("columns", nargs="*", metavar="key=value", help="the data's columns, where --data names them otherwise than training did (data.label_column=stars)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON document")
     evaluate.add_argument("--trust-code", action="store_true", help="run the Python code the model folder carries (model.source)")
 
@@ -199,6 +200,23 @@ def split_predict_args(argv: list[str]) -> tuple[list[str], dict[str, str]]:
     return ["predict", *switches, "--", *positional], flags
 
 
+def split_evaluate_args(argv: list[str]) -> list[str]:
+    """`zoo evaluate RUN --data F data.label_column=stars`: the options first, then the run and
+    the key=value items, which argparse would not take apart once an option stands between them."""
+    if not argv or argv[0] != "evaluate":
+        return argv
+    options, positional = [], []
+    items = iter(argv[1:])
+    for item in items:
+        if item == "--data":
+            options += [item, next(items, "")]
+        elif item.startswith("-") and len(item) > 1:
+            options.append(item)
+        else:
+            positional.append(item)
+    return ["evaluate", *options, "--", *positional]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
@@ -211,6 +229,7 @@ def _run(args_list: list[str], debug: bool) -> int:
     try:
         check_command(args_list)
         args_list, predict_flags = split_predict_args(args_list)
+        args_list = split_evaluate_args(args_list)
         args_list, overrides, flags = split_train_args(args_list)
         try:
             args = build_parser().parse_args(args_list)
@@ -392,8 +411,16 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any] | None:
     return None
 
 
+def column_settings(items: Sequence[str]) -> dict[str, Any]:
+    """`["data.label_column=stars"]` -> `{"data.label_column": "stars"}`, values read as YAML."""
+    from zoo import config as configs
+
+    nested = configs.parse_overrides(items)
+    return {key: configs.value_at(nested, key.split(".")) for key in (item.partition("=")[0] for item in items)}
+
+
 def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any] | None:
-    result = zoo.evaluate(args.run, args.data, trust_code=args.trust_code)
+    result = zoo.evaluate(args.run, args.data, trust_code=args.trust_code, columns=column_settings(args.columns))
     if args.json:
         return result
     print(f"{_human(headline(result['metrics']))}  ({result['rows']} rows: {result['data']})")

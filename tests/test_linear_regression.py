@@ -10,6 +10,7 @@ import yaml
 
 import zoo
 from tests.conftest import write_csv
+from tests.test_errors import assert_user_error
 
 
 def test_demo_converges_and_reports_weight_bias_and_prediction(zoo_cli, tmp_path):
@@ -73,6 +74,17 @@ def test_evaluate_reports_mse_mae_r2(zoo_cli, trained_run: Path, tmp_path: Path)
     assert report["metrics"]["mse"] == pytest.approx(0.5, abs=0.01)  # errors 0 and 1
     assert report["metrics"]["mae"] == pytest.approx(0.5, abs=0.01)
     assert report["metrics"]["r2"] == pytest.approx(1 - 1 / 4.5, abs=0.01)  # SS_res 1, SS_tot 4.5
+
+
+def test_evaluate_reads_columns_named_otherwise(zoo_cli, trained_run: Path, tmp_path: Path):
+    """The data's columns are named on the command line, after --data or before it; only such keys are taken."""
+    data = write_csv(tmp_path / "eval.csv", "size,price", [(4, 8), (5, 11)])
+    result = zoo_cli("evaluate", trained_run, "data.target=price", "--data", data, "data.features=size", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["metrics"]["mse"] == pytest.approx(0.5, abs=0.01)  # as with the columns named x, y
+    assert_user_error(zoo_cli("evaluate", trained_run, "--data", data, "optim.lr=3"), "zoo evaluate takes no 'optim.lr'", "data.features, data.target")
+    assert_user_error(zoo_cli("evaluate", trained_run, "data.target=price"), "column settings apply to other data only", "--data")
+    assert_user_error(zoo_cli("evaluate", trained_run, "--data", data, "data.target=price", "data.features=size,size2"), "names 2 of the 1 columns the model takes (x)")
 
 
 def test_saved_config_reproduces_the_run(zoo_cli, points_csv: Path, tmp_path: Path):

@@ -10,6 +10,7 @@ Importing zoo is cheap: torch and Lightning load only inside the functions that 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,11 +62,12 @@ def load(path: str | Path, trust_code: bool = False) -> Any:
     return load_module(path, trust_code)
 
 
-def evaluate(run: str | Path, data: str | Path | None = None, trust_code: bool = False) -> dict[str, Any]:
-    """Metrics of a trained model on labelled `data` (default: its own validation split)."""
+def evaluate(run: str | Path, data: str | Path | None = None, trust_code: bool = False, columns: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Metrics of a trained model on labelled `data` (default: its own validation split), whose
+    columns `columns` may name otherwise (`{"data.label_column": "stars"}`)."""
     from zoo.evaluation import evaluate as evaluate_model
 
-    return evaluate_model(run, data, trust_code)
+    return evaluate_model(run, data, trust_code, columns)
 
 
 def export(run: str | Path, format: str = "onnx", output: str | Path | None = None, trust_code: bool = False) -> dict[str, Any]:

@@ -105,7 +105,14 @@ class RegressionModule(ZooModule):
         return [{**dict(zip(self.features, row)), self.target: y} for row, y in zip(rows, self.predict(rows))]
 
     def evaluation_dataset(self, path: Path) -> Rows:
-        return labelled(read_table(path), self.features, self.target)
+        """The rows of `path`, its columns named as in training, or by data.target and
+        data.features (as many as the model takes) when the evaluated table names them otherwise."""
+        data = self.config["data"]
+        features = data["features"] or self.features
+        features = [f.strip() for f in features.split(",")] if isinstance(features, str) else [str(f) for f in features]
+        if len(features) != len(self.features):
+            raise ZooError(f"data.features names {len(features)} of the {len(self.features)} columns the model takes ({', '.join(self.features)})")
+        return labelled(read_table(path), features, str(data["target"] or self.target))
 
     def example_input(self) -> torch.Tensor:
         return torch.stack([self.x_mean, self.x_mean + self.x_std]).cpu()
