@@ -217,3 +217,10 @@ def test_config_for_another_task_or_with_unknown_key(zoo_cli, tmp_path):
     assert_user_error(zoo_cli("train", "--config", config), "unknown key 'optim.learning_rate'")
     config.write_text("[1, 2]\n")
     assert_user_error(zoo_cli("train", "linear-regression", "--config", config), "a config must be a mapping")
+
+
+def test_counts_name_their_noun_in_the_right_number():
+    from zoo.errors import counted
+
+    assert [counted(1, "validation image"), counted(2, "box"), counted(1, "class"), counted(12_000, "class")] == [
+        "1 validation image", "2 boxes", "1 class", "12,000 classes"]

@@ -42,6 +42,7 @@ def test_lead_is_scored_on_validation_without_training_and_predicts(zoo_cli, tmp
     expected = summary_scores(Lead(2)([d for d, _ in DIALOGUES]), [s for _, s in DIALOGUES])
     assert run["metrics"]["val"] == pytest.approx(expected)
     assert run["epochs"] == 0 and any("no weights to train" in note for note in run["notes"])
+    assert not any(note.startswith("batch size") for note in run["notes"]), run["notes"]  # nothing learns from batches here
     folder = Path(run["path"])
     assert "| Ann: The bus is late again. Bob: Take the train! It leaves at six. Ann: Good idea. |" in (folder / "plots" / "samples.md").read_text()
     result = zoo_cli("predict", folder, "A: One. Two.\nB: Three.", "--json")

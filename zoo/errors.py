@@ -37,3 +37,9 @@ def bad_rows(source: str, lines: Sequence[str], count: int, hint: str, hint_for_
         return ZooError(lines[0], hint)
     rest = [f"and {count - len(lines)} more"] if count > len(lines) else []
     return ZooError("\n".join([f"{source} has {count} bad {what}:", *lines, *rest]), hint_for_many or hint)
+
+
+def counted(number: int, noun: str) -> str:
+    """`3 classes`, `1 class`: a count and its noun, made plural by an s (or es after s, x, sh, ch)."""
+    plural = noun + ("es" if noun.endswith(("s", "x", "sh", "ch")) else "s")
+    return f"{number:,} {noun if number == 1 else plural}"

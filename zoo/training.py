@@ -196,8 +196,10 @@ def _train(task: Task, config: configs.Config, run_dir: Path | None, resumed: Re
     with reusing(reused):
         bundle = load_ref(task.data_of(config["model"]))(config)
     bundle.machine_notes.append(data_note(bundle, config, time.perf_counter() - started))
-    choose_batch_size(config, bundle)
+    batch_note = choose_batch_size(config, bundle)
     module = load_ref(task.module_of(config["model"]))(config, bundle.info)
+    if batch_note and any(p.requires_grad for p in module.parameters()):
+        bundle.notes.append(batch_note)
 
     run_dir = run_dir or new_run_dir(Path(config["output"]), task.name, config["model"]["name"])
     lock = contextlib.ExitStack()  # the run folder's, held by the process that writes it
@@ -263,22 +265,22 @@ def _earlier_rows(log: Path, resumed: Resumed) -> list[dict[str, str]]:
     return rows
 
 
-def choose_batch_size(config: configs.Config, bundle: Any) -> None:
-    """Set a null data.batch_size for the training rows (`zoo.data.batch_size_for`) and say so
-    in the notes; config.yaml then holds the number, so the run reproduces."""
+def choose_batch_size(config: configs.Config, bundle: Any) -> str | None:
+    """Set a null data.batch_size for the training rows (`zoo.data.batch_size_for`); the note
+    saying so (for a model with weights to train). config.yaml then holds the number, so the
+    run reproduces."""
     from zoo.data import batch_size_for
 
     data = config["data"]
     if data["batch_size"] is not None:
-        return
+        return None
     rows, largest = len(bundle.train), data["max_batch_size"]
     data["batch_size"] = batch_size_for(rows, largest)
     if data["batch_size"] < largest:
         steps = math.ceil(rows / largest)
-        bundle.notes.append(f"batch size {data['batch_size']}: {rows:,} training rows make {steps} step{'s' * (steps != 1)} an epoch in batches of "
-                            f"{largest} (data.max_batch_size), too few to learn from reliably (data.batch_size sets it)")
-    else:
-        bundle.notes.append(f"batch size {largest} (data.max_batch_size; data.batch_size sets it)")
+        return (f"batch size {data['batch_size']}: {rows:,} training rows make {steps} step{'s' * (steps != 1)} an epoch in batches of "
+                f"{largest} (data.max_batch_size), too few to learn from reliably (data.batch_size sets it)")
+    return f"batch size {largest} (data.max_batch_size; data.batch_size sets it)"
 
 
 def data_note(bundle: Any, config: configs.Config, seconds: float) -> str:

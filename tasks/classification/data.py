@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import Dataset
 
 from zoo.data import DataBundle, class_names
-from zoo.errors import ZooError
+from zoo.errors import ZooError, counted
 from zoo.images import SURVEYED, Fit, ImageSource, LabelledImages, TensorImages, carve, encode, in_threads, read_splits, sample, survey, to_tensor
 from zoo.splits import laid_over, validation_note
 from zoo_tasks.classification.models import ARCHITECTURES, input_size
@@ -89,6 +89,9 @@ def build_data(config: dict[str, Any]) -> DataBundle:
         rows = sample(train.indices, STATISTICS_SAMPLE, config["seed"])
         recipe["mean"], recipe["std"] = channel_statistics(ImageDataset(train.images, train.targets, rows, found.channels, eval_transform))
     info = {"classes": classes, **recipe, "rows": {"train": len(train), "val": len(val)}}
+    height, width = recipe["image_size"]
+    notes.insert(0, f"{train_all.source}: {counted(len(train), 'training image')}, {counted(len(val), 'validation image')}, {counted(len(classes), 'class')}, "
+                    f"read as {'grayscale' if found.channels == 1 else 'color'} {height}x{width}")
     return DataBundle(train=train, val=val, test=test, info=info, notes=notes)
 
 

@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from zoo.data import DataBundle, class_names
-from zoo.errors import ZooError
+from zoo.errors import ZooError, counted
 from zoo.images import image_mode, in_threads, open_image, to_tensor
 from zoo.splits import held_out, one_split
 from zoo_tasks.detection.formats import Annotated, DetectionSplit, read_detection
@@ -90,7 +90,8 @@ def build_data(config: dict[str, Any]) -> DataBundle:
     boxes = sum(len(train.items[i].boxes) for i in train.indices)
     empty = sum(not train.items[i].boxes for i in train.indices)
     kind = f"{train_all.kind} data" if train_all.kind != "demo" else "the demo shapes"
-    notes.insert(0, f"{kind}: {len(train)} training images ({empty} without objects), {boxes} boxes, {len(classes)} classes, {len(val)} validation images")
+    notes.insert(0, f"{kind}: {counted(len(train), 'training image')} ({empty:,} without objects), {counted(boxes, 'box')}, "
+                    f"{counted(len(classes), 'class')}, {counted(len(val), 'validation image')}")
     info = {"classes": classes, "image_size": image_size, "rows": {"train": len(train), "val": len(val)}}
     return DataBundle(train=train, val=val, test=test, info=info, notes=notes)
 
