@@ -350,5 +350,6 @@ def test_fid_in_inception_space_when_its_weights_are_cached(images, tmp_path, mo
 def test_toy_points_print_in_aligned_columns():
     from zoo_tasks.gan.toy_module import ToyGanModule
 
-    lines = [ToyGanModule.format_prediction(None, {"x": x, "y": y, "plot": "samples.png"}) for x, y in ((1.5, -2.25), (-0.125, 3.0), (-12.5, -0.5))]  # type: ignore[arg-type]
-    assert lines == ["x=  1.5000  y= -2.2500", "x= -0.1250  y=  3.0000", "x=-12.5000  y= -0.5000"]
+    points = ((1.5, -2.25), (-0.125, 3.0), (-12.5, -0.5))
+    lines = [ToyGanModule.format_prediction(None, {"x": x, "y": y, "plot": "samples.png", "seed": 0, "index": i}) for i, (x, y) in enumerate(points)]  # type: ignore[arg-type]
+    assert "\n".join(lines).splitlines() == ["plot: samples.png", "x=  1.5000  y= -2.2500", "x= -0.1250  y=  3.0000", "x=-12.5000  y= -0.5000"]

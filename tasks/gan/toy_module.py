@@ -60,11 +60,14 @@ class ToyGanModule(AdversarialModule):
     def sample_records(self, samples: torch.Tensor, folder: Path, seed: int, label: str | None) -> list[dict[str, Any]]:
         """`folder`/samples.png, a scatter over the real modes; one record (x, y) per point."""
         plot = plots.scatter(samples, self.modes.cpu(), self.info["std"], folder / "samples.png", f"{len(samples):,} samples, seed {seed}")
-        return [{"x": round(float(x), 6), "y": round(float(y), 6), "plot": str(plot)} for x, y in samples.tolist()]
+        return [{"x": round(float(x), 6), "y": round(float(y), 6), "plot": str(plot), "seed": seed, "index": index}
+                for index, (x, y) in enumerate(samples.tolist())]
 
     def format_prediction(self, record: dict[str, Any]) -> str | None:
-        """`x=  1.2345  y= -0.5000`: fixed widths, so the points' columns line up whatever their signs."""
-        return f"x={record['x']:8.4f}  y={record['y']:8.4f}"
+        """`x=  1.2345  y= -0.5000`: fixed widths, so the points' columns line up whatever their
+        signs; the plot of them all named above the first."""
+        line = f"x={record['x']:8.4f}  y={record['y']:8.4f}"
+        return f"plot: {record['plot']}\n{line}" if record["index"] == 0 else line
 
     def generates(self) -> str:
         return f"2-D points of the {self.info['toy']} of {len(self.modes)} Gaussians"
