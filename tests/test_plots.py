@@ -113,3 +113,10 @@ def test_prediction_grid_enlarges_small_images_into_square_tiles(tmp_path):
     truth = {"boxes": torch.tensor([[30.0, 0.0, 48.0, 20.0]]), "labels": torch.tensor([0])}
     target = prediction_grid([(image, found, truth) for image in images], ["circle"], tmp_path / "predictions.png")
     assert Image.open(target).size == (2 * MIN_SIDE + 3 * 4, MIN_SIDE + 2 * 4)  # both enlarged, square tiles, 4-pixel gaps
+
+
+def test_losses_spanning_decades_are_drawn_on_a_log_axis_and_shares_never():
+    from zoo.plots import log_scale
+
+    assert log_scale([1.0, 1e-3, 1e-9], "loss") and log_scale([3000.0, 12.0], "mse")
+    assert not log_scale([0.001, 0.5, 0.96], "balanced_hq") and not log_scale([0.9, 0.5], "loss")

@@ -44,8 +44,16 @@ def _loss_label(name: str, label_smoothing: float) -> str:
     return f"{name} (label-smoothed {label_smoothing:g})" if name.startswith("train/") else f"{name} (no smoothing)"
 
 
+def log_scale(values: list[float], label: str) -> bool:
+    """Whether curves of `values` read better on a log axis: they span decades and are not
+    shares in [0, 1] (accuracy, mAP, a share of samples), whose gains near the top a log axis flattens."""
+    share = label != "loss" and max(values) <= 1
+    return not share and min(values) > 0 and max(values) / min(values) > 100
+
+
 def _plot(curves: dict[str, list[tuple[int, float]]], target: Path, title: str, label: str) -> Path:
-    """Curves per epoch on one axis (log scale when they span decades). The figure is drawn
+    """Curves per epoch on one axis (log scale when they span decades, unless they are shares
+    in [0, 1]). The figure is drawn
     without pyplot, so the caller's matplotlib backend and open figures are left alone."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
@@ -55,8 +63,7 @@ def _plot(curves: dict[str, list[tuple[int, float]]], target: Path, title: str, 
     for name, points in sorted(curves.items()):
         epochs, values = zip(*points)
         axes.plot([e + 1 for e in epochs], values, label=name, marker="o" if len(points) < 30 else None)
-    values = [v for points in curves.values() for _, v in points]
-    if min(values) > 0 and max(values) / min(values) > 100:
+    if log_scale([v for points in curves.values() for _, v in points], label):
         axes.set_yscale("log")
     axes.set(xlabel="epoch", ylabel=label, title=title)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole: no tick at 2.5
