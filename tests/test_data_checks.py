@@ -159,7 +159,7 @@ def test_unlabelled_texts_are_named_together(zoo_cli, tmp_path):
                    f"  {data}:7: the 'label' cell is empty or NaN; label the rows or remove them"]
 
 
-def build(task: str, data: Path):
+def build(task: str, data: Path | None):
     from zoo.plugins import load_ref
 
     found, config = resolve_config(task, data=data)
@@ -196,3 +196,13 @@ def test_validation_labels_training_never_saw_are_named_together(zoo_cli, tmp_pa
     err = error_lines(zoo_cli("train", "sentiment", "--data", train, f"data.val_path={val}", "--output", tmp_path / "runs"))
     assert err == [f"zoo: error: {val} has 2 bad rows:", f"  {val}:3: label 'okay' does not occur in the training data",
                    f"  {val}:5: label 'bda' does not occur in the training data; the training labels are bad, good"]
+
+
+def test_the_demos_carry_no_small_validation_warning_and_small_pairs_do(tmp_path):
+    """The embedded demos are small on purpose; a user's few pairs are warned about like few images."""
+    for task in ("classification", "sentiment", "translation"):
+        assert not any("too small to trust" in note for note in build(task, None).notes), task
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(f'{{"source": "satz {i}", "target": "sentence {i}"}}\n' for i in range(30)), encoding="utf-8")
+    notes = build("translation", pairs).notes
+    assert any(note.startswith("validation is too small to trust: 3 pairs") for note in notes), notes

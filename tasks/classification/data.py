@@ -80,7 +80,7 @@ def build_data(config: dict[str, Any]) -> DataBundle:
 
     train = dataset("train", train_rows, train_transform)
     val = dataset("val", None, eval_transform) if "val" in splits else dataset("train", val_rows, eval_transform)
-    if note := validation_note([val.targets[i] for i in val.indices], len(classes), "images"):
+    if data["path"] is not None and (note := validation_note([val.targets[i] for i in val.indices], len(classes), "images")):  # the demo is small on purpose
         notes.append(note)
     if data["test_path"] is None and "test" in splits:
         notes.append(f"testing on the {len(splits['test'])} images of the data's test split")

@@ -21,7 +21,7 @@ from torch.utils.data import Dataset
 
 from zoo import splits, tables, text, tokens
 from zoo.data import DataBundle, class_names, reused_info
-from zoo.errors import ZooError
+from zoo.errors import ZooError, counted
 from zoo.hub import fine_tuning_notes, hub_config
 
 TEXT_COLUMNS = ("text", "sentence", "review", "content", "document", "comment", "tweet")
@@ -101,9 +101,9 @@ def build_data(config: dict[str, Any]) -> DataBundle:
     train = dataset("train", train_rows)
     val = dataset("val") if "val" in found else dataset("train", val_rows)
     test = dataset("test") if "test" in found else None
-    if note := splits.validation_note(val.targets[val.indices].tolist(), len(classes), "texts"):
+    if data["path"] is not None and (note := splits.validation_note(val.targets[val.indices].tolist(), len(classes), "texts")):  # the demo is small on purpose
         notes.append(note)
-    counts = f"{plural(len(train), 'training text')}, {plural(len(val), 'validation text')}, {len(classes)} classes ({', '.join(classes[:10])})"
+    counts = f"{counted(len(train), 'training text')}, {counted(len(val), 'validation text')}, {len(classes)} classes ({', '.join(classes[:10])})"
     notes.insert(0, f"{'the demo reviews' if data['path'] is None else train_all.source}: {counts}")
     info = {
         "classes": classes,
@@ -115,10 +115,6 @@ def build_data(config: dict[str, Any]) -> DataBundle:
         "rows": {"train": len(train), "val": len(val)},
     }
     return DataBundle(train=train, val=val, test=test, info=info, notes=notes, machine_notes=tokens.cache_notes(encoded.values()))
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def split_rows(found: dict[str, Texts], targets: Any, config: dict[str, Any]) -> tuple[Any, Any]:

@@ -23,7 +23,7 @@ from torch.utils.data import Dataset
 
 from zoo import splits, tables, text, tokens
 from zoo.data import DataBundle, reused_info
-from zoo.errors import ZooError
+from zoo.errors import ZooError, counted
 from zoo.hub import fine_tuning_notes, hub_config
 from zoo.seq2seq.models import IGNORED
 
@@ -259,12 +259,15 @@ def read_splits(config: dict[str, Any], usual: Columns, demo: Callable[[], dict[
         found["val"] = found["train"].at(val_rows)
         found["train"] = found["train"].at(train_rows)
         notes.append(f"validating on a seeded random {data['val_fraction']:.0%} of the pairs ({len(val_rows):,})")
+    if data["path"] is not None and len(found["val"]) < splits.MIN_TRUSTED_VALIDATION:  # the demo is small on purpose
+        notes.append(f"validation is too small to trust: {counted(len(found['val']), 'pair')}, so its scores swing from run to run "
+                     "(hold out more with data.val_fraction, or give data.val_path)")
     return found, notes
 
 
 def counts_note(found: dict[str, Pairs]) -> str:
     """Where the pairs came from and how many there are for training and validation."""
-    return f"{found['train'].source}: {len(found['train']):,} training pairs, {len(found['val']):,} validation pairs"
+    return f"{found['train'].source}: {counted(len(found['train']), 'training pair')}, {counted(len(found['val']), 'validation pair')}"
 
 
 def build_data(config: dict[str, Any], usual: Columns, demo: Callable[[], dict[str, Pairs]]) -> DataBundle:
