@@ -172,6 +172,25 @@ class CtrlCAt(Callback):
             signal.raise_signal(signal.SIGINT)
 
 
+class WorkerTerminatedAt(Callback):
+    """As batch 1 of epoch 1 starts, what the DataLoader raises when SIGTERM to the process
+    group (`timeout`, a job scheduler) killed its worker before the main process's handler ran."""
+
+    def on_train_batch_start(self, trainer: Any, module: Any, batch: Any, batch_idx: int) -> None:
+        if trainer.current_epoch == 1 and batch_idx == 1:
+            raise RuntimeError("DataLoader worker (pid 4242) is killed by signal: Terminated. ")
+
+
+def test_sigterm_stops_with_the_line_ctrl_c_gives(tmp_path, zoo_cli, monkeypatch, ctrl_c):
+    from zoo import trainer
+
+    monkeypatch.setattr(trainer, "build", trainer.build)  # put back after the test
+    add_callback(WorkerTerminatedAt())
+    result = zoo_cli("train", "linear-regression", "--data", points(tmp_path), "data.batch_size=8", "--max-epochs", "3", "--output", tmp_path / "runs")
+    assert result.code == 130 and "Traceback" not in result.err, result.err
+    assert result.err.strip().splitlines()[-1].startswith("zoo: interrupted: training stopped at epoch 1; resume with `zoo train --resume ")
+
+
 def test_ctrl_c_in_the_first_epoch_says_nothing_was_kept(tmp_path, zoo_cli, monkeypatch, ctrl_c):
     from zoo import trainer
 

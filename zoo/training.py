@@ -395,8 +395,8 @@ def _timer(trainer: Any) -> Any:
 @contextmanager
 def _explained_failures(trainer: Any, run_dir: Path) -> Iterator[None]:
     """Say what went wrong in `trainer.fit` and what to do. Lightning answers Ctrl-C with
-    sys.exit(1) and leaves SIGINT ignored: that becomes a KeyboardInterrupt saying how to
-    resume, and Ctrl-C goes back to the caller."""
+    sys.exit(1) and leaves SIGINT ignored, and SIGTERM with SystemExit: each becomes a
+    KeyboardInterrupt saying how to resume, and Ctrl-C goes back to the caller."""
     main_thread = threading.current_thread() is threading.main_thread()
     handler = signal.getsignal(signal.SIGINT) if main_thread else None
     try:
@@ -406,8 +406,9 @@ def _explained_failures(trainer: Any, run_dir: Path) -> Iterator[None]:
             raise
         # torch gives it the worker's whole traceback as its message: its last line is the error's own
         raise ZooError(str(error).rpartition(f"{ZooError.__qualname__}: ")[2].strip()) from None
-    except SystemExit:
-        if not trainer.interrupted:
+    except (SystemExit, RuntimeError) as error:
+        # Ctrl-C, or SIGTERM (`timeout`, a scheduler), whose DataLoader workers may die of it first
+        if not (trainer.interrupted or trainer.received_sigterm or "is killed by signal: Terminated" in str(error)):
             raise
         raise KeyboardInterrupt(
             f"training stopped at epoch {trainer.current_epoch}; resume with `zoo train --resume {run_dir}`"
