@@ -145,3 +145,11 @@ def test_small_data_trains_in_smaller_batches_unless_the_batch_size_is_set(tmp_p
                       overrides={"data.batch_size": 64})
     assert not any(note.startswith("batch size") for note in given.notes)
     assert yaml.safe_load((given.path / "config.yaml").read_text())["data"]["batch_size"] == 64
+
+
+def test_a_busy_machine_is_named_before_cpu_training():
+    from zoo.training import busy_warning
+
+    assert busy_warning(0.7, 2, 2) is None and busy_warning(4.2, 2, 1) is None  # one thread waits for no other
+    assert busy_warning(4.2, 2, 2) == ("this machine is busy (load 4.2 on 2 CPU cores), so PyTorch's 2 threads wait for other processes "
+                                       "and training may be many times slower: run it alone, or with fewer threads (OMP_NUM_THREADS=1)")

@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -265,6 +266,17 @@ def _earlier_rows(log: Path, resumed: Resumed) -> list[dict[str, str]]:
     return rows
 
 
+def busy_warning(load: float, cores: int, threads: int) -> str | None:
+    """The warning for training with several threads on CPU cores other processes already keep
+    busy (a load average of at least the cores): PyTorch's threads then wait for one another,
+    and a CPU run was seen 20 to 60 times slower than on the idle machine, 1 thread much faster
+    than 2."""
+    if load < cores or threads < 2:
+        return None
+    return (f"this machine is busy (load {load:.1f} on {cores} CPU cores), so PyTorch's {threads} threads wait for other processes "
+            "and training may be many times slower: run it alone, or with fewer threads (OMP_NUM_THREADS=1)")
+
+
 def choose_batch_size(config: configs.Config, bundle: Any) -> str | None:
     """Set a null data.batch_size for the training rows (`zoo.data.batch_size_for`); the note
     saying so (for a model with weights to train). config.yaml then holds the number, so the
@@ -323,6 +335,11 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
     started = time.perf_counter()
     if not trains:  # a baseline with no weights (summarization's lead): scored as it is
         bundle.notes.append(f"{task.name}/{config['model']['name']} has no weights to train: it is scored on the validation split as it is")
+    if fits and trainer.is_global_zero and trainer.strategy.root_device.type == "cpu" and hasattr(os, "getloadavg"):
+        import torch
+
+        if warning := busy_warning(os.getloadavg()[0], len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, torch.get_num_threads()):
+            warnings.warn(warning, stacklevel=1)
     try:
         with _explained_failures(trainer, run_dir):
             if fits:
