@@ -224,3 +224,8 @@ def test_counts_name_their_noun_in_the_right_number():
 
     assert [counted(1, "validation image"), counted(2, "box"), counted(1, "class"), counted(12_000, "class")] == [
         "1 validation image", "2 boxes", "1 class", "12,000 classes"]
+
+
+def test_a_folder_of_runs_is_answered_with_its_latest_run(zoo_cli, trained_run):
+    assert_user_error(zoo_cli("predict", trained_run.parent, "4"), f"{trained_run.parent} is a folder of runs (1 finished run), not a run",
+                      f"pass one of them, such as the latest: {trained_run}")

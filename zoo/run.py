@@ -22,7 +22,7 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import ZooError
+from zoo.errors import ZooError, counted
 from zoo.files import read_text, reading, written_whole
 
 # Lightning re-launches `zoo train` once per extra DDP process; they join rank 0's folder.
@@ -90,6 +90,9 @@ def model_dir(path: str | Path) -> Path:
         if (path / "checkpoints" / "last.ckpt").is_file():
             raise ZooError(f"run {path} did not finish: it has no model/", f"finish it with `zoo train --resume {path}`")
         raise ZooError(f"run {path} stopped before its first epoch finished: it has no model/ and no checkpoint", NOTHING_SAVED)
+    finished = sorted(run.parent for run in path.glob("*/model/config.json")) if path.is_dir() else []
+    if finished:
+        raise ZooError(f"{path} is a folder of runs ({counted(len(finished), 'finished run')}), not a run", f"pass one of them, such as the latest: {finished[-1]}")
     raise ZooError(f"{path} is not a zoo run or model folder", "it has no model/config.json")
 
 
