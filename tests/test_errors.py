@@ -229,3 +229,12 @@ def test_counts_name_their_noun_in_the_right_number():
 def test_a_folder_of_runs_is_answered_with_its_latest_run(zoo_cli, trained_run):
     assert_user_error(zoo_cli("predict", trained_run.parent, "4"), f"{trained_run.parent} is a folder of runs (1 finished run), not a run",
                       f"pass one of them, such as the latest: {trained_run}")
+
+
+def test_a_gpu_asked_for_where_there_is_none_says_what_to_do(zoo_cli):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert_user_error(zoo_cli("train", "linear-regression", "trainer.accelerator=gpu"), "Lightning rejected the trainer settings",
+                      "trainer.accelerator=auto uses a GPU when there is one")

@@ -245,8 +245,12 @@ def build(
 
 
 def _rejected(settings: Mapping[str, Any], error: Exception) -> ZooError:
+    """Lightning's reason, the settings it was given, and what to do when it found no such device."""
     given = ", ".join(f"trainer.{k}={v}" for k, v in settings.items())
-    return ZooError(f"Lightning rejected the trainer settings ({given}): {error}")
+    reason = str(error).strip()
+    no_device = "backend found" in reason or "not available" in reason.lower()
+    hint = "trainer.accelerator=auto uses a GPU when there is one; for CUDA, install the torch build for your driver (pytorch.org)" if no_device else None
+    return ZooError(f"Lightning rejected the trainer settings ({given}): {reason}", hint)
 
 
 def join_launched_processes(settings: Mapping[str, Any]) -> bool:
