@@ -173,7 +173,7 @@ class DetectionModule(ZooModule):
 
     def predict_from_cli(self, args: Sequence[str], score_threshold: str = "0.5", output: str = "predictions") -> list[dict[str, Any]]:
         """Image files and folders of them; each record names the annotated PNG written for it."""
-        from zoo_tasks.detection.plots import annotate, save_png
+        from zoo_tasks.detection.plots import picture, save_png
 
         try:
             threshold = float(score_threshold)
@@ -191,7 +191,7 @@ class DetectionModule(ZooModule):
         results = []
         for file, record in zip(files, records):
             target = folder / _unique(f"{file.stem}.png", taken)
-            save_png(annotate(self._pixels(file), record["detections"], self.classes), target)
+            save_png(picture(self._pixels(file), record["detections"], self.classes), target)
             results.append({"input": str(file), "image": str(target), **record})
         return results
 

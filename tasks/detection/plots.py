@@ -38,6 +38,13 @@ def annotate(image: torch.Tensor, detections: Sequence[dict[str, Any]], classes:
     return pil_to_tensor(picture)
 
 
+def picture(image: torch.Tensor, detections: Sequence[dict[str, Any]], classes: Sequence[str]) -> torch.Tensor:
+    """`annotate`d, after enlarging an image smaller than MIN_SIDE (its boxes with it), so the
+    labels can be read on small images too."""
+    image, scale = _enlarged(image)
+    return annotate(image, [{**d, "box": [c * scale for c in d["box"]]} for d in detections], classes)
+
+
 def _enlarged(image: torch.Tensor) -> tuple[torch.Tensor, float]:
     """`image` scaled up so its longer side is at least MIN_SIDE, and the scale (1: as it was)."""
     from torchvision.transforms.v2.functional import resize
