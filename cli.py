@@ -302,7 +302,7 @@ def cmd_list(args: argparse.Namespace) -> dict[str, Any] | None:
     for task in tasks:
         rows.append((task["name"], "", "", task["summary"]))
         for model in task["models"]:
-            params = f"{model['params']:,}" if model["params"] is not None else "?"
+            params = f"{model['params']:,}" if model["params"] is not None else "by data"
             default = " (default)" if model["default"] else ""
             rows.append((f"  {model['name']}", params, ",".join(model["tags"]), model["summary"] + default))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
