@@ -57,7 +57,7 @@ def test_the_demo_learns_to_summarize_what_each_dialogue_says(zoo_cli, tmp_path)
     assert result.code == 0, result.err
     run = json.loads(result.out)
     assert run["model"] == "gru-attention" and run["metrics"]["val"]["rouge1"] >= 80
-    assert run["notes"][0].startswith("the demo data trains summarization/gru-attention, chosen for it; with your own data (--data) the default is transformer")
+    assert run["notes"][0].startswith("the demo data trains summarization/gru-attention, chosen for it; with your own data the default is transformer")
     model = zoo.load(run["path"])
     shopping = "Maria: Can you buy lemons on your way home?\nJake: Sure, how many?\nMaria: Four, please."
     meeting = "Lena: Are we still meeting on Friday?\nOmar: Yes! The park at six?\nLena: Perfect, see you there."

@@ -203,7 +203,7 @@ def _train(task: Task, config: configs.Config, run_dir: Path | None, resumed: Re
         bundle.notes.append(batch_note)
     demo_model = task.demo.get("model", {}).get("name")
     if config["data"]["path"] is None and config["model"]["name"] == demo_model != task.default_model:
-        bundle.notes.insert(0, f"the demo data trains {task.name}/{demo_model}, chosen for it; with your own data (--data) the default is {task.default_model}")
+        bundle.notes.insert(0, f"the demo data trains {task.name}/{demo_model}, chosen for it; with your own data the default is {task.default_model}")
 
     run_dir = run_dir or new_run_dir(Path(config["output"]), task.name, config["model"]["name"])
     lock = contextlib.ExitStack()  # the run folder's, held by the process that writes it
