@@ -41,16 +41,16 @@ class Markov(torch.nn.Module):
 
 
 def exhaustive(model: Markov, source: int, max_length: int, penalty: float) -> list[int]:
-    """The best output over every sequence: ended by EOS, or cut at max_length."""
+    """The best output over every sequence ended by EOS; cut at max_length only when none ends."""
     words = [t for t in range(VOCAB) if t not in (BOS, EOS)]
-    candidates = []
+    ended, cut = [], []
     for n in range(max_length + 1):
         for body in itertools.product(words, repeat=n):
             if n < max_length:
-                candidates.append((length_normalized(model.log_prob(source, [*body, EOS]), n + 1, penalty), list(body)))
+                ended.append((length_normalized(model.log_prob(source, [*body, EOS]), n + 1, penalty), list(body)))
             else:
-                candidates.append((length_normalized(model.log_prob(source, list(body)), n, penalty), list(body)))
-    return max(candidates)[1]
+                cut.append((length_normalized(model.log_prob(source, list(body)), n, penalty), list(body)))
+    return max(ended or cut)[1]
 
 
 @pytest.mark.parametrize("penalty", [0.0, 1.0])
@@ -77,7 +77,20 @@ def test_beams_beat_or_match_greedy_and_batches_change_nothing():
         return length_normalized(model.log_prob(source, ended), len(ended), 1.0)
 
     for source, beamed, plain in zip([2, 3, 4, 2], batched, greedy_out):
-        assert normalized(source, beamed) >= normalized(source, plain) - 1e-6
+        if len(plain) < 6:  # greedy's output ended: a beam's ended one is as likely or more
+            assert normalized(source, beamed) >= normalized(source, plain) - 1e-6
+
+
+def test_an_ending_beats_filler_that_never_ends():
+    """Filler a model keeps choosing (a token after itself, never EOS) scores better per token
+    than a sentence that ends: the beam returns the sentence, where greedy follows the filler."""
+    model = Markov(0)
+    model.table[:] = -5.0
+    model.table[BOS, 2], model.table[2, EOS] = 4.0, 2.0  # "2" and the end: likely, a little less than filler
+    model.table[2, 3], model.table[3, 3] = 2.5, 9.0  # filler "3 3 3 ...": nearly certain once started
+    found = beam_search(model, torch.tensor([[4]]), torch.ones(1), BOS, EOS, max_length=12, beam=4, length_penalty=1.0)
+    assert found == [[2]]
+    assert greedy(model, torch.tensor([[4]]), torch.ones(1), BOS, EOS, max_length=12) == [[2, 3] + [3] * 10]  # greedy follows the filler
 
 
 def test_greedy_stops_at_eos_and_at_max_length():

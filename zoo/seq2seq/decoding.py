@@ -90,7 +90,9 @@ def beam_search(
     Each step extends every live hypothesis by every token and keeps, per source, the `beam`
     best that do not end; those that end (EOS) join the source's finished list, scored by
     `length_normalized`. A source is done when `beam` finished hypotheses beat the best any
-    live one could still reach; at `max_length`, live hypotheses count as finished."""
+    live one could still reach. At `max_length` a hypothesis that never ended counts only for a
+    source without any that did: else a long run of filler, its log-probability divided by its
+    length, could outscore a summary that ended."""
     memory = model.encode(src, src_lengths)
     batch, device = src.shape[0], src.device
     rows = torch.arange(batch, device=device).repeat_interleave(beam)
@@ -141,9 +143,9 @@ def beam_search(
         scores = torch.tensor(new_scores, device=device).reshape(batch, beam)
         state = select(state, index)
     else:
-        for b in range(batch):  # out of length: live hypotheses count as they are
+        for b in range(batch):  # out of length: live hypotheses count as they are, for a source none of whose ended
             for k in range(beam):
-                if not done[b] and scores[b, k] > -float("inf"):
+                if not finished[b].hypotheses and scores[b, k] > -float("inf"):
                     finished[b].add(length_normalized(float(scores[b, k]), max_length, length_penalty), sequences[b * beam + k])
     return [f.hypotheses[0][1] if f.hypotheses else [] for f in finished]
 
