@@ -136,3 +136,9 @@ def test_decoding_joins_sub_words_even_where_an_output_starts_with_one():
     tokenizer.decoder = None  # a tokenizer.json without a decoder joins pieces with spaces
     assert decode(tokenizer, [tokenizer.encode("wonderful photography").ids]) == ["wonderful photography"]
     assert all("##" not in text for text in decode(tokenizer, [[i] for i in range(tokenizer.get_vocab_size())]))
+
+
+def test_decoding_joins_an_apostrophe_within_a_word():
+    tokenizer = train_tokenizer(["Carl's party", "don't go", "the dogs' toys"] * 5, vocab_size=120, lowercase=False)
+    texts = decode(tokenizer, [tokenizer.encode(text).ids for text in ("Carl's party", "don't go", "the dogs' toys")])
+    assert texts == ["Carl's party", "don't go", "the dogs ' toys"]  # before an English ending only: a closing quote stays apart

@@ -24,6 +24,7 @@ from zoo.tokens import RowTexts
 PAD, UNK, CLS, SEP, MASK, BOS, EOS = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[BOS]", "[EOS]"
 SPECIAL_TOKENS = (PAD, UNK, CLS, SEP, MASK, BOS, EOS)  # ids 0..6 in every tokenizer trained here
 TOKENIZER_FILE = "tokenizer.json"
+APOSTROPHE = re.compile(r"(?<=\w) ' (?=(?:s|t|d|m|re|ve|ll)\b)", re.IGNORECASE)  # Carl's, don't, we're: as BERT's splitting spaces it out
 
 
 def train_tokenizer(
@@ -84,14 +85,16 @@ def decode(tokenizer: Any, sequences: Sequence[Sequence[int]]) -> list[str]:
     """The texts of token id sequences: special tokens dropped, sub-words joined into words.
     A WordPiece tokenizer's decoder leaves the `##` of a continuation that opens a text (an
     untrained model's output can start with one), and one without a decoder joins its pieces
-    with spaces: both are joined here."""
+    with spaces: both are joined here. BERT's splitting makes an apostrophe a piece of its own,
+    which the decoder spaces out (`Carl ' s`): before an English ending (s, t, re, ve...) it is
+    joined again (`Carl's`)."""
     from tokenizers import models
 
     texts = tokenizer.decode_batch([[int(i) for i in ids] for ids in sequences])
     if not isinstance(tokenizer.model, models.WordPiece):
         return texts
     continuation = re.compile(rf"(?:^|\s){re.escape(tokenizer.model.continuing_subword_prefix)}")
-    return [continuation.sub("", text) for text in texts]
+    return [APOSTROPHE.sub("'", continuation.sub("", text)) for text in texts]
 
 
 def add_cls_sep(tokenizer: Any) -> Any:
