@@ -128,7 +128,7 @@ def test_debug_shows_the_traceback(zoo_cli, tmp_path):
 
 def test_predict_input_that_is_not_a_number(zoo_cli, trained_run: Path):
     assert_user_error(zoo_cli("predict", trained_run, "four"), "'four' is neither numbers nor a file")
-    assert_user_error(zoo_cli("predict", trained_run, "1,2"), "each input needs 1 number(s), for x")
+    assert_user_error(zoo_cli("predict", trained_run, "1,2"), "each input needs 1 number (x); got 2 numbers")
 
 
 def test_unfinished_run_says_how_to_resume(zoo_cli, tmp_path):

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
 
-from zoo.errors import ZooError
+from zoo.errors import ZooError, counted
 from zoo.module import ZooModule
 from zoo_tasks.linear_regression.data import Rows, labelled, numbers, read_table, require_columns
 
@@ -77,9 +77,9 @@ class RegressionModule(ZooModule):
         if x.ndim == 1:
             x = x.unsqueeze(1) if width == 1 else x.unsqueeze(0)
         if x.ndim != 2 or x.shape[1] != width:
-            raise ZooError(
-                f"each input needs {width} number(s), for {', '.join(self.features)}; got shape {tuple(x.shape)}"
-            )
+            got = f"{counted(x.shape[-1], 'number')}" if x.ndim == 2 else f"an array of shape {tuple(x.shape)}"
+            raise ZooError(f"each input needs {counted(width, 'number')} ({', '.join(self.features)}); got {got}",
+                           "separate one input's numbers by commas (zoo predict RUN 1.5,2), inputs by spaces")
         if not torch.isfinite(x).all():
             raise ZooError("predict inputs must be finite numbers, not nan or inf")
         return x
