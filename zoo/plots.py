@@ -20,11 +20,13 @@ def epoch_curves(metrics_csv: Path) -> dict[str, list[tuple[int, float]]]:
     return dict(curves)
 
 
-def curve_plots(metrics_csv: Path, folder: Path, title: str, monitor: str | None, label_smoothing: float = 0.0) -> list[Path]:
+def curve_plots(metrics_csv: Path, folder: Path, title: str, monitor: str | None, label_smoothing: float = 0.0,
+                monitor_note: str | None = None) -> list[Path]:
     """plots/loss.png (training and validation loss per epoch) and, when the best checkpoint
-    is picked by another metric, a plot of that metric (plots/acc.png for val/acc). With
-    `label_smoothing` the training loss is the smoothed one and validation's is not: the
-    legend and title say so, since the two then differ by more than over-fitting."""
+    is picked by another metric, a plot of that metric (plots/acc.png for val/acc), titled
+    with `monitor_note` when the final metrics measure it otherwise. With `label_smoothing`
+    the training loss is the smoothed one and validation's is not: the legend and title say
+    so, since the two then differ by more than over-fitting."""
     curves = epoch_curves(metrics_csv)
     written = []
     losses = {_loss_label(name, label_smoothing): points for name, points in curves.items() if name.endswith("loss")}
@@ -33,7 +35,7 @@ def curve_plots(metrics_csv: Path, folder: Path, title: str, monitor: str | None
         written.append(_plot(losses, folder / "loss.png", smoothed if label_smoothing else title, "loss"))
     if monitor and not monitor.endswith("loss") and monitor in curves:
         name = monitor.rpartition("/")[2]
-        written.append(_plot({monitor: curves[monitor]}, folder / f"{name}.png", title, name))
+        written.append(_plot({monitor: curves[monitor]}, folder / f"{name}.png", f"{title}\n{monitor_note}" if monitor_note else title, name))
     return written
 
 

@@ -354,7 +354,7 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
     seconds = timer.time_elapsed("train") if fits else resumed.seconds if resumed else time.perf_counter() - started  # a resumed run's sessions together
     if trainer.is_global_zero and trains:
         plots.curve_plots(log, run_dir / "plots", title=f"{task.name}/{config['model']['name']}", monitor=monitor,
-                          label_smoothing=config["model"].get("label_smoothing") or 0.0)
+                          label_smoothing=config["model"].get("label_smoothing") or 0.0, monitor_note=module.monitor_note)
 
     if fits:
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""

@@ -38,6 +38,7 @@ class TextToTextModule(ZooModule):
     headline: str
     columns: Columns  # the usual names of the source and target columns of tables
     example_text: str  # a source, for the hint of `zoo predict` without any
+    monitor_note = "each epoch: greedy decoding; final metrics: beam search"
     predict_options = {"file": "a UTF-8 text file, one source per line (blank lines are skipped), or a table (CSV, JSONL...) with a source column"}
 
     def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
