@@ -352,10 +352,11 @@ def header(path: Path, delimiter: str | None = None) -> list[str]:
     return [name.strip() for name in names]
 
 
-def check_header(path: Path, named: Mapping[str, Sequence[str]]) -> None:
-    """Before a table file is read: it holds the columns `named` by the config key naming them.
-    CSV and TSV: its header (readable text); JSON lines: the keys of the lines in its first
-    block, when they all have the same; parquet: its schema. Other files pass."""
+def check_header(path: Path, named: Mapping[str, Sequence[str]], usual: Mapping[str, Sequence[str]] | None = None) -> None:
+    """Before a table file is read: it holds the columns `named` by the config key naming them,
+    and for each key in `usual` (a null one) a column of one of its usual names. CSV and TSV:
+    its header (readable text); JSON lines: the keys of the lines in its first block, when they
+    all have the same; parquet: its schema. Other files pass."""
     suffix = table_suffix(path)
     if not path.is_file():
         return
@@ -376,6 +377,9 @@ def check_header(path: Path, named: Mapping[str, Sequence[str]]) -> None:
         for name in names:
             if name not in columns:
                 raise absent_column(str(path), name, key, columns)
+    for key, names in (usual or {}).items():
+        if not any(column.strip().lower() in names for column in columns):
+            raise no_usual_column(str(path), names, key.rpartition(".")[2].removesuffix("_column"), key, columns)
 
 
 def _json_keys(path: Path) -> list[str] | None:
@@ -711,10 +715,12 @@ def pick_column(table: Table, chosen: str | None, usual: Sequence[str], role: st
     for name in table.columns:
         if name.strip().lower() in usual:
             return name
-    raise ZooError(
-        f"{table.source} has no {role} column (looked for {', '.join(usual)})",
-        f"its columns are {', '.join(table.columns)}; name one with {key}=COLUMN",
-    )
+    raise no_usual_column(table.source, usual, role, key, table.columns)
+
+
+def no_usual_column(source: str, usual: Sequence[str], role: str, key: str, columns: Sequence[str]) -> ZooError:
+    """The error for a table without a column of any of the `usual` names of a `role`, which config `key` may name."""
+    return ZooError(f"{source} has no {role} column (looked for {', '.join(usual)})", f"its columns are {', '.join(columns)}; name one with {key}=COLUMN")
 
 
 def absent_column(source: str, name: str, key: str, columns: Sequence[str]) -> ZooError:
