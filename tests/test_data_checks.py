@@ -47,6 +47,8 @@ def numbers_csv(tmp_path: Path) -> Path:
         ("missing-target-language", ["data.path: ", "pairs.en does not exist"]),
         ("misnamed-jsonl-label", ["reviews.jsonl.gz has no label column 'star' (data.label_column); did you mean 'stars'?"]),
         ("misnamed-parquet-target", ["numbers.parquet has no target column 'yy' (data.target); did you mean 'y'?"]),
+        ("no-usual-label", ["reviews.tsv has no label column (looked for label, labels, sentiment", "name one with data.label_column=COLUMN"]),
+        ("no-usual-source", ["pairs.jsonl.gz has no source column (looked for source, src, input); its columns are de, en"]),
     ],
 )
 def test_mistakes_found_before_torch_is_imported(tmp_path, numbers_csv, case, fragments):
@@ -55,6 +57,7 @@ def test_mistakes_found_before_torch_is_imported(tmp_path, numbers_csv, case, fr
     (tmp_path / "pairs.de").write_text("hallo\n", encoding="utf-8")
     (tmp_path / "reviews.jsonl.gz").write_bytes(gzip.compress(b'\n{"text": "good", "stars": 5}\n{"text": "bad", "stars": 1}\n'))
     pq.write_table(pa.table({"x1": [1.0, 2.0], "y": [2.0, 4.0]}), tmp_path / "numbers.parquet")
+    (tmp_path / "pairs.jsonl.gz").write_bytes(gzip.compress(b'{"de": "hallo", "en": "hello"}\n'))
     regression = ["train", "linear-regression", "--data", numbers_csv]
     args = {
         "missing-data": ["train", "classification", "--data", tmp_path / "nowhere"],
@@ -66,6 +69,8 @@ def test_mistakes_found_before_torch_is_imported(tmp_path, numbers_csv, case, fr
         "missing-target-language": ["train", "translation", "--data", f"{tmp_path / 'pairs.de'},{tmp_path / 'pairs.en'}"],
         "misnamed-jsonl-label": ["train", "sentiment", "--data", tmp_path / "reviews.jsonl.gz", "data.label_column=star"],
         "misnamed-parquet-target": ["train", "linear-regression", "--data", tmp_path / "numbers.parquet", "--target", "yy"],
+        "no-usual-label": ["train", "sentiment", "--data", tmp_path / "reviews.tsv"],  # its label column has no usual name
+        "no-usual-source": ["train", "translation", "--data", tmp_path / "pairs.jsonl.gz"],
     }[case]
     error, heavy = light_run(*args, "--output", tmp_path / "runs")
     assert heavy == ""

@@ -26,6 +26,7 @@ import torch
 from zoo import tables
 from zoo.errors import ZooError
 from zoo.files import read_bytes, reading
+from zoo.shared_settings import IMAGE_LABEL_COLUMNS, IMAGE_PATH_COLUMNS
 from zoo.splits import by_split, held_out, one_split, split_named
 
 EXIF_ORIENTATION = 0x0112
@@ -33,8 +34,6 @@ IMAGE_SUFFIXES = frozenset(
     ".png .jpg .jpeg .bmp .gif .tif .tiff .webp .ppm .pgm .pbm".split()
 )
 GRAY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"})
-PATH_COLUMNS = ("path", "image", "file", "filename", "filepath", "image_path", "img")
-LABEL_COLUMNS = ("label", "class", "target", "category", "labels")
 PNG_TEXT_CHUNKS = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"})  # where a PNG may keep its orientation (EXIF, XMP)
 IDX_IMAGES = re.compile(r"^(?P<prefix>.*?)[-_.]?images[-_.]idx3[-_.]ubyte(\.gz)?$")
 
@@ -382,8 +381,8 @@ def read_table(path: Path, image_column: str | None, label_column: str | None) -
     table = tables.read_table(path)
     if not len(table):
         raise ZooError(f"{path} has no rows", "it needs an image path and a label per row")
-    image_key = tables.pick_column(table, image_column, PATH_COLUMNS, "image path", "data.image_column")
-    label_key = tables.pick_column(table, label_column, LABEL_COLUMNS, "label", "data.label_column")
+    image_key = tables.pick_column(table, image_column, IMAGE_PATH_COLUMNS, "image path", "data.image_column")
+    label_key = tables.pick_column(table, label_column, IMAGE_LABEL_COLUMNS, "label", "data.label_column")
     labels = tables.label_texts(table.column(label_key)).to_pylist()
     paths = [(path.parent / image).resolve() if image else None for image in tables.texts(table.column(image_key)).to_pylist()]
 
@@ -475,8 +474,8 @@ def _hf_split(dataset: Any, origin: str, image_column: str | None, label_column:
     features = dataset.features
     image_key = image_column or next((c for c in columns if isinstance(features[c], datasets.Image)), None)
     label_key = label_column or next((c for c in columns if isinstance(features[c], datasets.ClassLabel)), None)
-    image_key = image_key or next((c for c in columns if c.lower() in PATH_COLUMNS + ("pixel_values",)), None)
-    label_key = label_key or next((c for c in columns if c.lower() in LABEL_COLUMNS), None)
+    image_key = image_key or next((c for c in columns if c.lower() in IMAGE_PATH_COLUMNS + ("pixel_values",)), None)
+    label_key = label_key or next((c for c in columns if c.lower() in IMAGE_LABEL_COLUMNS), None)
     for key, role, option in ((image_key, "image", "data.image_column"), (label_key, "label", "data.label_column")):
         if key is None or key not in columns:
             raise ZooError(f"{origin} has no {role} column{f' {key!r}' if key else ''}", f"its columns are {', '.join(columns)}; name one with {option}=COLUMN")

@@ -41,7 +41,9 @@ class Setting:
     nullable: whether null is a value of it (always, when the default is null).
     path:     a file or folder; a relative value is taken from the config file's folder.
     column:   names a column (or, with type list, columns) of the data's tables: a run checks
-              it against a CSV or TSV file's header before anything heavy is imported.
+              it against a table file's header before anything heavy is imported.
+    usual:    with column: the names (in any case) a column is taken by when the key is null; the
+              training table must have one, checked with the header.
     """
 
     default: Any
@@ -54,6 +56,7 @@ class Setting:
     nullable: bool = False
     path: bool = False
     column: bool = False
+    usual: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.type is None:

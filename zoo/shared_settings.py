@@ -13,9 +13,12 @@ HOLD_OUT = {
 HOLD_OUT_ORDER = {
     "data.val_split": Setting("random", "which training rows are held out: a seeded random draw, or the last rows in order", choices=HOLD_OUTS),
 }
+IMAGE_PATH_COLUMNS = ("path", "image", "file", "filename", "filepath", "image_path", "img")
+IMAGE_LABEL_COLUMNS = ("label", "class", "target", "category", "labels")
 IMAGE_COLUMNS = {
-    "data.image_column": Setting(None, "tables and datasets: the column of images or image paths (default: path, image, file..., then the first image column)", type=str, column=True),
-    "data.label_column": Setting(None, "tables and datasets: the column of labels (default: label, class, target, category)", type=str, column=True),
+    "data.image_column": Setting(None, f"tables and datasets: the column of images or image paths (default: {', '.join(IMAGE_PATH_COLUMNS[:3])}..., then the first image column)",
+                                 type=str, column=True, usual=IMAGE_PATH_COLUMNS),
+    "data.label_column": Setting(None, f"tables and datasets: the column of labels (default: {', '.join(IMAGE_LABEL_COLUMNS)})", type=str, column=True, usual=IMAGE_LABEL_COLUMNS),
 }
 TOKENIZER = {
     "model.tokenizer_kind": Setting("wordpiece", "the tokenizer learned from the training texts: WordPiece (BERT's) or byte-level BPE (GPT-2's)", choices=("wordpiece", "bpe")),

@@ -154,10 +154,12 @@ def train(name: str | None = None, *, resume: str | Path | None = None, progress
 def check_inputs(task: Task, config: configs.Config) -> None:
     """What can be checked in a moment, before torch and Lightning are imported (seconds): each
     input path the config names exists, and a table file among them (CSV, TSV, JSON lines,
-    parquet) holds the columns the config names (the keys declared with `column`)."""
+    parquet) holds the columns the config names (the keys declared with `column`); the
+    training table, where such a key is null, a column of one of its `usual` names."""
     declared = configs.settings_of(task, config)
     values = {key: configs.value_at(config, key.split(".")) for key in declared}
     named = {key: _column_names(values[key], setting) for key, setting in declared.items() if setting.column and values[key] is not None}
+    usual = {key: setting.usual for key, setting in declared.items() if setting.usual and values[key] is None}
     for key, setting in declared.items():
         value = values[key]
         if not setting.path or key == "output" or not isinstance(value, str) or value in setting.choices:  # output: written, not read
@@ -165,7 +167,7 @@ def check_inputs(task: Task, config: configs.Config) -> None:
         for part in map(Path, configs.path_parts(value)):
             if not part.exists():
                 raise ZooError(f"{key}: {part} does not exist", "check the path (relative ones are taken from a config file's folder, else from the current folder)")
-            tables.check_header(part, named)
+            tables.check_header(part, named, usual if key == "data.path" else None)  # a test table may lack labels
 
 
 def _column_names(value: Any, setting: Setting) -> list[str]:

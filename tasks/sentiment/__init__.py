@@ -6,6 +6,9 @@ Metadata only: importing this imports no torch.
 from zoo.plugins import INFINITY, Model, Setting, Task
 from zoo.shared_settings import HOLD_OUT, TOKENIZER
 
+TEXT_COLUMNS = ("text", "sentence", "review", "content", "document", "comment", "tweet")  # a table's text column, when data.text_column is null
+LABEL_COLUMNS = ("label", "labels", "sentiment", "class", "target", "category")
+
 task = Task(
     name="sentiment",
     summary="Text classification: a label per text, from CSV, TSV, JSONL, parquet or datasets",
@@ -60,8 +63,8 @@ task = Task(
     settings={
         "model.tokenizer": Setting(None, "a hub name or folder: use that tokenizer instead of learning one", type=str),
         **TOKENIZER,
-        "data.text_column": Setting(None, "the column of texts (default: text, sentence, review, content, document, comment, tweet)", type=str, column=True),
-        "data.label_column": Setting(None, "the column of labels (default: label, labels, sentiment, class, target, category)", type=str, column=True),
+        "data.text_column": Setting(None, f"the column of texts (default: {', '.join(TEXT_COLUMNS)})", type=str, column=True, usual=TEXT_COLUMNS),
+        "data.label_column": Setting(None, f"the column of labels (default: {', '.join(LABEL_COLUMNS)})", type=str, column=True, usual=LABEL_COLUMNS),
         **HOLD_OUT,
         "data.max_length": Setting(256, "tokens read of each text; longer texts are cut (counted in the notes)", range="[8, inf)"),
     },

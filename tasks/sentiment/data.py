@@ -23,9 +23,7 @@ from zoo import splits, tables, text, tokens
 from zoo.data import DataBundle, class_names, reused_info
 from zoo.errors import ZooError, counted
 from zoo.hub import fine_tuning_notes, hub_config
-
-TEXT_COLUMNS = ("text", "sentence", "review", "content", "document", "comment", "tweet")
-LABEL_COLUMNS = ("label", "labels", "sentiment", "class", "target", "category")
+from zoo_tasks.sentiment import LABEL_COLUMNS, TEXT_COLUMNS
 
 
 @dataclass

@@ -6,6 +6,9 @@ Metadata only: importing this imports no torch.
 from zoo.plugins import Model, Setting, Task
 from zoo.seq2seq.catalog import DEMO, OPTIM_DEFAULTS, SETTINGS, trained_models
 
+DOCUMENT_COLUMNS = ("document", "dialogue", "article", "text", "source")  # a table's columns, when data.*_column is null
+SUMMARY_COLUMNS = ("summary", "highlights", "target")
+
 # The demo trains a small GRU: from the 540 demo dialogues it learns to copy the names, places and
 # days (ROUGE-1 100 in 12 epochs), where the transformer learns the summaries' shape but writes
 # the most common names whatever the dialogue says.
@@ -31,8 +34,8 @@ task = Task(
     mode="max",
     settings={
         **SETTINGS,
-        "data.source_column": Setting(None, "the column of documents (default: document, dialogue, article, text, source)", type=str, column=True),
-        "data.target_column": Setting(None, "the column of summaries (default: summary, highlights, target)", type=str, column=True),
+        "data.source_column": Setting(None, f"the column of documents (default: {', '.join(DOCUMENT_COLUMNS)})", type=str, column=True, usual=DOCUMENT_COLUMNS),
+        "data.target_column": Setting(None, f"the column of summaries (default: {', '.join(SUMMARY_COLUMNS)})", type=str, column=True, usual=SUMMARY_COLUMNS),
         "data.max_source": Setting(512, "tokens read of each document; longer ones are cut (counted in the notes)", range="[4, inf)"),
         "data.max_target": Setting(128, "tokens read of each summary; longer ones are cut", range="[4, inf)"),
     },

@@ -9,10 +9,9 @@ from zoo import tables
 from zoo.data import DataBundle
 from zoo.seq2seq import data as seq2seq
 from zoo.seq2seq.data import Columns, Pairs, TextPairs
+from zoo_tasks.summarization import DOCUMENT_COLUMNS, SUMMARY_COLUMNS
 
-COLUMNS = Columns(
-    usual_source=("document", "dialogue", "article", "text", "source"), usual_target=("summary", "highlights", "target"), roles=("document", "summary")
-)
+COLUMNS = Columns(usual_source=DOCUMENT_COLUMNS, usual_target=SUMMARY_COLUMNS, roles=("document", "summary"))
 EXAMPLE = "Anna: Are we still meeting on Friday?\nTom: Yes! The cinema at six?\nAnna: Perfect, see you there."
 
 _NAMES = ["Anna", "Tom", "Maria", "Jake", "Lena", "Omar", "Sara", "Ben"]

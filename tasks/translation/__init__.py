@@ -4,7 +4,7 @@ Metadata only: importing this imports no torch.
 """
 
 from zoo.plugins import Setting, Task
-from zoo.seq2seq.catalog import DEMO, OPTIM_DEFAULTS, SETTINGS, trained_models
+from zoo.seq2seq.catalog import DEMO, OPTIM_DEFAULTS, SETTINGS, SOURCE_COLUMNS, TARGET_COLUMNS, trained_models
 
 task = Task(
     name="translation",
@@ -19,8 +19,8 @@ task = Task(
         **SETTINGS,
         "data.source_lang": Setting(None, "a folder of train.XX files: the source language's suffix (default: from the folder's name, as in de-en)", type=str),
         "data.target_lang": Setting(None, "the target language's suffix", type=str),
-        "data.source_column": Setting(None, "tables: the column of source texts (default: source, src, input)", type=str, column=True),
-        "data.target_column": Setting(None, "tables: the column of target texts (default: target, tgt, output)", type=str, column=True),
+        "data.source_column": Setting(None, f"tables: the column of source texts (default: {', '.join(SOURCE_COLUMNS)})", type=str, column=True, usual=SOURCE_COLUMNS),
+        "data.target_column": Setting(None, f"tables: the column of target texts (default: {', '.join(TARGET_COLUMNS)})", type=str, column=True, usual=TARGET_COLUMNS),
         "data.max_source": Setting(128, "tokens read of each source; longer ones are cut (counted in the notes)", range="[4, inf)"),
         "data.max_target": Setting(128, "tokens read of each target; longer ones are cut", range="[4, inf)"),
     },

@@ -9,6 +9,9 @@ from typing import Any
 from zoo.plugins import Model, Setting
 from zoo.shared_settings import HOLD_OUT, TOKENIZER
 
+SOURCE_COLUMNS = ("source", "src", "input")  # a table's source and target columns, when data.*_column is null
+TARGET_COLUMNS = ("target", "tgt", "output")
+
 
 def trained_models(transformer_params: int, gru_params: int, max_positions: int) -> dict[str, Model]:
     """`transformer` and `gru-attention`, with their parameter counts on the task's demo."""

@@ -25,6 +25,7 @@ from zoo import splits, tables, text, tokens
 from zoo.data import DataBundle, reused_info
 from zoo.errors import ZooError, counted
 from zoo.hub import fine_tuning_notes, hub_config
+from zoo.seq2seq.catalog import SOURCE_COLUMNS, TARGET_COLUMNS
 from zoo.seq2seq.models import IGNORED
 
 _PARALLEL = re.compile(r"^(?P<split>[a-z]+)\.(?P<lang>[A-Za-z][A-Za-z_-]{0,9})(\.gz)?$")
@@ -83,8 +84,8 @@ class Columns:
 
     source: str | None = None
     target: str | None = None
-    usual_source: tuple[str, ...] = ("source", "src", "input")
-    usual_target: tuple[str, ...] = ("target", "tgt", "output")
+    usual_source: tuple[str, ...] = SOURCE_COLUMNS
+    usual_target: tuple[str, ...] = TARGET_COLUMNS
     roles: tuple[str, str] = ("source", "target")  # what messages call them
 
 
