@@ -96,6 +96,7 @@ def test_the_ring_demo_trains_without_data(zoo_cli, tmp_path):
     card = (folder / "model" / "README.md").read_text()
     assert "zoo predict path/to/this/folder --num 64 --seed 0" in card and "model.predict(num=64, seed=0)" in card
     assert "INPUT" not in card and "--data" not in card and "model.predict([" not in card
+    assert "- `balanced_hq`: the share of high-quality points, each mode counting at most its own share" in card  # what its metrics measure
 
     shown = zoo_cli("predict", folder, "--num", "5", "--output", tmp_path / "points", "--json")
     assert shown.code == 0, shown.err

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ def save(module: Any, target: Path, metrics: dict[str, Any], notes: list[str]) -
     save_model(module, str(partial / WEIGHTS))
     card = model_card(
         config, metrics, params, notes, module.usage_shell, module.usage_python,
-        interface=module.interface(), limits=module.limits, rows=module.info.get("rows"),
+        interface=module.interface(), limits=module.limits, rows=module.info.get("rows"), meanings=module.metric_meanings,
     )
     (partial / CARD).write_text(card, encoding="utf-8")
     shutil.rmtree(target, ignore_errors=True)
@@ -142,10 +142,12 @@ def model_card(
     interface: dict[str, Any] | None = None,
     limits: Sequence[str] = (),
     rows: dict[str, int] | None = None,
+    meanings: Mapping[str, str] | None = None,
 ) -> str:
     """A short README: what the model is, what it was trained on, its classes and the input it
-    takes (its module's `interface()`), how well it does, its `limits`, and how to use it: the
-    `shell` commands and `python` lines of its module (`ZooModule.usage_shell`, ...)."""
+    takes (its module's `interface()`), how well it does (with the `meanings` of metrics a
+    reader may not know), its `limits`, and how to use it: the `shell` commands and `python`
+    lines of its module (`ZooModule.usage_shell`, ...)."""
     name = f"{config['task']}/{config['model']['name']}"
     code = bool(config["model"]["source"])
     folder = "path/to/this/folder" + (" --trust-code" if code else "")
@@ -170,7 +172,8 @@ def model_card(
         "",
         *_section("Classes", [f"{index}. {label}" for index, label in enumerate(classes or [])] if classes else []),
         *_section("Input and output", [f"- {key}: {_shown(value)}" for key, value in interface.items()]),
-        *_section("Metrics", _metric_table(metrics) or ["none were computed (the notes above say why)"]),
+        *_section("Metrics", [*(_metric_table(metrics) or ["none were computed (the notes above say why)"]),
+                              *([""] if meanings else []), *(f"- `{metric}`: {meaning}" for metric, meaning in (meanings or {}).items())]),
         "## Hyper-parameters",
         "",
         *_table({f"model.{k}": v for k, v in config["model"].items() if k not in MODEL_CHOICE}),

@@ -38,6 +38,7 @@ class ZooModule(L.LightningModule):
     usage_shell: tuple[str, ...] = ("zoo predict {model} INPUT...", "zoo evaluate {model} --data DATA")
     usage_python: tuple[str, ...] = ("model.predict([...])",)
     limits: tuple[str, ...] = ()  # what the model cannot do, a sentence each (the card's "Limits")
+    metric_meanings: dict[str, str] = {}  # what a metric a reader may not know measures, for the card
     monitor_note: str | None = None  # how each epoch measures the monitored metric, when the final metrics measure it otherwise
     output_names: tuple[str, ...] = ("output",)  # of `forward`, as exported (ONNX output names)
     module_keys: tuple[str, ...] = ()  # model.* keys the module uses itself, not passed to the builder

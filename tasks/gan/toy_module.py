@@ -22,6 +22,12 @@ from zoo_tasks.gan.adversarial import AdversarialModule
 class ToyGanModule(AdversarialModule):
     """A GAN of points (N, 2) of `info["toy"]`, a mixture of Gaussians around `info["modes"]`."""
 
+    metric_meanings = {  # the card explains them
+        "hq": "the share of generated points within 3 standard deviations of a mode (high quality)",
+        "modes": "the modes that at least 0.8% of the points are high-quality samples of",
+        "balanced_hq": "the share of high-quality points, each mode counting at most its own share: low when the generator drops modes",
+    }
+
     limits = ("It makes 2-D points of one known mixture of Gaussians: a demonstration of GAN training, not an image model.",)
 
     def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
