@@ -113,6 +113,28 @@ def test_a_files_bad_rows_are_named_in_one_error(zoo_cli, tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
+def test_bad_numbers_and_rows_of_the_wrong_length_are_named_in_one_error(zoo_cli, tmp_path):
+    data = tmp_path / "reg.csv"
+    data.write_text("x,y\n1,2\n2,4\n3,6\n4,8\n5,1O\n6,12\n3,4,9\n7\n8,nan\n9,18\n", encoding="utf-8")
+    lines = error_lines(zoo_cli("train", "linear-regression", "--data", data, "--output", tmp_path / "runs"))
+    assert lines == [
+        f"zoo: error: {data} has 4 bad rows:",
+        f"  {data}:6: column 'y' holds '1O', not a number",
+        f"  {data}:8: 3 cells, but the header has 2 columns",
+        f"  {data}:9: 1 cells, but the header has 2 columns",
+        f"  {data}:10: column 'y' holds 'nan', not a number; fix or remove those rows (a wrong number of cells: a stray separator or quote?)",
+    ]
+    assert not (tmp_path / "runs").exists()
+    # --target and --features choose the columns that must be numbers; the others may hold anything
+    named = tmp_path / "named.csv"
+    named.write_text("note,x,y\nok,1,2\n,2,1_000\nfine,3,6,7\n", encoding="utf-8")
+    lines = error_lines(zoo_cli("train", "linear-regression", "--data", named, "--target", "y", "data.features=x", "--output", tmp_path / "runs"))
+    assert lines[1:] == [
+        f"  {named}:3: column 'y' holds '1_000', not a number",
+        f"  {named}:4: 4 cells, but the header has 3 columns; fix or remove those rows (a wrong number of cells: a stray separator or quote?)",
+    ]
+
+
 def test_bad_rows_are_placed_by_line_in_one_pass(tmp_path):
     data = tmp_path / "quoted.csv"
     data.write_text('text,label\n"two\nlines",a\n\nplain,\n"three\nmore\nlines",\nlast,b\n', encoding="utf-8")

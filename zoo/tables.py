@@ -28,6 +28,9 @@ TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
 BLOCK = 1 << 22  # bytes of text Arrow parses at a time
 FALLBACK_ROWS = 50_000  # rows per batch when JSON lines are read through Python
 
+RowCheck = Callable[[Sequence[str]], str | None]  # a row's cells -> what is wrong with them, or None
+CellCheck = Callable[[list[str]], RowCheck | None]  # a header's names -> the check of each row (None: no check)
+
 
 @dataclass(frozen=True)
 class Places:
@@ -197,15 +200,20 @@ def table_suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def read_table(path: Path) -> Table:
-    """One table file (blank rows are skipped), from the cache when it was read before."""
+def read_table(path: Path, cells: CellCheck | None = None) -> Table:
+    """One table file (blank rows are skipped), from the cache when it was read before.
+
+    `cells` is what a task asks of the cells it will read (numbers, say): given a CSV or TSV
+    header, the check of one row's cells. It runs only when Arrow cannot read the file, over the
+    rows of the right length, so a file's bad cells are named in the same error as its rows of
+    the wrong length, in file order; a file Arrow reads is left to the task's own checks."""
     suffix = table_suffix(path)
     if suffix not in TABLE_SUFFIXES:
         raise ZooError(f"cannot tell the format of {path}", f"use one of {', '.join(TABLE_SUFFIXES)} (optionally .gz)")
     if not path.is_file():
         raise ZooError(f"{path} does not exist" if not path.exists() else f"{path} is a folder", "pass a table file")
     delimiter = _delimiter(path, suffix) if suffix in (".csv", ".tsv") else ","
-    return _cached(path, lambda target: _convert(path, suffix, delimiter, target), _places(path, suffix, delimiter), suffix, delimiter)
+    return _cached(path, lambda target: _convert(path, suffix, delimiter, target, cells), _places(path, suffix, delimiter), suffix, delimiter)
 
 
 def _cached(path: Path, convert: Callable[[Path], None], places: Places, *settings: Any) -> Table:
@@ -244,7 +252,7 @@ def _mapped(file: Path, source: str) -> tuple[Any, mmap.mmap]:
         return pa.ipc.open_file(pa.BufferReader(pa.py_buffer(mapping))).read_all(), mapping
 
 
-def _convert(path: Path, suffix: str, delimiter: str, target: Path) -> None:
+def _convert(path: Path, suffix: str, delimiter: str, target: Path, cells: CellCheck | None = None) -> None:
     """Read the table file at `path` into the Arrow file `target`, batch by batch."""
     if suffix == ".parquet":
         import pyarrow.parquet as pq
@@ -254,7 +262,7 @@ def _convert(path: Path, suffix: str, delimiter: str, target: Path) -> None:
             _write_batches(target, parquet.schema_arrow, parquet.iter_batches(batch_size=65_536))
         return
     if suffix in (".csv", ".tsv"):
-        _convert_csv(path, delimiter, target)
+        _convert_csv(path, delimiter, target, cells)
         return
     if suffix == ".json" and _array_text(path):
         _convert_json_array(path, target)
@@ -399,8 +407,9 @@ def _json_keys(path: Path) -> list[str] | None:
     return list(keys) if len(kinds) <= 1 else None
 
 
-def _convert_csv(path: Path, delimiter: str, target: Path) -> None:
-    """Every column as text; rows whose cells are all blank are left out."""
+def _convert_csv(path: Path, delimiter: str, target: Path, cells: CellCheck | None = None) -> None:
+    """Every column as text; rows whose cells are all blank are left out. When Arrow cannot read
+    the file, `_csv_problem` names why (with what `cells` finds in the other rows)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv
@@ -428,7 +437,7 @@ def _convert_csv(path: Path, delimiter: str, target: Path) -> None:
 
         _write_batches(target, reader.schema, (kept(batch) for batch in reader))
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError, EOFError) as error:
-        _csv_problem(path, delimiter, len(names))
+        _csv_problem(path, delimiter, names, cells(names) if cells else None)
         raise ZooError(f"{path}: malformed {'TSV' if delimiter == chr(9) else 'CSV'} ({first_line(error)})", "fix the file") from None
 
 
@@ -452,30 +461,44 @@ def _csv_line(path: Path, delimiter: str, row: int) -> int:
     raise IndexError(row)
 
 
-def _csv_problem(path: Path, delimiter: str, columns: int) -> None:
+def _csv_problem(path: Path, delimiter: str, names: list[str], check: RowCheck | None = None) -> None:
     """Raise the ZooError that names what Arrow could not read: bytes that are not UTF-8, rows
-    of the wrong length (the first few, and a count), a malformed quote. Reads the file with
-    Python, so only after Arrow failed."""
+    of the wrong length (the first few, and a count), a malformed quote. Rows of the wrong
+    length are named with what `check` finds wrong in the other rows, in file order, in one
+    error. Reads the file with Python, so only after Arrow failed."""
     read_text(path)
     kind = "TSV" if delimiter == "\t" else "CSV"
-    lines, count = [], 0
+    columns = len(names)
+    lines: list[str] = []
+    count = wrong_length = 0
     with _open_binary(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as stream:
         reader = csv.reader(stream, delimiter=delimiter)
         try:
             next(reader, None)
             start = reader.line_num + 1
             for cells in reader:
-                if any(cell.strip() for cell in cells) and len(cells) != columns:
+                problem = None
+                if not any(cell.strip() for cell in cells):
+                    pass
+                elif len(cells) != columns:
                     through = f" (read through line {reader.line_num}: an unclosed quote?)" if reader.line_num > start else ""
+                    problem = f"{len(cells)} cells, but the header has {columns} columns{through}"
+                    wrong_length += 1
+                elif check is not None:
+                    problem = check(cells)
+                if problem:
                     count += 1
                     if len(lines) < SHOWN_PROBLEMS:
-                        lines.append(f"{path}:{start}: {len(cells)} cells, but the header has {columns} columns{through}")
+                        lines.append(f"{path}:{start}: {problem}")
                 start = reader.line_num + 1
         except csv.Error as error:
-            if not count:
+            if not wrong_length:
                 raise ZooError(f"{path}:{reader.line_num}: malformed {kind} ({error})", "fix the quoting on that line") from None
-    if count:
-        raise bad_rows(str(path), lines, count, "fix the row: a stray separator or quote", "fix the rows: a stray separator or quote")
+    if not wrong_length:  # Arrow failed for another reason: the caller names it
+        return
+    if count > wrong_length:  # two or more rows, some with bad cells
+        raise bad_rows(str(path), lines, count, "fix or remove those rows (a wrong number of cells: a stray separator or quote?)")
+    raise bad_rows(str(path), lines, count, "fix the row: a stray separator or quote", "fix the rows: a stray separator or quote")
 
 
 # JSON ----------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ Cells must be numbers; anything else stops with the file, line and column named.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +59,26 @@ class Rows(Dataset):
         return Rows(self.x, self.y, rows, self.mappings)
 
 
-def read_table(path: Path) -> tables.Table:
-    """A table with a header naming every column once and at least one row."""
+@dataclass(frozen=True)
+class Header:
+    """A table's name and columns, before its rows are read (what `choose_columns` looks at)."""
+
+    source: str
+    columns: list[str]
+
+
+Numbers = Callable[[Header], list[str]] | list[str]  # the columns whose cells must be numbers
+
+
+def read_table(path: Path, numbers: Numbers | None = None) -> tables.Table:
+    """A table with a header naming every column once and at least one row. `numbers` names the
+    columns that must hold numbers (or chooses them from the header, as `chosen` does): when the
+    file has rows of the wrong length, their bad cells are named in the same error."""
     if not path.exists():
         raise ZooError(f"data file {path} does not exist", "pass --data a CSV file with a header row")
     if path.is_dir():
         raise ZooError(f"{path} is a folder", "pass --data a CSV file with a header row")
-    table = tables.read_table(path)
+    table = tables.read_table(path, None if numbers is None else _number_cells(str(path), numbers))
     if "" in table.columns:
         raise ZooError(f"{path}:1: column {table.columns.index('') + 1} of the header has no name", "name every column")
     if not len(table):
@@ -75,7 +90,40 @@ def demo_table() -> tables.Table:
     return tables.in_memory("the demo data", {name: [row[i] for row in DEMO_ROWS] for i, name in enumerate(DEMO_COLUMNS)})
 
 
-def choose_columns(table: tables.Table, target: str | None, features: str | list[str] | None) -> tuple[list[str], str]:
+def chosen(target: str | None, features: str | list[str] | None) -> Callable[[Header], list[str]]:
+    """The columns `choose_columns` reads from a header (the features, then the target)."""
+
+    def columns(header: Header) -> list[str]:
+        features_, target_ = choose_columns(header, target, features)
+        return [*features_, target_]
+
+    return columns
+
+
+def _number_cells(source: str, numbers: Numbers) -> tables.CellCheck:
+    """For `tables.read_table`: given a header, the check that a row's cells in the columns
+    `numbers` names are finite numbers (`_number`), worded as the check of a read table words
+    them (`_cell_problem`); no check when the header lacks those columns: that is said once the
+    table is read."""
+
+    def check(names: list[str]) -> tables.RowCheck | None:
+        try:
+            columns = numbers(Header(source, names)) if callable(numbers) else numbers
+        except ZooError:
+            return None
+        if not set(columns) <= set(names):
+            return None
+        at = [(column, names.index(column)) for column in columns]
+
+        def row(cells: Any) -> str | None:
+            return "; ".join(_cell_problem(column, cells[index]) for column, index in at if not math.isfinite(_number(cells[index]))) or None
+
+        return row
+
+    return check
+
+
+def choose_columns(table: tables.Table | Header, target: str | None, features: str | list[str] | None) -> tuple[list[str], str]:
     """(feature columns, target column): the target defaults to the last column and the
     features to every other column."""
     target = str(target) if target is not None else table.columns[-1]
@@ -94,7 +142,7 @@ def choose_columns(table: tables.Table, target: str | None, features: str | list
     return chosen, target
 
 
-def require_columns(table: tables.Table, names: list[str], role: str) -> None:
+def require_columns(table: tables.Table | Header, names: list[str], role: str) -> None:
     """Each of `names` is a column of `table`; `role` is "feature" (data.features) or "target" (data.target)."""
     key = "data.features" if role == "feature" else "data.target"
     for name in names:
@@ -136,12 +184,13 @@ def _column_numbers(cells: Any) -> Any:
 
 def _row_problem(columns: list[str], batch: Any, bad: Any, row: int) -> str:
     """What is wrong with row `row` of `batch`, whose columns `bad` marks."""
-    said = []
-    for index in np.flatnonzero(bad):
-        value = batch.column(int(index))[row].as_py()
-        cell = "" if value is None else str(value).strip()
-        said.append(f"column {columns[index]!r} {'is empty' if not cell else f'holds {cell!r}, not a number'}")
-    return "; ".join(said)
+    return "; ".join(_cell_problem(columns[index], batch.column(int(index))[row].as_py()) for index in np.flatnonzero(bad))
+
+
+def _cell_problem(column: str, value: Any) -> str:
+    """What is wrong with a cell of `column` that is not a finite number."""
+    cell = "" if value is None else str(value).strip()
+    return f"column {column!r} {'is empty' if not cell else f'holds {cell!r}, not a number'}"
 
 
 def _floats(cells: Any) -> Any:
@@ -200,21 +249,21 @@ def statistics(data: Rows) -> tuple[Any, Any, float, float]:
 def build_data(config: dict[str, Any]) -> DataBundle:
     """Training and validation rows, and the standardization statistics of the training rows."""
     data = config["data"]
-    table = demo_table() if data["path"] is None else read_table(Path(data["path"]))
+    table = demo_table() if data["path"] is None else read_table(Path(data["path"]), chosen(data["target"], data["features"]))
     features, target = choose_columns(table, data["target"], data["features"])
     every = labelled(table, features, target)
     notes = []
     if data["path"] is not None and data["target"] is None:
         notes.append(f"predicting {target!r}, the last column (--target chooses another)")
     if data["val_path"]:
-        train, val = every, labelled(read_table(Path(data["val_path"])), features, target)
+        train, val = every, labelled(read_table(Path(data["val_path"]), [*features, target]), features, target)
     elif len(every) < MIN_ROWS_TO_SPLIT:
         train = val = every
         notes.append(f"only {len(every)} rows: validating on the training rows")
     else:
         train_rows, val_rows = splits.held_out(len(every), data["val_fraction"], config["seed"])
         train, val = every.at(train_rows), every.at(val_rows)
-    test = labelled(read_table(Path(data["test_path"])), features, target) if data["test_path"] else None
+    test = labelled(read_table(Path(data["test_path"]), [*features, target]), features, target) if data["test_path"] else None
     x_mean, x_std, y_mean, y_std = statistics(train)
     info = {
         "features": features,
