@@ -121,7 +121,7 @@ def test_bad_numbers_and_rows_of_the_wrong_length_are_named_in_one_error(zoo_cli
         f"zoo: error: {data} has 4 bad rows:",
         f"  {data}:6: column 'y' holds '1O', not a number",
         f"  {data}:8: 3 cells, but the header has 2 columns",
-        f"  {data}:9: 1 cells, but the header has 2 columns",
+        f"  {data}:9: 1 cell, but the header has 2 columns",
         f"  {data}:10: column 'y' holds 'nan', not a number; fix or remove those rows (a wrong number of cells: a stray separator or quote?)",
     ]
     assert not (tmp_path / "runs").exists()

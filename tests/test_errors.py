@@ -92,7 +92,7 @@ def test_usage_mistakes(zoo_cli, tmp_path, monkeypatch, args, fragments):
         ("a,price\n1,2\n", ["has 1 row of data", "at least 2 rows"]),
         (",price\n1,2\n2,3\n", [":1: column 1 of the header has no name"]),
         ("a,price\n1_000,2\n2,3\n", [":2: column 'a' holds '1_000', not a number"]),
-        ('a,price\n"1,2\n3,4\n', [":2: 1 cells", "an unclosed quote?"]),
+        ('a,price\n"1,2\n3,4\n', [":2: 1 cell,", "an unclosed quote?"]),
         ("a,a,price\n1,2,3\n", ["repeats column 'a'"]),
     ],
     ids=["no-target-column", "empty", "header-only", "non-numeric", "empty-cell", "ragged", "nan", "one-row",

@@ -87,6 +87,17 @@ def test_evaluate_reads_columns_named_otherwise(zoo_cli, trained_run: Path, tmp_
     assert_user_error(zoo_cli("evaluate", trained_run, "--data", data, "data.target=price", "data.features=size,size2"), "names 2 of the 1 columns the model takes (x)")
 
 
+def test_evaluate_and_predict_name_every_bad_row_of_a_file_together(zoo_cli, trained_run: Path, tmp_path: Path):
+    data = tmp_path / "eval.csv"
+    data.write_text("x,y\n4,8\n5,n/a\n6,12,7\n", encoding="utf-8")
+    for args in (["evaluate", trained_run, "--data", data], ["predict", trained_run, data]):
+        result = zoo_cli(*args)
+        assert result.code == 2 and "Traceback" not in result.err, result.err
+        lines = result.err.strip().splitlines()
+        wanted = [f"{data}:4: 3 cells, but the header has 2 columns"] + ([f"{data}:3: column 'y' holds 'n/a', not a number"] if args[0] == "evaluate" else [])
+        assert all(any(line in shown for shown in lines) for line in wanted), result.err  # predict reads x alone
+
+
 def test_saved_config_reproduces_the_run(zoo_cli, points_csv: Path, tmp_path: Path):
     first = json.loads(zoo_cli("train", "linear-regression", "--data", points_csv, "--output", tmp_path / "a",
                                "--max-epochs", "5", "--seed", "3", "--json").out)

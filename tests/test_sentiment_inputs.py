@@ -123,7 +123,7 @@ def test_an_unlabelled_test_split_is_left_out_with_a_note(zoo_cli, tmp_path):
 def test_table_mistakes_are_placed(zoo_cli, tmp_path):
     stray = tmp_path / "stray.csv"
     stray.write_text("text,label\na fine film,positive\n\"an unclosed quote,negative\nmore,positive\n", encoding="utf-8")
-    assert_user_error(train(zoo_cli, tmp_path, stray), f"{stray}:3: 1 cells", "read through line 4: an unclosed quote?")
+    assert_user_error(train(zoo_cli, tmp_path, stray), f"{stray}:3: 1 cell,", "read through line 4: an unclosed quote?")
     columns = tmp_path / "pandas.json"
     columns.write_text(json.dumps({"text": {"0": "good", "1": "bad"}, "label": {"0": "positive", "1": "negative"}}), encoding="utf-8")
     assert_user_error(train(zoo_cli, tmp_path, columns), "holds columns of values", "orient='records', lines=True")

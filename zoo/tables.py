@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from zoo import cache, splits
-from zoo.errors import SHOWN_PROBLEMS, ZooError, bad_rows, did_you_mean
+from zoo.errors import SHOWN_PROBLEMS, ZooError, bad_rows, counted, did_you_mean
 from zoo.files import UTF16_BOMS, first_line, json_kind, read_json, read_text, reading
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
@@ -482,7 +482,7 @@ def _csv_problem(path: Path, delimiter: str, names: list[str], check: RowCheck |
                     pass
                 elif len(cells) != columns:
                     through = f" (read through line {reader.line_num}: an unclosed quote?)" if reader.line_num > start else ""
-                    problem = f"{len(cells)} cells, but the header has {columns} columns{through}"
+                    problem = f"{counted(len(cells), 'cell')}, but the header has {counted(columns, 'column')}{through}"
                     wrong_length += 1
                 elif check is not None:
                     problem = check(cells)

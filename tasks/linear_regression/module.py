@@ -95,7 +95,7 @@ class RegressionModule(ZooModule):
             except ValueError:
                 if not Path(arg).is_file():
                     raise ZooError(f"predict input {arg!r} is neither numbers nor a file", "pass 4 or 1.5,2 or rows.csv") from None
-                table = read_table(Path(arg))
+                table = read_table(Path(arg), self.features)
                 require_columns(table, self.features, role="feature")
                 rows += numbers(table, self.features)[0].tolist()
         return self._records(rows)
@@ -112,7 +112,8 @@ class RegressionModule(ZooModule):
         features = [f.strip() for f in features.split(",")] if isinstance(features, str) else [str(f) for f in features]
         if len(features) != len(self.features):
             raise ZooError(f"data.features names {len(features)} of the {len(self.features)} columns the model takes ({', '.join(self.features)})")
-        return labelled(read_table(path), features, str(data["target"] or self.target))
+        target = str(data["target"] or self.target)
+        return labelled(read_table(path, [*features, target]), features, target)
 
     def example_input(self) -> torch.Tensor:
         return torch.stack([self.x_mean, self.x_mean + self.x_std]).cpu()
