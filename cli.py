@@ -20,9 +20,9 @@ from typing import Any, NoReturn
 
 import zoo
 from zoo.errors import ZooError, close_matches, did_you_mean
-from zoo.run import model_dir
+from zoo.run import beside
 
-COMMANDS = ("list", "info", "train", "evaluate", "predict", "export", "cache", "new")
+COMMANDS = ("list", "info", "train", "evaluate", "predict", "export", "push", "cache", "new")
 
 
 class Parser(argparse.ArgumentParser):
@@ -84,14 +84,14 @@ def build_parser() -> Parser:
     train.add_argument("--json", action="store_true", help="print one JSON document")
 
     evaluate = commands.add_parser("evaluate", help="metrics of a trained model on labelled data")
-    evaluate.add_argument("run", help="a run folder or its model/ folder")
+    evaluate.add_argument("run", help="a run folder, its model/ folder, or hf://ORG/NAME[@REVISION]")
     evaluate.add_argument("--data", help="labelled data; default: the run's validation split")
     evaluate.add_argument("columns", nargs="*", metavar="key=value", help="the data's columns, where --data names them otherwise than training did (data.label_column=stars)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON document")
     evaluate.add_argument("--trust-code", action="store_true", help="run the Python code the model folder carries (model.source)")
 
     predict = commands.add_parser("predict", help="predictions of a trained model")
-    predict.add_argument("run", help="a run folder or its model/ folder")
+    predict.add_argument("run", help="a run folder, its model/ folder, or hf://ORG/NAME[@REVISION]")
     predict.add_argument("inputs", nargs="*", metavar="INPUT", help="values or files, as the task reads them")
     predict.add_argument("--json", action="store_true", help="print one JSON document")
     predict.add_argument("--trust-code", action="store_true", help="run the Python code the model folder carries (model.source)")
@@ -99,11 +99,18 @@ def build_parser() -> Parser:
     predict.epilog = PREDICT_OPTIONS_HELP
 
     export = commands.add_parser("export", help="export a trained model (onnx, pt2)")
-    export.add_argument("run", help="a run folder or its model/ folder")
+    export.add_argument("run", help="a run folder, its model/ folder, or hf://ORG/NAME[@REVISION]")
     export.add_argument("--format", required=True, help="onnx or pt2 (torch.export)")
     export.add_argument("--output", help="file to write; default: <run>/export/model.<format>")
     export.add_argument("--json", action="store_true", help="print one JSON document")
     export.add_argument("--trust-code", action="store_true", help="run the Python code the model folder carries (model.source)")
+
+    push = commands.add_parser("push", help="upload a trained model to the Hugging Face Hub")
+    push.add_argument("run", help="a run folder or its model/ folder")
+    push.add_argument("repo", metavar="ORG/NAME", help="the Hub model repository (created when missing)")
+    push.add_argument("--private", action="store_true", help="create the repository private")
+    push.add_argument("--revision", help="a branch to upload to (created when missing); default: main")
+    push.add_argument("--json", action="store_true", help="print one JSON document")
 
     cached = commands.add_parser("cache", help="where the data cache is and its size; `zoo cache clear` empties it")
     cached.add_argument("action", nargs="?", choices=["info", "clear"], default="info", help="info (default) or clear")
@@ -438,7 +445,7 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any] | None:
             raise ZooError(f"unknown option --{name} for predicting with a {task} model", hint)
     options = {name.replace("-", "_"): value for name, value in args.flags.items()}
     if "output" in known and "output" not in options:  # pictures go in the run folder, not the working folder
-        options["output"] = str(model_dir(args.run).parent / inspect.signature(module.predict_from_cli).parameters["output"].default)
+        options["output"] = str(beside(args.run) / inspect.signature(module.predict_from_cli).parameters["output"].default)
     records = module.predict_from_cli(args.inputs, **options)
     if args.json:
         return {"predictions": records}
@@ -475,6 +482,14 @@ def cmd_cache(args: argparse.Namespace) -> dict[str, Any] | None:
     return None
 
 
+def cmd_push(args: argparse.Namespace) -> dict[str, Any] | None:
+    result = zoo.push(args.run, args.repo, private=args.private, revision=args.revision)
+    if args.json:
+        return result
+    print(f"Pushed {len(result['files'])} files to {result['url']} ({result['revision']}); load it with hf://{result['repo']}")
+    return None
+
+
 def cmd_new(args: argparse.Namespace) -> dict[str, Any] | None:
     from zoo.plugins import find_task
     from zoo.scaffold import commands_for
@@ -495,6 +510,7 @@ COMMAND_HANDLERS = {
     "evaluate": cmd_evaluate,
     "predict": cmd_predict,
     "export": cmd_export,
+    "push": cmd_push,
     "new": cmd_new,
     "cache": cmd_cache,
 }

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from zoo.training import Run
 
 __version__ = "0.1.0"
-__all__ = ["ZooError", "create", "evaluate", "export", "list_models", "list_tasks", "load", "new", "train"]
+__all__ = ["ZooError", "create", "evaluate", "export", "list_models", "list_tasks", "load", "new", "push", "train"]
 
 
 def list_tasks() -> list[Task]:
@@ -75,6 +75,14 @@ def export(run: str | Path, format: str = "onnx", output: str | Path | None = No
     from zoo.exporting import export as export_model
 
     return export_model(run, format, output, trust_code)
+
+
+def push(run: str | Path, repo: str, *, private: bool = False, revision: str | None = None) -> dict[str, Any]:
+    """Upload a trained model's folder to the Hugging Face Hub repository `repo` (ORG/NAME);
+    `load("hf://ORG/NAME")` and every command taking a run folder read it back."""
+    from zoo.sharing import push as push_model
+
+    return push_model(run, repo, private=private, revision=revision)
 
 
 def new(directory: str | Path, task: str) -> Path:

@@ -10,7 +10,7 @@ from typing import Any
 
 from zoo import __version__, artifact
 from zoo.errors import ZooError, did_you_mean
-from zoo.run import model_dir
+from zoo.run import beside
 
 SUFFIXES = {"onnx": ".onnx", "pt2": ".pt2"}
 
@@ -25,9 +25,7 @@ def export(run: str | Path, format: str, output: str | Path | None = None, trust
     import torch
 
     module = artifact.load(run, trust_code)
-    folder = model_dir(run)
-    beside = folder.parent if (folder.parent / "config.yaml").is_file() else folder  # a run's, or a lone model/
-    target = Path(output) if output else beside / "export" / f"model{SUFFIXES[format]}"
+    target = Path(output) if output else beside(run) / "export" / f"model{SUFFIXES[format]}"
     if target.is_dir():
         raise ZooError(f"--output {target} is a folder", f"name a file, such as {target / ('model' + SUFFIXES[format])}")
     example = module.example_input()

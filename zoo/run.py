@@ -78,7 +78,12 @@ def training_lock(run: Path) -> Iterator[None]:
 
 
 def model_dir(path: str | Path) -> Path:
-    """The model/ folder of a run folder, or `path` itself when it is a model/ folder."""
+    """The model/ folder of a run folder, or `path` itself when it is a model/ folder; for a
+    Hub model (`hf://ORG/NAME[@revision]`), its folder in the Hugging Face cache."""
+    from zoo import sharing
+
+    if sharing.is_hub(path):
+        return sharing.download(str(path))
     path = Path(path)
     if (path / "config.json").is_file():
         return path
@@ -97,6 +102,17 @@ def model_dir(path: str | Path) -> Path:
 
 
 NOTHING_SAVED = "train again (that folder can be deleted)"
+
+
+def beside(path: str | Path) -> Path:
+    """Where commands write their files for model `path` (exports, pictures): its run folder,
+    a lone model/ folder itself, or for a Hub model the working folder, not the Hub's cache."""
+    from zoo import sharing
+
+    if sharing.is_hub(path):
+        return Path.cwd()
+    folder = model_dir(path)
+    return folder.parent if (folder.parent / "config.yaml").is_file() else folder
 
 
 def last_checkpoint(run: Path) -> Path:
