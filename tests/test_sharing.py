@@ -60,6 +60,17 @@ def test_a_hub_model_not_in_the_cache_offline_is_one_line(zoo_cli, hub_cache: Pa
     assert_user_error(zoo_cli("predict", "hf://no-slash", "4"), "'hf://no-slash' is not a Hub model name", "hf://ORG/NAME")
 
 
+def test_a_hub_model_carrying_code_follows_the_trust_rule(zoo_cli, trained_run: Path, hub_cache: Path, tmp_path: Path):
+    model = tmp_path / "model"
+    shutil.copytree(trained_run / "model", model)
+    saved = json.loads((model / "config.json").read_text())
+    saved["config"]["model"]["source"] = "model.py:Net"
+    (model / "config.json").write_text(json.dumps(saved))
+    (model / "model.py").write_text("raise SystemExit('this must not run')\n")
+    cached(hub_cache, "someone/coded", model)
+    assert_user_error(zoo_cli("predict", "hf://someone/coded", "4"), "model.py is Python code that loading this model would run", "--trust-code")
+
+
 class RecordingHub:
     """HfApi's create_repo, create_branch and upload_folder, recorded instead of sent."""
 
