@@ -109,4 +109,4 @@ def test_push_uploads_the_model_folder_with_hub_metadata_on_its_card(zoo_cli, tr
     assert {"zoo", "linear-regression", "linear-regression/linear"} <= set(header["tags"]) and "mse" in header["metrics"]
     assert card.split("---\n", 2)[2].lstrip() == (trained_run / "model" / "README.md").read_text()  # the card itself, unchanged below
     assert "---" not in (trained_run / "model" / "README.md").read_text()[:3]  # the run's own card is left as it was
-    assert_user_error(zoo_cli("push", trained_run, "not-a-repo"), "is not a Hub model name")
+    assert_user_error(zoo_cli("push", trained_run, "not-a-repo"), "'not-a-repo' is not a Hub repository name", "write ORG/NAME")

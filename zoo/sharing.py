@@ -34,9 +34,14 @@ def is_hub(name: str | Path) -> bool:
 def parse(name: str) -> tuple[str, str | None]:
     """(repo id, revision or None) of `hf://ORG/NAME[@revision]`."""
     repo, _, revision = name.removeprefix(PREFIX).partition("@")
-    if repo.count("/") != 1 or not all(repo.split("/")):
+    if not _repo_id(repo):
         raise ZooError(f"{name!r} is not a Hub model name", "write hf://ORG/NAME, or hf://ORG/NAME@REVISION")
     return repo, revision or None
+
+
+def _repo_id(repo: str) -> bool:
+    """Whether `repo` has the shape of a Hub repository id, ORG/NAME."""
+    return repo.count("/") == 1 and all(repo.split("/"))
 
 
 def download(name: str) -> Path:
@@ -64,7 +69,8 @@ def push(run: str | Path, repo: str, *, private: bool = False, revision: str | N
 
     from zoo.run import model_dir
 
-    parse(PREFIX + repo)
+    if not _repo_id(repo):
+        raise ZooError(f"{repo!r} is not a Hub repository name", "write ORG/NAME: your user or organization, a slash, the model's name")
     folder = model_dir(run)
     api = HfApi(library_name="zoo", library_version=__version__)
     with tempfile.TemporaryDirectory(prefix="zoo-push-") as staging:
