@@ -111,6 +111,11 @@ def batch_size_for(rows: int, largest: int) -> int:
     return min(largest, max(MIN_CHOSEN_BATCH, math.ceil(rows / MIN_STEPS_PER_EPOCH)))
 
 
+def usable_cores() -> int:
+    """The CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def worker_count(configured: int | None, rows: int) -> int:
     """data.num_workers, or when it is null: none for fewer than 10,000 rows, else one per CPU
     core this process may use beyond its own (shared by the processes of a node), at most 8."""
@@ -118,8 +123,7 @@ def worker_count(configured: int | None, rows: int) -> int:
         return configured
     if rows < AUTO_WORKERS_FROM:
         return 0
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    per_process = cores // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    per_process = usable_cores() // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     return max(0, min(AUTO_WORKERS_AT_MOST, per_process - 1))
 
 

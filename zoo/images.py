@@ -24,6 +24,7 @@ from typing import Any, Protocol, TypeVar
 import torch
 
 from zoo import tables
+from zoo.data import usable_cores
 from zoo.errors import ZooError
 from zoo.files import read_bytes, reading
 from zoo.shared_settings import IMAGE_LABEL_COLUMNS, IMAGE_PATH_COLUMNS
@@ -241,8 +242,7 @@ def _png_keeps_text_after_pixels(path: Path) -> bool:
 
 def thread_count() -> int:
     """Threads for reading many small files: the wait is the disk's, so several per CPU."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return min(32, 8 * cpus)
+    return min(32, 8 * usable_cores())
 
 
 Item = TypeVar("Item")

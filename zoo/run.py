@@ -22,6 +22,7 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
+from zoo import sharing
 from zoo.errors import ZooError, counted
 from zoo.files import read_text, reading, written_whole
 
@@ -80,8 +81,6 @@ def training_lock(run: Path) -> Iterator[None]:
 def model_dir(path: str | Path) -> Path:
     """The model/ folder of a run folder, or `path` itself when it is a model/ folder; for a
     Hub model (`hf://ORG/NAME[@revision]`), its folder in the Hugging Face cache."""
-    from zoo import sharing
-
     if sharing.is_hub(path):
         return sharing.download(str(path))
     path = Path(path)
@@ -107,8 +106,6 @@ NOTHING_SAVED = "train again (that folder can be deleted)"
 def beside(path: str | Path) -> Path:
     """Where commands write their files for model `path` (exports, pictures): its run folder,
     a lone model/ folder itself, or for a Hub model the working folder, not the Hub's cache."""
-    from zoo import sharing
-
     if sharing.is_hub(path):
         return Path.cwd()
     folder = model_dir(path)

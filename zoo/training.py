@@ -282,6 +282,16 @@ def busy_warning(load: float, cores: int, threads: int) -> str | None:
             "and training may be many times slower: run it alone, or with fewer threads (OMP_NUM_THREADS=1)")
 
 
+def _warn_when_busy() -> None:
+    """`busy_warning` for this machine's load, cores and PyTorch's threads, when it applies."""
+    import torch
+
+    from zoo.data import usable_cores
+
+    if hasattr(os, "getloadavg") and (warning := busy_warning(os.getloadavg()[0], usable_cores(), torch.get_num_threads())):
+        warnings.warn(warning, stacklevel=1)
+
+
 def choose_batch_size(config: configs.Config, bundle: Any) -> str | None:
     """Set a null data.batch_size for the training rows (`zoo.data.batch_size_for`); the note
     saying so (for a model with weights to train). config.yaml then holds the number, so the
@@ -340,11 +350,8 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
     started = time.perf_counter()
     if not trains:  # a baseline with no weights (summarization's lead): scored as it is
         bundle.notes.append(f"{task.name}/{config['model']['name']} has no weights to train: it is scored on the validation split as it is")
-    if fits and trainer.is_global_zero and trainer.strategy.root_device.type == "cpu" and hasattr(os, "getloadavg"):
-        import torch
-
-        if warning := busy_warning(os.getloadavg()[0], len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, torch.get_num_threads()):
-            warnings.warn(warning, stacklevel=1)
+    if fits and trainer.is_global_zero and trainer.strategy.root_device.type == "cpu":
+        _warn_when_busy()
     try:
         with _explained_failures(trainer, run_dir):
             if fits:
