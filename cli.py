@@ -22,7 +22,7 @@ import zoo
 from zoo.errors import ZooError, close_matches, did_you_mean
 from zoo.run import beside
 
-COMMANDS = ("list", "info", "train", "evaluate", "predict", "export", "push", "cache", "new")
+COMMANDS = ("list", "info", "train", "evaluate", "predict", "serve", "export", "push", "cache", "new")
 
 
 class Parser(argparse.ArgumentParser):
@@ -97,6 +97,16 @@ def build_parser() -> Parser:
     predict.add_argument("--trust-code", action="store_true", help="run the Python code the model folder carries (model.source)")
     predict.formatter_class = argparse.RawDescriptionHelpFormatter
     predict.epilog = PREDICT_OPTIONS_HELP
+
+    serve = commands.add_parser("serve", help="serve a trained model over HTTP: an API with batching and a web page")
+    serve.add_argument("run", help="a run folder, its model/ folder, or hf://ORG/NAME[@REVISION]")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: every network)")
+    serve.add_argument("--port", type=int, default=8000, help="the port (default 8000; 0: any free one)")
+    serve.add_argument("--workers", type=int, default=1, metavar="N", help="server processes, each with the model (default 1)")
+    serve.add_argument("--max-batch-size", type=int, default=32, metavar="B", help="requests batched into one forward pass (default 32; 1: no batching)")
+    serve.add_argument("--batch-timeout", type=float, default=0.0, metavar="S", help="seconds a batch may wait for more requests (default 0: it takes those waiting)")
+    serve.add_argument("--max-body-size", type=float, default=16.0, metavar="MB", help="the largest request body accepted, in MB (default 16)")
+    serve.add_argument("--trust-code", action="store_true", help="run the Python code the model folder carries (model.source)")
 
     export = commands.add_parser("export", help="export a trained model (onnx, pt2)")
     export.add_argument("run", help="a run folder, its model/ folder, or hf://ORG/NAME[@REVISION]")
@@ -482,6 +492,12 @@ def cmd_cache(args: argparse.Namespace) -> dict[str, Any] | None:
     return None
 
 
+def cmd_serve(args: argparse.Namespace) -> None:
+    zoo.serve(args.run, host=args.host, port=args.port, workers=args.workers, max_batch_size=args.max_batch_size,
+              batch_timeout=args.batch_timeout, max_body_mb=args.max_body_size, trust_code=args.trust_code)
+    print("zoo serve stopped")
+
+
 def cmd_push(args: argparse.Namespace) -> dict[str, Any] | None:
     result = zoo.push(args.run, args.repo, private=args.private, revision=args.revision)
     if args.json:
@@ -509,6 +525,7 @@ COMMAND_HANDLERS = {
     "train": cmd_train,
     "evaluate": cmd_evaluate,
     "predict": cmd_predict,
+    "serve": cmd_serve,
     "export": cmd_export,
     "push": cmd_push,
     "new": cmd_new,

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from zoo.training import Run
 
 __version__ = "0.1.0"
-__all__ = ["ZooError", "create", "evaluate", "export", "list_models", "list_tasks", "load", "new", "push", "train"]
+__all__ = ["ZooError", "create", "evaluate", "export", "list_models", "list_tasks", "load", "new", "push", "serve", "train"]
 
 
 def list_tasks() -> list[Task]:
@@ -83,6 +83,16 @@ def push(run: str | Path, repo: str, *, private: bool = False, revision: str | N
     from zoo.sharing import push as push_model
 
     return push_model(run, repo, private=private, revision=revision)
+
+
+def serve(run: str | Path, **settings: Any) -> None:
+    """Serve a trained model over HTTP until Ctrl-C: POST /predict (batched), a web page at /,
+    /info, /health and /docs. Settings: host ("127.0.0.1"), port (8000), workers (1),
+    max_batch_size (32), batch_timeout (0.0 seconds), max_body_mb (16), trust_code (False)."""
+    from zoo.serve import Settings
+    from zoo.serve import serve as serve_model
+
+    serve_model(Settings(model=str(run), **settings))
 
 
 def new(directory: str | Path, task: str) -> Path:

@@ -26,7 +26,7 @@ import torch
 from zoo import tables
 from zoo.data import usable_cores
 from zoo.errors import ZooError
-from zoo.files import read_bytes, reading
+from zoo.files import first_line, read_bytes, reading
 from zoo.shared_settings import IMAGE_LABEL_COLUMNS, IMAGE_PATH_COLUMNS
 from zoo.splits import by_split, held_out, one_split, split_named
 
@@ -161,6 +161,36 @@ def open_image(path: Path) -> Any:
     with _opened(path) as image:
         image.load()
         return ImageOps.exif_transpose(image)
+
+
+def sent_image(item: Any, name: str) -> Any:
+    """An image sent to `zoo serve` (an Upload, or base64 text, a data: URL too) as a decoded PIL
+    image, upright; anything else, or bytes that are no image, is a ZooError naming it."""
+    import base64
+    import binascii
+    import io
+
+    from PIL import Image, ImageOps
+
+    data = getattr(item, "data", None)
+    if data is None:
+        if not isinstance(item, str):
+            raise ZooError(f"{name} is {type(item).__name__}, not an image", "send images as file uploads or base64 text")
+        try:
+            data = base64.b64decode(item.partition(",")[2] if item.startswith("data:") else item, validate=True)
+        except binascii.Error:
+            raise ZooError(f"{name} is not base64 text", "send images as file uploads or base64 text (a data: URL too)") from None
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            return ImageOps.exif_transpose(image)
+    except Exception as error:  # PIL raises many types for bytes that are no image
+        raise ZooError(f"{name} is not a readable image: {first_line(error)}", "send a PNG, JPEG, BMP, GIF, TIFF or WebP file") from None
+
+
+def sent_name(item: Any, position: int) -> str:
+    """What a record calls a sent image: its upload's file name, or its place in the request."""
+    return getattr(item, "name", None) or f"inputs[{position}]"
 
 
 def image_files(args: Sequence[str]) -> list[Path]:

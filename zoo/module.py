@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,27 @@ from torch.utils.data import Dataset
 
 from zoo import optim
 from zoo.config import MODEL_CHOICE
-from zoo.errors import ZooError
+from zoo.errors import ZooError, did_you_mean
 from zoo.plugins import find_task, load_ref
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file sent to `zoo serve` as a multipart part: its file name and bytes."""
+
+    name: str
+    data: bytes
+
+
+@dataclass
+class Request:
+    """One /predict request, decoded: `inputs` as `predict` takes them (a list, or a tensor
+    whose rows are the inputs), `sent` what the client sent for each (records are named by
+    them), and the predict `options` it set."""
+
+    inputs: Any
+    sent: Sequence[Any]
+    options: dict[str, Any]
 
 
 class ZooModule(L.LightningModule):
@@ -137,6 +157,46 @@ class ZooModule(L.LightningModule):
     def format_prediction(self, record: dict[str, Any]) -> str | None:
         """One `predict_from_cli` record as text for a person (None: generic key=value text)."""
         return None
+
+    # What `zoo serve` calls (zoo/serve.py): requests that arrive together share one `predict`
+    # call, so decoding checks each request's inputs before they meet others'.
+
+    def serve_options(self) -> dict[str, str]:
+        """The `predict_options` a /predict request may set, by keyword name (`score_threshold`):
+        those `predict` takes."""
+        takes = inspect.signature(self.predict).parameters
+        options = {name.replace("-", "_"): help for name, help in self.predict_options.items()}
+        return {name: help for name, help in options.items() if name in takes}
+
+    def decode_request(self, body: dict[str, Any]) -> Request:
+        """A /predict body, `{"inputs": [...], OPTION: value}` -> a Request; a bad one is a ZooError."""
+        self.check_fields(body)
+        sent = body.get("inputs")
+        if sent is None:
+            raise ZooError('the request has no "inputs"', 'send {"inputs": [...]}')
+        sent = sent if isinstance(sent, list) else [sent]
+        if not sent:
+            raise ZooError('"inputs" is empty', "send at least one input")
+        return Request(self.served_inputs(sent), sent, {key: value for key, value in body.items() if key != "inputs"})
+
+    def request_fields(self) -> list[str]:
+        """The fields of a /predict body: "inputs" and the options."""
+        return ["inputs", *self.serve_options()]
+
+    def check_fields(self, body: dict[str, Any]) -> None:
+        """A ZooError naming the first field of `body` that is not one of `request_fields()`."""
+        fields = self.request_fields()
+        for key in body:
+            if key not in fields:
+                raise ZooError(f"unknown field {key!r}", did_you_mean(key, fields) or f"a {self.config['task']} model takes {', '.join(fields)}")
+
+    def served_inputs(self, sent: list[Any]) -> Any:
+        """What `predict` takes for the inputs a client sent, each checked (default: as sent)."""
+        return sent
+
+    def served_records(self, request: Request, outputs: Sequence[Any]) -> list[dict[str, Any]]:
+        """`predict`'s outputs for one request -> its records, as `zoo predict --json` prints them."""
+        return [{"input": sent, **output} for sent, output in zip(request.sent, outputs)]
 
     def evaluation_dataset(self, path: Path) -> Dataset:
         """The labelled data at `path`, read the way this model was trained to read it. A dataset

@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo.class_metrics import class_metrics, confusion_plots, log_class_metrics
-from zoo.images import encode, image_files, is_pil, open_image, single_split, to_tensor
-from zoo.module import ZooModule
+from zoo.images import encode, image_files, is_pil, open_image, sent_image, sent_name, single_split, to_tensor
+from zoo.module import Request, ZooModule
 from zoo_tasks.classification.data import ImageDataset, transforms
 
 TOP_K = 5
@@ -116,6 +116,12 @@ class ClassificationModule(ZooModule):
         """Image files, and folders of them (searched recursively, in name order)."""
         files = image_files(args)
         return [{"input": str(file), **record} for file, record in zip(files, self.predict(files))]
+
+    def served_inputs(self, sent: list[Any]) -> list[Any]:
+        return [sent_image(item, sent_name(item, i)) for i, item in enumerate(sent)]
+
+    def served_records(self, request: Request, outputs: Sequence[Any]) -> list[dict[str, Any]]:
+        return [{"input": sent_name(item, i), **output} for i, (item, output) in enumerate(zip(request.sent, outputs))]
 
     # Evaluation, export, summary ------------------------------------------------------------
 

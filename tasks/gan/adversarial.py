@@ -26,11 +26,12 @@ from torchmetrics import CatMetric
 
 from zoo import optim
 from zoo.errors import ZooError
-from zoo.module import ZooModule
+from zoo.module import Request, ZooModule
 from zoo.trainer import non_finite_error
 
 PREDICT_CHUNK = 256  # noise vectors generated at once by predict
 DEFAULT_SAMPLES = 64
+MAX_SERVED_SAMPLES = 1024  # in one /predict request of `zoo serve`
 
 
 class AdversarialModule(ZooModule):
@@ -299,6 +300,28 @@ class AdversarialModule(ZooModule):
             raise ZooError(f"--output {folder} is a file", "name a folder")
         folder.mkdir(parents=True, exist_ok=True)
         return self.sample_records(samples, folder, start, label)
+
+    def decode_request(self, body: dict[str, Any]) -> Request:
+        """`{"num": 16, "seed": 0, "label": "3"}`: `num` samples (at most MAX_SERVED_SAMPLES)
+        from noise seed `seed`, of class `label` for a conditional model."""
+        self.check_fields(body)
+        num, seed, label = body.get("num", DEFAULT_SAMPLES), body.get("seed", 0), body.get("label")
+        if isinstance(num, int) and num > MAX_SERVED_SAMPLES:
+            raise ZooError(f"num must be at most {MAX_SERVED_SAMPLES} in one request, not {num}", "ask again with another seed for more")
+        z = self._seeded_noise(num, seed)
+        labels = self._labels(len(z), label)
+        sent = [{"seed": seed, "index": index} | ({} if labels is None else {"label": self.classes[int(labels[index])]}) for index in range(len(z))]
+        return Request(z, sent, {} if label is None else {"label": label})
+
+    def request_fields(self) -> list[str]:
+        return list(self.serve_options())  # no inputs: samples come from a seed
+
+    def served_records(self, request: Request, outputs: Sequence[Any]) -> list[dict[str, Any]]:
+        return [{**self.served_sample(sample), **sent} for sent, sample in zip(request.sent, outputs)]
+
+    def served_sample(self, sample: torch.Tensor) -> dict[str, Any]:
+        """One generated sample as a JSON-able record's fields (an image as a PNG data: URL)."""
+        raise NotImplementedError
 
     def sample_records(self, samples: torch.Tensor, folder: Path, seed: int, label: str | None) -> list[dict[str, Any]]:
         """Write pictures of `samples` (from noise seed `seed`) in `folder`; one JSON-able record each."""

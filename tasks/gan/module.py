@@ -152,6 +152,9 @@ class GanModule(AdversarialModule):
 
     # Prediction -----------------------------------------------------------------------------
 
+    def served_sample(self, sample: torch.Tensor) -> dict[str, Any]:
+        return {"image": plots.png_data_url(sample)}
+
     def sample_records(self, samples: torch.Tensor, folder: Path, seed: int, label: str | None) -> list[dict[str, Any]]:
         """`folder`/grid.png and one PNG per image."""
         labels = self._labels(len(samples), label)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import io
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 
@@ -15,14 +18,21 @@ def save_grid(images: torch.Tensor, target: Path, columns: int) -> Path:
     return save_image(make_grid(images.float().cpu(), nrow=columns, padding=2, pad_value=0.5), target)
 
 
-def save_image(image: torch.Tensor, target: Path) -> Path:
+def save_image(image: torch.Tensor, target: Path | BinaryIO) -> Path | BinaryIO:
     """One image (C, H, W) in [0, 1] as a PNG (grayscale when it has one channel)."""
     from PIL import Image
 
     pixels = (image.float().cpu().clamp(0, 1) * 255).round().to(torch.uint8)
     array = pixels[0].numpy() if pixels.shape[0] == 1 else pixels.permute(1, 2, 0).numpy()
-    Image.fromarray(array).save(target)
+    Image.fromarray(array).save(target, format="PNG")
     return target
+
+
+def png_data_url(image: torch.Tensor) -> str:
+    """One image (C, H, W) in [0, 1] as a PNG `data:` URL, which a web page shows as it is."""
+    buffer = io.BytesIO()
+    save_image(image, buffer)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def slerp(start: torch.Tensor, end: torch.Tensor, steps: int) -> torch.Tensor:

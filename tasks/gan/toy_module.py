@@ -63,6 +63,9 @@ class ToyGanModule(AdversarialModule):
         title = f"{when}: {values['modes']:.0f}/{len(self.modes)} modes, {values['hq']:.1%} high-quality"
         plots.scatter(self._latest, self.modes.cpu(), self.info["std"], target, title)
 
+    def served_sample(self, sample: torch.Tensor) -> dict[str, Any]:
+        return {"x": round(float(sample[0]), 6), "y": round(float(sample[1]), 6)}
+
     def sample_records(self, samples: torch.Tensor, folder: Path, seed: int, label: str | None) -> list[dict[str, Any]]:
         """`folder`/samples.png, a scatter over the real modes; one record (x, y) per point."""
         plot = plots.scatter(samples, self.modes.cpu(), self.info["std"], folder / "samples.png", f"{len(samples):,} samples, seed {seed}")

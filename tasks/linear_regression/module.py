@@ -12,7 +12,7 @@ from torch import nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
 
 from zoo.errors import ZooError, counted
-from zoo.module import ZooModule
+from zoo.module import Request, ZooModule
 from zoo_tasks.linear_regression.data import Rows, labelled, numbers, read_table, require_columns
 
 
@@ -98,11 +98,17 @@ class RegressionModule(ZooModule):
                 table = read_table(Path(arg), self.features)
                 require_columns(table, self.features, role="feature")
                 rows += numbers(table, self.features)[0].tolist()
-        return self._records(rows)
+        return self._records(rows, self.predict(rows))
 
-    def _records(self, rows: list[list[float]]) -> list[dict[str, float]]:
+    def _records(self, rows: list[list[float]], predictions: Sequence[float]) -> list[dict[str, float]]:
         """Each row with its prediction, named like the data's columns."""
-        return [{**dict(zip(self.features, row)), self.target: y} for row, y in zip(rows, self.predict(rows))]
+        return [{**dict(zip(self.features, row)), self.target: y} for row, y in zip(rows, predictions)]
+
+    def served_inputs(self, sent: list[Any]) -> list[list[float]]:
+        return self._rows(sent).tolist()
+
+    def served_records(self, request: Request, outputs: Sequence[float]) -> list[dict[str, float]]:
+        return self._records(request.inputs, outputs)
 
     def evaluation_dataset(self, path: Path) -> Rows:
         """The rows of `path`, its columns named as in training, or by data.target and
@@ -138,5 +144,5 @@ class RegressionModule(ZooModule):
             summary["weight"] = weight.item() if len(weight) == 1 else dict(zip(self.features, weight.tolist()))
             summary["bias"] = bias.item()
         if self.info["examples"]:
-            summary["predictions"] = self._records(self.info["examples"])
+            summary["predictions"] = self._records(self.info["examples"], self.predict(self.info["examples"]))
         return summary

@@ -101,6 +101,9 @@ class SentimentModule(ZooModule):
         texts = text.cli_texts(args, file, example="a gripping film")
         return [{"input": t, **record} for t, record in zip(texts, self.predict(texts))]
 
+    def served_inputs(self, sent: list[Any]) -> list[str]:
+        return text.checked_texts(sent)
+
     def format_prediction(self, record: dict[str, Any]) -> str:
         return f"{record['label']} {record['score']:.3f}  {record['input']}"
 

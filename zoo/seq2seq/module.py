@@ -95,6 +95,9 @@ class TextToTextModule(ZooModule):
             raise ZooError(f"--beam must be a whole number, not {beam!r}") from None
         return [{"input": t, **record} for t, record in zip(texts, self.predict(texts, beam=size))]
 
+    def served_inputs(self, sent: list[Any]) -> list[str]:
+        return text.checked_texts(sent)
+
     def _table_sources(self, path: Path) -> list[str]:
         """The non-empty cells of a table's source column (as data.source_column or the usual names)."""
         table = tables.read_table(path)

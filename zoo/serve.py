@@ -1,0 +1,308 @@
+"""`zoo serve`: a trained model behind an HTTP API and a web page, on FastAPI and uvicorn.
+
+    POST /predict   the inputs `zoo predict` takes -> the records `zoo predict --json` prints
+    GET  /          the task's page; GET /info, GET /health; OpenAPI at /openapi.json and /docs
+
+Requests that arrive together are batched into one forward pass (zoo.batching). Every bad
+request is a 4xx with one line of JSON, `{"error": "..."}`, and the server goes on serving.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from zoo.errors import ZooError
+
+PAGES = resources.files("zoo") / "pages"  # the pages' shared files (zoo.css, zoo.js) and the page of a task without its own
+SETTINGS_VARIABLE = "ZOO_SERVE_SETTINGS"  # how `--workers` hands the settings to each worker process
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What `zoo serve` serves, and how."""
+
+    model: str  # a run folder, its model/ folder, or hf://ORG/NAME[@REVISION]
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    max_batch_size: int = 32  # requests in one forward pass; 1 turns batching off
+    batch_timeout: float = 0.0  # seconds a batch may wait for more requests when fewer wait
+    max_body_mb: float = 16.0
+    trust_code: bool = False
+
+    def check(self) -> None:
+        for name, low in (("workers", 1), ("max_batch_size", 1), ("port", 0)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < low or (name == "port" and value > 65535):
+                raise ZooError(f"--{name.replace('_', '-')} must be a whole number of at least {low}{' and at most 65535' if name == 'port' else ''}, not {value!r}")
+        for name in ("batch_timeout", "max_body_mb"):
+            if not getattr(self, name) >= 0 or getattr(self, name) == float("inf"):
+                raise ZooError(f"--{name.replace('_', '-').replace('-mb', '')} must be a finite number of 0 or more, not {getattr(self, name)!r}")
+
+
+def build_app(module: Any, settings: Settings) -> FastAPI:
+    """The FastAPI application serving `module` (a loaded zoo model)."""
+    from zoo.batching import Batcher
+
+    batcher = Batcher(lambda inputs, options: module.predict(inputs, **options), settings.max_batch_size, settings.batch_timeout)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        batcher.start()
+        yield
+        await batcher.stop()
+
+    name = f"{module.config['task']}/{module.config['model']['name']}"
+    app = FastAPI(title=f"zoo: {name}", description=f"The {name} model of {settings.model}, served by zoo.", lifespan=lifespan)
+    app.state.batcher = batcher
+    app.add_middleware(BodyLimit, megabytes=settings.max_body_mb)
+    app.mount("/static", StaticFiles(directory=str(PAGES)), name="static")
+    info = describe(module, settings)
+    page = task_page(module)
+
+    def error(status: int, message: str) -> JSONResponse:
+        return JSONResponse({"error": message}, status_code=status)
+
+    @app.exception_handler(ZooError)
+    async def user_error(request: Request, exc: ZooError) -> JSONResponse:
+        return error(400, str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return error(404, f"no page {request.url.path}; the server has /, /predict, /info, /health and /docs")
+        if exc.status_code == 405:
+            return error(405, f"{request.method} is not how {request.url.path} is used; see /docs")
+        return error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error(400, f"bad request: {exc.errors()[0].get('msg', 'invalid')}")
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, exc: Exception) -> JSONResponse:
+        from zoo.files import first_line
+
+        return error(500, f"the model failed on this request: {type(exc).__name__}: {first_line(exc)}")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def home() -> str:
+        return page
+
+    @app.get("/health", summary="Whether the server is up")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/info", summary="The model: task, classes, metrics from its model card, predict options")
+    async def about() -> dict[str, Any]:
+        return {**info, "served": {"requests": batcher.requests, "forward_passes": batcher.batches}}
+
+    @app.post("/predict", summary="Predictions, as `zoo predict --json` prints them", openapi_extra=predict_schema(module))
+    async def predict(request: Request) -> dict[str, Any]:
+        body = await read_body(request)
+        decoded = module.decode_request(body)
+        outputs = await batcher.predict(decoded.inputs, decoded.options)
+        return {"predictions": module.served_records(decoded, outputs)}
+
+    return app
+
+
+async def read_body(request: Request) -> dict[str, Any]:
+    """A /predict body as a dict: JSON, or multipart form data whose file parts are Uploads
+    (under "inputs") and whose other parts are option values (JSON where they parse)."""
+    from zoo.module import Upload
+
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        body: dict[str, Any] = {}
+        try:
+            form = await request.form()
+        except HTTPException:  # the body is over the limit
+            raise
+        except Exception as error:  # the multipart parser raises its own types
+            raise ZooError(f"the multipart body cannot be read: {error}") from None
+        for key, value in form.multi_items():
+            if hasattr(value, "read"):
+                body.setdefault(key, []).append(Upload(value.filename or "", await value.read()))
+            else:
+                body[key] = _form_value(value)
+        return body
+    if kind not in ("application/json", ""):
+        raise ZooError(f"the body is {kind}, not JSON or multipart/form-data", 'send {"inputs": [...]} as application/json, or upload files as multipart/form-data')
+    raw = await request.body()
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ZooError(f"the body is not JSON: {error}", 'send {"inputs": [...]}') from None
+    if not isinstance(body, dict):
+        raise ZooError(f"the body is a JSON {type(body).__name__}, not an object", 'send {"inputs": [...]}')
+    return body
+
+
+def _form_value(text: str) -> Any:
+    """A form field's text as JSON when it parses ("3" -> 3, "[1, 2]" -> a list), else the text."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over `megabytes` is refused with 413, by its
+    Content-Length before it is read, or as soon as a streamed body passes the limit."""
+
+    def __init__(self, app: Any, megabytes: float) -> None:
+        self.app = app
+        self.megabytes = megabytes
+        self.limit = int(megabytes * 2**20)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if length.isdigit() and int(length) > self.limit:
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def counted() -> dict[str, Any]:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise HTTPException(413, self.message)
+            return message
+
+        await self.app(scope, counted, send)
+
+    @property
+    def message(self) -> str:
+        return f"the request body is over the server's limit of {self.megabytes:g} MB; send less, or start zoo serve with a larger --max-body-size"
+
+    async def _refuse(self, send: Any) -> None:
+        body = json.dumps({"error": self.message}).encode()
+        await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def describe(module: Any, settings: Settings) -> dict[str, Any]:
+    """What GET /info says: the model, its classes and its model card's metrics."""
+    from zoo.files import read_json
+    from zoo.run import model_dir
+
+    saved = read_json(model_dir(settings.model) / "config.json", "a zoo model config")
+    interface = module.interface()
+    return {
+        "task": module.config["task"],
+        "model": module.config["model"]["name"],
+        "name": f"{module.config['task']}/{module.config['model']['name']}",
+        "source": settings.model,
+        "classes": interface.get("classes") or getattr(module, "classes", None) or None,
+        "metrics": saved.get("metrics", {}),
+        "options": module.serve_options(),
+        "interface": interface,
+        "batching": {"max_batch_size": settings.max_batch_size, "batch_timeout": settings.batch_timeout},
+    }
+
+
+def predict_schema(module: Any) -> dict[str, Any]:
+    """The OpenAPI description of POST /predict's body for this model."""
+    options = module.serve_options()
+    inputs = {"type": "array", "items": {}, "description": "the inputs, as `zoo predict` takes them (images as base64 text, or upload them as multipart/form-data)"}
+    uploads = {"inputs": {"type": "array", "items": {"type": "string", "format": "binary"}}} if "inputs" in module.request_fields() else {}
+    properties = {name: inputs if name == "inputs" else {"description": options[name]} for name in module.request_fields()}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "object", "properties": properties}},
+                "multipart/form-data": {"schema": {"type": "object", "properties": {**properties, **uploads}}},
+            },
+        }
+    }
+
+
+def task_page(module: Any) -> str:
+    """The HTML of the model's page: `page.html` beside the module's class, or beside the class
+    it builds on (walking up), else the generic page."""
+    for cls in type(module).__mro__:
+        package = cls.__module__.rpartition(".")[0]
+        if not package:
+            continue
+        try:
+            page = resources.files(package) / "page.html"
+        except (ModuleNotFoundError, TypeError):
+            continue
+        if page.is_file():
+            return page.read_text(encoding="utf-8")
+    return (PAGES / "generic.html").read_text(encoding="utf-8")
+
+
+def bound_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on (host, port); a port in use or a host not on this machine is a ZooError."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        taken = error.errno in (98, 48)  # EADDRINUSE on Linux, macOS
+        raise ZooError(f"cannot listen on {host}:{port}: {error.strerror}", "choose another --port" if taken else "pass --host 127.0.0.1 or an address of this machine") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one `--workers` process: it loads the model itself (uvicorn's factory)."""
+    settings = Settings(**json.loads(os.environ[SETTINGS_VARIABLE]))
+    return build_app(loaded(settings), settings)
+
+
+def loaded(settings: Settings) -> Any:
+    """The model to serve, with torch's threads shared out among the worker processes."""
+    import torch
+
+    from zoo.artifact import load
+    from zoo.data import usable_cores
+
+    torch.set_num_threads(max(1, usable_cores() // settings.workers))
+    return load(settings.model, settings.trust_code)
+
+
+def serve(settings: Settings, announce: Any = print) -> None:
+    """Serve until Ctrl-C. The model loads before the port opens, so a bad folder is one line."""
+    import uvicorn
+
+    settings.check()
+    module = loaded(settings) if settings.workers == 1 else None
+    if module is None:
+        loaded(Settings(**{**asdict(settings), "workers": 1}))  # a bad model folder fails here, once, not in every worker
+    sock = bound_socket(settings.host, settings.port)
+    port = sock.getsockname()[1]
+    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
+    announce(f"serving {settings.model} at http://{shown}:{port} (page /, API /predict, docs /docs); Ctrl-C stops")
+    common = {"log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 5}
+    if module is not None:
+        config = uvicorn.Config(build_app(module, settings), **common)
+        uvicorn.Server(config).run(sockets=[sock])
+        return
+    os.environ[SETTINGS_VARIABLE] = json.dumps(asdict(settings))
+    config = uvicorn.Config("zoo.serve:app_from_environment", factory=True, workers=settings.workers, **common)
+    from uvicorn.supervisors import Multiprocess
+
+    Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
