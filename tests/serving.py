@@ -1,4 +1,4 @@
-"""A real `zoo serve` server (uvicorn, the app zoo.serve builds) in a thread of the test
+"""A real `zoo serve` server (uvicorn, the app zoo.server builds) in a thread of the test
 process, on a free port: tests talk HTTP to it without paying Lightning's import again."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import uvicorn
 
-from zoo.serve import Settings, bound_socket, build_app, loaded
+from zoo.server import Settings, bound_socket, build_app, loaded
 
 
 @contextmanager

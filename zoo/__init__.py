@@ -89,8 +89,8 @@ def serve(run: str | Path, **settings: Any) -> None:
     """Serve a trained model over HTTP until Ctrl-C: POST /predict (batched), a web page at /,
     /info, /health and /docs. Settings: host ("127.0.0.1"), port (8000), workers (1),
     max_batch_size (32), batch_timeout (0.0 seconds), max_body_mb (16), trust_code (False)."""
-    from zoo.serve import Settings
-    from zoo.serve import serve as serve_model
+    from zoo.server import Settings
+    from zoo.server import serve as serve_model
 
     serve_model(Settings(model=str(run), **settings))
 

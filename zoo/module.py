@@ -158,7 +158,7 @@ class ZooModule(L.LightningModule):
         """One `predict_from_cli` record as text for a person (None: generic key=value text)."""
         return None
 
-    # What `zoo serve` calls (zoo/serve.py): requests that arrive together share one `predict`
+    # What `zoo serve` calls (zoo/server.py): requests that arrive together share one `predict`
     # call, so decoding checks each request's inputs before they meet others'.
 
     def serve_options(self) -> dict[str, str]:

@@ -43,13 +43,13 @@ class Settings:
     trust_code: bool = False
 
     def check(self) -> None:
-        for name, low in (("workers", 1), ("max_batch_size", 1), ("port", 0)):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < low or (name == "port" and value > 65535):
-                raise ZooError(f"--{name.replace('_', '-')} must be a whole number of at least {low}{' and at most 65535' if name == 'port' else ''}, not {value!r}")
-        for name in ("batch_timeout", "max_body_mb"):
-            if not getattr(self, name) >= 0 or getattr(self, name) == float("inf"):
-                raise ZooError(f"--{name.replace('_', '-').replace('-mb', '')} must be a finite number of 0 or more, not {getattr(self, name)!r}")
+        """A ZooError naming the first setting out of its range, by its command-line flag."""
+        for flag, value, low in (("--workers", self.workers, 1), ("--max-batch-size", self.max_batch_size, 1), ("--port", self.port, 0)):
+            if not isinstance(value, int) or value < low or (flag == "--port" and value > 65535):
+                raise ZooError(f"{flag} must be a whole number of at least {low}{' and at most 65535' if flag == '--port' else ''}, not {value!r}")
+        for flag, value in (("--batch-timeout", self.batch_timeout), ("--max-body-size", self.max_body_mb)):
+            if not 0 <= value < float("inf"):
+                raise ZooError(f"{flag} must be a finite number of 0 or more, not {value!r}")
 
 
 def build_app(module: Any, settings: Settings) -> FastAPI:
@@ -110,11 +110,11 @@ def build_app(module: Any, settings: Settings) -> FastAPI:
         return {**info, "served": {"requests": batcher.requests, "forward_passes": batcher.batches}}
 
     @app.post("/predict", summary="Predictions, as `zoo predict --json` prints them", openapi_extra=predict_schema(module))
-    async def predict(request: Request) -> dict[str, Any]:
+    async def predict(request: Request) -> JSONResponse:
         body = await read_body(request)
         decoded = module.decode_request(body)
         outputs = await batcher.predict(decoded.inputs, decoded.options)
-        return {"predictions": module.served_records(decoded, outputs)}
+        return JSONResponse({"predictions": module.served_records(decoded, outputs)})  # records are JSON already: no re-validation
 
     return app
 
@@ -297,12 +297,15 @@ def serve(settings: Settings, announce: Any = print) -> None:
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     announce(f"serving {settings.model} at http://{shown}:{port} (page /, API /predict, docs /docs); Ctrl-C stops")
     common = {"log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 5}
-    if module is not None:
-        config = uvicorn.Config(build_app(module, settings), **common)
-        uvicorn.Server(config).run(sockets=[sock])
-        return
-    os.environ[SETTINGS_VARIABLE] = json.dumps(asdict(settings))
-    config = uvicorn.Config("zoo.serve:app_from_environment", factory=True, workers=settings.workers, **common)
-    from uvicorn.supervisors import Multiprocess
+    try:
+        if module is not None:
+            config = uvicorn.Config(build_app(module, settings), **common)
+            uvicorn.Server(config).run(sockets=[sock])
+            return
+        os.environ[SETTINGS_VARIABLE] = json.dumps(asdict(settings))
+        config = uvicorn.Config("zoo.server:app_from_environment", factory=True, workers=settings.workers, **common)
+        from uvicorn.supervisors import Multiprocess
 
-    Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+        Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:  # Ctrl-C is how a server stops: uvicorn shuts down, then passes the signal on
+        pass

@@ -1,0 +1,179 @@
+"""Load on `zoo serve`: requests per second and p50/p99 latency at 1, 8 and 32 concurrent
+clients, with batching on (--max-batch-size 32) and off (1), for sentiment/textcnn (SST-2
+sentences) and classification/cnn (MNIST digits sent as base64 PNG).
+
+    uv run python benchmarks/serve.py [--data-root ../shared/data] [--sentiment RUN] [--classification RUN] [--seconds 10]
+
+Without a run, each model trains here for one short epoch (trainer.limit_train_batches=50)
+on the shared data: serving speed does not depend on how well it learned. Each server is a real
+`zoo serve RUN --port 0` process; the clients are aiohttp keep-alive connections in this process,
+each sending one input per request and the next request when its answer came, every request a
+distinct input; every answer is checked to be 200 with one record. Each setting runs --seconds
+after a warm-up. Printed: req/s, p50 and p99 latency, the server's peak memory (VmHWM), and
+the batching ratio at each client count (the target: at least 3x at 32 clients).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import io
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+ZOO = str(Path(sys.executable).with_name("zoo"))
+CLIENTS = (1, 8, 32)
+SETTINGS = {  # batching off: one process, or one per core (each with its own model and 1 thread)
+    "off": ["--max-batch-size", "1"],
+    "off x2": ["--max-batch-size", "1", "--workers", "2"],
+    "on": ["--max-batch-size", "32"],
+}
+
+
+def train(task: str, data: Path, output: Path) -> str:
+    command = [ZOO, "train", task, "--data", str(data), "--max-epochs", "1", "trainer.limit_train_batches=50", "--output", str(output), "--json"]
+    print("$", " ".join(command), flush=True)
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)["path"]
+
+
+def sentiment_inputs(data: Path) -> list[dict]:
+    from zoo.tables import read_table, texts
+
+    sentences = [t for t in texts(read_table(data / "sst2" / "dev.tsv").column("sentence")).to_pylist() if t]
+    phrases = [t for t in texts(read_table(data / "sst2" / "train.tsv.gz").column("sentence")).to_pylist() if t and len(t.split()) > 3]
+    return [{"inputs": [t]} for t in dict.fromkeys(sentences + phrases)]
+
+
+def classification_inputs(data: Path, count: int = 5000) -> list[dict]:
+    import gzip
+
+    import numpy as np
+    from PIL import Image
+
+    raw = gzip.decompress((data / "mnist" / "t10k-images-idx3-ubyte.gz").read_bytes())
+    images = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(-1, 28, 28)[:count]
+    bodies = []
+    for image in images:
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="PNG")
+        bodies.append({"inputs": [base64.b64encode(buffer.getvalue()).decode()]})
+    return bodies
+
+
+class Server:
+    """A `zoo serve` process on a free port."""
+
+    def __init__(self, run: str, options: list[str]) -> None:
+        command = [ZOO, "serve", run, "--port", "0", *options]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        if "http://" not in line:
+            raise RuntimeError(f"zoo serve did not start: {line!r}")
+        self.url = line.split("at ", 1)[1].split()[0]
+
+    def peak_mb(self) -> float:
+        """The peak resident memory of the server's processes (--workers: theirs summed)."""
+        total, pids = 0, [self.process.pid]
+        while pids:
+            pid = pids.pop()
+            status = Path(f"/proc/{pid}/status").read_text()
+            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                pids += [int(child) for child in (task / "children").read_text().split()]
+        return total / 1024
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(30)
+
+
+async def load(url: str, bodies: list[dict], clients: int, seconds: float) -> dict:
+    """`clients` connections sending requests back to back for `seconds`; latencies in ms."""
+    latencies: list[float] = []
+    failures: list[str] = []
+    stop = time.perf_counter() + seconds
+    counter = iter(range(10**9))
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        while time.perf_counter() < stop:
+            body = bodies[next(counter) % len(bodies)]
+            started = time.perf_counter()
+            async with session.post(url + "/predict", json=body) as answer:
+                result = await answer.json()
+            latencies.append((time.perf_counter() - started) * 1000)
+            if answer.status != 200 or len(result.get("predictions", [])) != 1:
+                failures.append(f"{answer.status} {result}")
+
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(session) for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"{len(failures)} failed requests, the first: {failures[0]}")
+    latencies.sort()
+    return {
+        "requests_per_s": len(latencies) / elapsed,
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
+        "requests": len(latencies),
+    }
+
+
+def measure(name: str, run: str, bodies: list[dict], seconds: float) -> list[dict]:
+    rows = []
+    for batching, options in SETTINGS.items():
+        server = Server(run, options)
+        try:
+            asyncio.run(load(server.url, bodies, 32, 2.0))  # warm-up: allocations, caches, the first batches
+            for clients in CLIENTS:
+                result = asyncio.run(load(server.url, bodies, clients, seconds))
+                rows.append({"model": name, "batching": batching, "clients": clients, **result, "server_peak_mb": server.peak_mb()})
+                print(f"{name:<18} batching {batching:<6} clients {clients:>2}: {result['requests_per_s']:7.0f} req/s  "
+                      f"p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms  ({result['requests']} requests)", flush=True)
+        finally:
+            server.stop()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-root", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--sentiment", help="a trained sentiment run (default: train one briefly)")
+    parser.add_argument("--classification", help="a trained classification run (default: train one briefly)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="how long each setting runs")
+    parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
+    args = parser.parse_args()
+    data = args.data_root.resolve()
+    output = Path(tempfile.mkdtemp(prefix="zoo-serve-bench-"))
+    models = {
+        "sentiment/textcnn": (args.sentiment or train("sentiment", data / "sst2", output), sentiment_inputs(data)),
+        "classification/cnn": (args.classification or train("classification", data / "mnist", output), classification_inputs(data)),
+    }
+    print(f"machine: {os.cpu_count()} CPUs; {len(models)} models, clients {CLIENTS}, {args.seconds:g} s each", flush=True)
+    rows = [row for name, (run, bodies) in models.items() for row in measure(name, run, bodies, args.seconds)]
+    print("\nmodel                clients  req/s: off  off x2      on  on/off  on/(off x2)   p50 ms off/on   p99 ms off/on   peak MB off/off x2/on")
+    for name in models:
+        for clients in CLIENTS:
+            off, two, on = (next(r for r in rows if r["model"] == name and r["clients"] == clients and r["batching"] == b) for b in SETTINGS)
+            print(f"{name:<20} {clients:>7} {off['requests_per_s']:10.0f} {two['requests_per_s']:7.0f} {on['requests_per_s']:7.0f}"
+                  f" {on['requests_per_s'] / off['requests_per_s']:6.2f}x {on['requests_per_s'] / two['requests_per_s']:10.2f}x"
+                  f"   {off['p50_ms']:6.1f} / {on['p50_ms']:<6.1f} {off['p99_ms']:6.1f} / {on['p99_ms']:<6.1f}"
+                  f"  {off['server_peak_mb']:5.0f} / {two['server_peak_mb']:.0f} / {on['server_peak_mb']:.0f}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
