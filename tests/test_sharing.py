@@ -14,6 +14,7 @@ import yaml
 from huggingface_hub import constants
 
 import zoo
+from tests.serving import call, serving
 from tests.test_errors import assert_user_error
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -46,6 +47,9 @@ def test_a_hub_model_predicts_evaluates_and_loads_from_the_cache(zoo_cli, traine
         assert result.code == 0, result.err
         assert json.loads(result.out) == local
     assert zoo.load("hf://someone/line").predict([[5.0]]) == pytest.approx(zoo.load(trained_run).predict([[5.0]]))
+    with serving("hf://someone/line") as url:
+        assert call(url + "/predict", {"inputs": [4]})[1] == local
+        assert call(url + "/info")[1]["source"] == "hf://someone/line"
     data = tmp_path / "eval.csv"
     data.write_text("x,y\n4,8\n5,10\n", encoding="utf-8")
     assert json.loads(zoo_cli("evaluate", "hf://someone/line", "--data", data, "--json").out)["rows"] == 2
