@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import zoo
+from tests.serving import call, serving
 from tests.test_errors import assert_user_error
 
 NET = """
@@ -40,7 +41,7 @@ def code_folder(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_carried_code_never_runs_without_trust(zoo_cli, code_folder):
     folder, marker = code_folder
-    for args in (["predict", folder, "4"], ["evaluate", folder.parent], ["export", folder, "--format", "pt2"]):
+    for args in (["predict", folder, "4"], ["evaluate", folder.parent], ["export", folder, "--format", "pt2"], ["serve", folder, "--port", "0"]):
         assert_user_error(zoo_cli(*args), f"{folder / 'net.py'} is Python code that loading this model would run", "--trust-code")
     with pytest.raises(zoo.ZooError, match="trust_code=True"):
         zoo.load(folder)
@@ -54,6 +55,8 @@ def test_trusted_code_runs_from_inside_the_folder(zoo_cli, code_folder):
     assert result.code == 0, result.err
     assert marker.read_text().splitlines() == [str((folder / "net.py").resolve())]
     assert zoo.load(folder, trust_code=True).predict([[4.0]])
+    with serving(folder, trust_code=True) as url:  # the user's own model serves like any other
+        assert call(url + "/predict", {"inputs": [4]})[1] == json.loads(result.out)
 
 
 @pytest.mark.parametrize("place", ["absolute", "dotdot", "symlink"])

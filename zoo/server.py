@@ -274,13 +274,14 @@ def app_from_environment() -> FastAPI:
 
 
 def loaded(settings: Settings) -> Any:
-    """The model to serve, with torch's threads shared out among the worker processes."""
+    """The model to serve. Each worker process's forward passes get its share of the cores but
+    one, which reads and answers requests (torch's threads spinning there would slow both)."""
     import torch
 
     from zoo.artifact import load
     from zoo.data import usable_cores
 
-    torch.set_num_threads(max(1, usable_cores() // settings.workers))
+    torch.set_num_threads(max(1, usable_cores() // settings.workers - 1))
     return load(settings.model, settings.trust_code)
 
 
