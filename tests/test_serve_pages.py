@@ -332,7 +332,7 @@ def test_gan_page_draws_the_generated_points(browser, output, tmp_path):
         answered(browser)
         assert browser.find_element(By.ID, "count").text == "200 points, seed 3"
         assert browser.find_element(By.ID, "points").is_displayed() and not browser.find_element(By.ID, "grid").is_displayed()
-        assert painted(browser, "points", "rgb(255, 255, 255)") < 0.99 * 420 * 420  # dots drawn
+        assert painted(browser, "points", "rgb(255, 255, 255)") < 0.99 * 400 * 400  # dots drawn
         screenshot(browser, tmp_path, "gan")
 
 
