@@ -249,6 +249,15 @@ def test_detection_page_draws_the_boxes_over_the_image(browser, output, tmp_path
         assert shown_detections(browser) == [(d["label"], f"{d['score']:.3f}") for d in expected(0.5)]
         screenshot(browser, tmp_path, "detection")
 
+        # A phone photo's EXIF orientation: the page draws it upright, as the server reads it.
+        exif = Image.Exif()
+        exif[0x0112] = 6  # a quarter turn
+        draw(scenes(12)[0], 0).save(output / "turned.jpg", exif=exif, quality=95)
+        browser.find_element(By.ID, "input").send_keys(str(output / "turned.jpg"))
+        press(browser)
+        answered(browser)
+        assert browser.execute_script("const c = document.getElementById('canvas'); return [c.width, c.height]") == [480, 640]
+
 
 @pytest.fixture(scope="module")
 def sentiment_run(output: Path) -> Path:

@@ -155,16 +155,6 @@ const Zoo = (() => {
     return form;
   }
 
-  /** A chosen file's contents as a data: URL (for base64 inputs). */
-  function readFile(file) {
-    return new Promise((resolve, reject) => {
-      const reader = new FileReader();
-      reader.onload = () => resolve(reader.result);
-      reader.onerror = () => reject(new Error(`${file.name} could not be read: ${reader.error}`));
-      reader.readAsDataURL(file);
-    });
-  }
-
   /** Run `work` for `button`: the button disabled and <body aria-busy="true"> meanwhile, the
       error line cleared first and filled with what went wrong. */
   async function run(button, work) {
@@ -208,5 +198,5 @@ const Zoo = (() => {
     return PALETTE[index] || `hsl(${(index * 137.5) % 360}, 85%, 55%)`;
   }
 
-  return { $, el, format, info, options, predict, upload, readFile, run, onSubmit, bars, color, showError, clearError };
+  return { $, el, format, info, options, predict, upload, run, onSubmit, bars, color, showError };
 })();
