@@ -19,6 +19,7 @@ from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
@@ -317,9 +318,10 @@ def test_translation_page_translates_with_the_chosen_beam(browser, output, tmp_p
     with serving(folder) as url:
         open_page(browser, url)
         assert browser.find_element(By.CSS_SELECTOR, "label[for=input]").text.startswith("German")
-        type_into(browser, "input", sentence)
         type_into(browser, "beam", "2")
-        press(browser)
+        type_into(browser, "input", sentence)
+        browser.find_element(By.ID, "input").send_keys(Keys.CONTROL, Keys.ENTER)  # as the button does
+        settle(browser)
         assert answered(browser).find_element(By.ID, "output").text == expected
         assert browser.find_element(By.ID, "output-name").text == "English"
         screenshot(browser, tmp_path, "translation")

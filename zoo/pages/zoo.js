@@ -171,11 +171,17 @@ const Zoo = (() => {
     }
   }
 
-  /** Submitting `form` (its button or Enter) runs `work`. */
+  /** Submitting `form` (its button, Enter in a one-line field, Ctrl+Enter in a textarea) runs `work`. */
   function onSubmit(form, work) {
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       run(form.querySelector("button[type=submit]"), work);
+    });
+    form.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.tagName === "TEXTAREA") {
+        event.preventDefault();
+        form.requestSubmit();
+      }
     });
   }
 
