@@ -1,11 +1,13 @@
 """Load on `zoo serve`: requests per second and p50/p99 latency at 1, 8 and 32 concurrent
-clients, with batching on (--max-batch-size 32) and off (1), for sentiment/textcnn (SST-2
-sentences) and classification/cnn (MNIST digits sent as base64 PNG).
+clients, with batching on (--max-batch-size 32) and off (1, in one process and in one per core),
+for sentiment models (SST-2 sentences) and classification models (MNIST digits sent as base64 PNG).
 
-    uv run python benchmarks/serve.py [--data-root ../shared/data] [--sentiment RUN] [--classification RUN] [--seconds 10]
+    uv run python benchmarks/serve.py [--data-root ../shared/data] [--models NAME ...] [--run NAME=RUN ...] [--seconds 10]
 
-Without a run, each model trains here for one short epoch (trainer.limit_train_batches=50)
-on the shared data: serving speed does not depend on how well it learned. Each server is a real
+The models: the defaults `sentiment/textcnn` and `classification/cnn`, and `sentiment/bilstm`
+and `classification/resnet18`, whose single-input forward pass gains more from batching. Without
+--run, each trains here for one short epoch (trainer.limit_train_batches=50, random init) on the
+shared data: serving speed does not depend on how well it learned. Each server is a real
 `zoo serve RUN --port 0` process; the clients are aiohttp keep-alive connections in this process,
 each sending one input per request and the next request when its answer came, every request a
 distinct input; every answer is checked to be 200 with one record. Each setting runs --seconds
@@ -32,6 +34,7 @@ from pathlib import Path
 import aiohttp
 
 ZOO = str(Path(sys.executable).with_name("zoo"))
+MODELS = ("sentiment/textcnn", "sentiment/bilstm", "classification/cnn", "classification/resnet18")
 CLIENTS = (1, 8, 32)
 SETTINGS = {  # batching off: one process, or one per core (each with its own model and 1 thread)
     "off": ["--max-batch-size", "1"],
@@ -40,8 +43,10 @@ SETTINGS = {  # batching off: one process, or one per core (each with its own mo
 }
 
 
-def train(task: str, data: Path, output: Path) -> str:
-    command = [ZOO, "train", task, "--data", str(data), "--max-epochs", "1", "trainer.limit_train_batches=50", "--output", str(output), "--json"]
+def train(name: str, data: Path, output: Path) -> str:
+    """A run of `name` trained for one short epoch on `data`, from random weights."""
+    pretrained = ["model.pretrained=false"] if "resnet" in name else []  # torchvision's weights are a download
+    command = [ZOO, "train", name, "--data", str(data), "--max-epochs", "1", "trainer.limit_train_batches=50", *pretrained, "--output", str(output), "--json"]
     print("$", " ".join(command), flush=True)
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(done.stdout)["path"]
@@ -140,7 +145,7 @@ def measure(name: str, run: str, bodies: list[dict], seconds: float) -> list[dic
             for clients in CLIENTS:
                 result = asyncio.run(load(server.url, bodies, clients, seconds))
                 rows.append({"model": name, "batching": batching, "clients": clients, **result, "server_peak_mb": server.peak_mb()})
-                print(f"{name:<18} batching {batching:<6} clients {clients:>2}: {result['requests_per_s']:7.0f} req/s  "
+                print(f"{name:<24} batching {batching:<6} clients {clients:>2}: {result['requests_per_s']:7.0f} req/s  "
                       f"p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms  ({result['requests']} requests)", flush=True)
         finally:
             server.stop()
@@ -150,24 +155,24 @@ def measure(name: str, run: str, bodies: list[dict], seconds: float) -> list[dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--sentiment", help="a trained sentiment run (default: train one briefly)")
-    parser.add_argument("--classification", help="a trained classification run (default: train one briefly)")
+    parser.add_argument("--models", nargs="+", default=MODELS, help="sentiment and classification models")
+    parser.add_argument("--run", action="append", default=[], metavar="NAME=RUN", help="a trained run of a model (default: train one briefly)")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long each setting runs")
     parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
     args = parser.parse_args()
     data = args.data_root.resolve()
+    given = dict(item.split("=", 1) for item in args.run)
     output = Path(tempfile.mkdtemp(prefix="zoo-serve-bench-"))
-    models = {
-        "sentiment/textcnn": (args.sentiment or train("sentiment", data / "sst2", output), sentiment_inputs(data)),
-        "classification/cnn": (args.classification or train("classification", data / "mnist", output), classification_inputs(data)),
-    }
-    print(f"machine: {os.cpu_count()} CPUs; {len(models)} models, clients {CLIENTS}, {args.seconds:g} s each", flush=True)
+    inputs = {"sentiment": sentiment_inputs(data), "classification": classification_inputs(data)}
+    folders = {"sentiment": data / "sst2", "classification": data / "mnist"}
+    models = {name: (given.get(name) or train(name, folders[name.split("/")[0]], output), inputs[name.split("/")[0]]) for name in args.models}
+    print(f"machine: {os.cpu_count()} CPUs; clients {CLIENTS}, {args.seconds:g} s each", flush=True)
     rows = [row for name, (run, bodies) in models.items() for row in measure(name, run, bodies, args.seconds)]
-    print("\nmodel                clients  req/s: off  off x2      on  on/off  on/(off x2)   p50 ms off/on   p99 ms off/on   peak MB off/off x2/on")
+    print("\nmodel                    clients  req/s: off  off x2      on  on/off  on/(off x2)   p50 ms off/on   p99 ms off/on   peak MB off/off x2/on")
     for name in models:
         for clients in CLIENTS:
             off, two, on = (next(r for r in rows if r["model"] == name and r["clients"] == clients and r["batching"] == b) for b in SETTINGS)
-            print(f"{name:<20} {clients:>7} {off['requests_per_s']:10.0f} {two['requests_per_s']:7.0f} {on['requests_per_s']:7.0f}"
+            print(f"{name:<24} {clients:>7} {off['requests_per_s']:10.0f} {two['requests_per_s']:7.0f} {on['requests_per_s']:7.0f}"
                   f" {on['requests_per_s'] / off['requests_per_s']:6.2f}x {on['requests_per_s'] / two['requests_per_s']:10.2f}x"
                   f"   {off['p50_ms']:6.1f} / {on['p50_ms']:<6.1f} {off['p99_ms']:6.1f} / {on['p99_ms']:<6.1f}"
                   f"  {off['server_peak_mb']:5.0f} / {two['server_peak_mb']:.0f} / {on['server_peak_mb']:.0f}")

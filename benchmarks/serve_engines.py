@@ -187,8 +187,8 @@ def main() -> None:
     data = args.data_root.resolve()
     output = Path(tempfile.mkdtemp(prefix="zoo-serve-engines-"))
     models = {
-        "sentiment/textcnn": (args.sentiment or train("sentiment", data / "sst2", output), sentiment_inputs(data)),
-        "classification/cnn": (args.classification or train("classification", data / "mnist", output), classification_inputs(data)),
+        "sentiment/textcnn": (args.sentiment or train("sentiment/textcnn", data / "sst2", output), sentiment_inputs(data)),
+        "classification/cnn": (args.classification or train("classification/cnn", data / "mnist", output), classification_inputs(data)),
     }
     print(f"machine: {os.cpu_count()} CPUs; litserve {ls.__version__} (batch_timeout {args.lit_batch_timeout:g} s); clients {CLIENTS}, {args.seconds:g} s each", flush=True)
     report([row for name, (run, bodies) in models.items() for row in measure(name, run, bodies, args.seconds, args.lit_batch_timeout)])

@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import torch
 import uvicorn
 
 from zoo.server import Settings, bound_socket, build_app, loaded
@@ -23,9 +22,7 @@ from zoo.server import Settings, bound_socket, build_app, loaded
 def serving(model: str | Path, **settings: Any) -> Iterator[str]:
     """The base URL ("http://127.0.0.1:PORT") of a server for `model` while the block runs."""
     chosen = Settings(model=str(model), port=0, **settings)
-    threads = torch.get_num_threads()
     app = build_app(loaded(chosen), chosen)
-    torch.set_num_threads(threads)  # loaded() sets the server's threads: the test process keeps its own
     sock = bound_socket(chosen.host, 0)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -9,6 +9,7 @@ Its training step reports its loss with `log_train_loss`.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -161,11 +162,13 @@ class ZooModule(L.LightningModule):
     # What `zoo serve` calls (zoo/server.py): requests that arrive together share one `predict`
     # call, so decoding checks each request's inputs before they meet others'.
 
-    def serve_options(self) -> dict[str, str]:
+    @classmethod
+    @functools.cache
+    def serve_options(cls) -> dict[str, str]:
         """The `predict_options` a /predict request may set, by keyword name (`score_threshold`):
-        those `predict` takes."""
-        takes = inspect.signature(self.predict).parameters
-        options = {name.replace("-", "_"): help for name, help in self.predict_options.items()}
+        those `predict` takes. (Asked on every request: worked out once per class.)"""
+        takes = inspect.signature(cls.predict).parameters
+        options = {name.replace("-", "_"): help for name, help in cls.predict_options.items()}
         return {name: help for name, help in options.items() if name in takes}
 
     def decode_request(self, body: dict[str, Any]) -> Request:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -56,7 +57,7 @@ def build_app(module: Any, settings: Settings) -> FastAPI:
     """The FastAPI application serving `module` (a loaded zoo model)."""
     from zoo.batching import Batcher
 
-    batcher = Batcher(lambda inputs, options: module.predict(inputs, **options), settings.max_batch_size, settings.batch_timeout)
+    batcher = Batcher(forward_pass(module, settings.workers), settings.max_batch_size, settings.batch_timeout)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
@@ -109,14 +110,36 @@ def build_app(module: Any, settings: Settings) -> FastAPI:
     async def about() -> dict[str, Any]:
         return {**info, "served": {"requests": batcher.requests, "forward_passes": batcher.batches}}
 
-    @app.post("/predict", summary="Predictions, as `zoo predict --json` prints them", openapi_extra=predict_schema(module))
     async def predict(request: Request) -> JSONResponse:
         body = await read_body(request)
         decoded = module.decode_request(body)
         outputs = await batcher.predict(decoded.inputs, decoded.options)
         return JSONResponse({"predictions": module.served_records(decoded, outputs)})  # records are JSON already: no re-validation
 
+    # A plain Starlette route: FastAPI's per-request dependency solving would cost more than a
+    # batched forward pass per request. OpenAPI learns of it below.
+    app.add_route("/predict", predict, methods=["POST"])
+    app.openapi = lambda: app.openapi_schema or documented(app, module)
     return app
+
+
+def documented(app: FastAPI, module: Any) -> dict[str, Any]:
+    """The OpenAPI schema of `app`, POST /predict included, worked out once."""
+    from fastapi.openapi.utils import get_openapi
+
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    schema["paths"]["/predict"] = {"post": {
+        "summary": "Predictions, as `zoo predict --json` prints them",
+        "operationId": "predict",
+        **predict_schema(module),
+        "responses": {
+            "200": {"description": '{"predictions": [record, ...]}, one record per input', "content": {"application/json": {}}},
+            "400": {"description": '{"error": "..."}: a bad request, in one line', "content": {"application/json": {}}},
+            "413": {"description": '{"error": "..."}: a body over --max-body-size', "content": {"application/json": {}}},
+        },
+    }}
+    app.openapi_schema = schema
+    return schema
 
 
 async def read_body(request: Request) -> dict[str, Any]:
@@ -274,15 +297,27 @@ def app_from_environment() -> FastAPI:
 
 
 def loaded(settings: Settings) -> Any:
-    """The model to serve. Each worker process's forward passes get its share of the cores but
-    one, which reads and answers requests (torch's threads spinning there would slow both)."""
+    """The model to serve, from a run or model folder or the Hub."""
+    from zoo.artifact import load
+
+    return load(settings.model, settings.trust_code)
+
+
+def forward_pass(module: Any, workers: int) -> Callable[[Any, dict[str, Any]], Sequence[Any]]:
+    """`module.predict` for the batcher. A batch's forward pass uses the worker's share of the
+    cores; one input's uses one thread, which is faster (on one input torch's threads cost more
+    in waiting than they save) and leaves the other cores to reading and answering requests."""
     import torch
 
-    from zoo.artifact import load
     from zoo.data import usable_cores
 
-    torch.set_num_threads(max(1, usable_cores() // settings.workers - 1))
-    return load(settings.model, settings.trust_code)
+    cores = max(1, usable_cores() // workers)
+
+    def predict(inputs: Any, options: dict[str, Any]) -> Sequence[Any]:
+        torch.set_num_threads(cores if len(inputs) > 1 else 1)
+        return module.predict(inputs, **options)
+
+    return predict
 
 
 def serve(settings: Settings, announce: Any = print) -> None:
