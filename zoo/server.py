@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -57,7 +56,7 @@ def build_app(module: Any, settings: Settings) -> FastAPI:
     """The FastAPI application serving `module` (a loaded zoo model)."""
     from zoo.batching import Batcher
 
-    batcher = Batcher(forward_pass(module, settings.workers), settings.max_batch_size, settings.batch_timeout)
+    batcher = Batcher(lambda inputs, options: module.predict(inputs, **options), settings.max_batch_size, settings.batch_timeout)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
@@ -293,6 +292,7 @@ def bound_socket(host: str, port: int) -> socket.socket:
 def app_from_environment() -> FastAPI:
     """The app of one `--workers` process: it loads the model itself (uvicorn's factory)."""
     settings = Settings(**json.loads(os.environ[SETTINGS_VARIABLE]))
+    share_threads(settings.workers)
     return build_app(loaded(settings), settings)
 
 
@@ -303,21 +303,16 @@ def loaded(settings: Settings) -> Any:
     return load(settings.model, settings.trust_code)
 
 
-def forward_pass(module: Any, workers: int) -> Callable[[Any, dict[str, Any]], Sequence[Any]]:
-    """`module.predict` for the batcher. A batch's forward pass uses the worker's share of the
-    cores; one input's uses one thread, which is faster (on one input torch's threads cost more
-    in waiting than they save) and leaves the other cores to reading and answering requests."""
+def share_threads(workers: int) -> None:
+    """Each worker process's forward passes get its share of the cores but one, which reads and
+    answers requests. On 2 cores that is one thread: faster than two for one input and for
+    batches alike (measured: benchmarks/serve.py), and recurrent networks slow down many times
+    when torch's threads must meet at every time step of a small batch."""
     import torch
 
     from zoo.data import usable_cores
 
-    cores = max(1, usable_cores() // workers)
-
-    def predict(inputs: Any, options: dict[str, Any]) -> Sequence[Any]:
-        torch.set_num_threads(cores if len(inputs) > 1 else 1)
-        return module.predict(inputs, **options)
-
-    return predict
+    torch.set_num_threads(max(1, usable_cores() // workers - 1))
 
 
 def serve(settings: Settings, announce: Any = print) -> None:
@@ -325,6 +320,7 @@ def serve(settings: Settings, announce: Any = print) -> None:
     import uvicorn
 
     settings.check()
+    share_threads(settings.workers)
     module = loaded(settings) if settings.workers == 1 else None
     if module is None:
         loaded(Settings(**{**asdict(settings), "workers": 1}))  # a bad model folder fails here, once, not in every worker
