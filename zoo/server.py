@@ -328,7 +328,8 @@ def serve(settings: Settings, announce: Any = print) -> None:
     port = sock.getsockname()[1]
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     announce(f"serving {settings.model} at http://{shown}:{port} (page /, API /predict, docs /docs); Ctrl-C stops")
-    common = {"log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 5}
+    # log_config None: uvicorn's own would reconfigure logging process-wide (dictConfig closes every handler there is)
+    common = {"log_config": None, "log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 5}
     try:
         if module is not None:
             config = uvicorn.Config(build_app(module, settings), **common)
