@@ -134,6 +134,8 @@ def test_images_as_uploads_and_as_base64_answer_like_zoo_predict(zoo_cli, shapes
         broken = upload(url, [("broken.png", b"not a png at all")])
         not_base64 = call(url + "/predict", {"inputs": ["%%%"]})
         after = call(url + "/predict", {"inputs": [data_url]})
+        photo = png_bytes(picture("dark", 99, size=400))  # a body over 64 KiB: decoded off the event loop
+        large = upload(url, [("photo.png", photo)])
     assert uploaded[0] == 200 and encoded[0] == 200 and after[0] == 200
     for got, record in zip(uploaded[1]["predictions"], expected):
         assert got["input"] == Path(record["input"]).name
@@ -141,6 +143,7 @@ def test_images_as_uploads_and_as_base64_answer_like_zoo_predict(zoo_cli, shapes
     assert [r["input"] for r in encoded[1]["predictions"]] == ["inputs[0]", "inputs[1]"]
     assert [r["label"] for r in encoded[1]["predictions"]] == [r["label"] for r in expected]
     assert broken[0] == 400 and broken[1]["error"].startswith("broken.png is not a readable image")
+    assert large[0] == 200 and large[1]["predictions"][0]["label"] == "dark" and len(photo) > 64 * 1024
     assert not_base64 == (400, {"error": "inputs[0] is not base64 text; send images as file uploads or base64 text (a data: URL too)"})
 
 

@@ -9,6 +9,7 @@ request is a 4xx with one line of JSON, `{"error": "..."}`, and the server goes 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -26,6 +27,7 @@ from starlette.exceptions import HTTPException
 from zoo.errors import ZooError
 
 PAGES = resources.files("zoo") / "pages"  # the pages' shared files (zoo.css, zoo.js) and the page of a task without its own
+INLINE_DECODE_BYTES = 64 * 1024  # a larger body (a photo) is decoded in a thread, so the server reads other requests meanwhile
 SETTINGS_VARIABLE = "ZOO_SERVE_SETTINGS"  # how `--workers` hands the settings to each worker process
 
 
@@ -111,7 +113,8 @@ def build_app(module: Any, settings: Settings) -> FastAPI:
 
     async def predict(request: Request) -> JSONResponse:
         body = await read_body(request)
-        decoded = module.decode_request(body)
+        large = int(request.headers.get("content-length") or INLINE_DECODE_BYTES + 1) > INLINE_DECODE_BYTES
+        decoded = await asyncio.to_thread(module.decode_request, body) if large else module.decode_request(body)
         outputs = await batcher.predict(decoded.inputs, decoded.options)
         return JSONResponse({"predictions": module.served_records(decoded, outputs)})  # records are JSON already: no re-validation
 
