@@ -98,7 +98,13 @@ def build_parser() -> Parser:
     predict.formatter_class = argparse.RawDescriptionHelpFormatter
     predict.epilog = PREDICT_OPTIONS_HELP
 
-    serve = commands.add_parser("serve", help="serve a trained model over HTTP: an API with batching and a web page")
+    serve = commands.add_parser(
+        "serve",
+        help="serve a trained model over HTTP: an API with batching and a web page",
+        description="Serve RUN over HTTP until Ctrl-C: POST /predict takes what `zoo predict` takes (JSON, or images "
+        "as multipart uploads) and answers its --json records, batching requests that arrive together; GET / is the "
+        "task's page, /info the model, /docs the API.",
+    )
     serve.add_argument("run", help="a run folder, its model/ folder, or hf://ORG/NAME[@REVISION]")
     serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: every network)")
     serve.add_argument("--port", type=int, default=8000, help="the port (default 8000; 0: any free one)")

@@ -142,7 +142,7 @@ def test_images_as_uploads_and_as_base64_answer_like_zoo_predict(zoo_cli, shapes
         assert (got["label"], got["probability"]) == (record["label"], pytest.approx(record["probability"], abs=1e-5))
     assert [r["input"] for r in encoded[1]["predictions"]] == ["inputs[0]", "inputs[1]"]
     assert [r["label"] for r in encoded[1]["predictions"]] == [r["label"] for r in expected]
-    assert broken[0] == 400 and broken[1]["error"].startswith("broken.png is not a readable image")
+    assert broken[0] == 400 and broken[1]["error"].startswith("broken.png is not an image file")
     assert large[0] == 200 and large[1]["predictions"][0]["label"] == "dark" and len(photo) > 64 * 1024
     assert not_base64 == (400, {"error": "inputs[0] is not base64 text; send images as file uploads or base64 text (a data: URL too)"})
 
@@ -192,3 +192,5 @@ def test_serve_mistakes_are_one_line(zoo_cli, trained_run, tmp_path):
     assert_user_error(zoo_cli("serve", tmp_path / "nothing"), "does not exist")
     assert_user_error(zoo_cli("serve", trained_run, "--max-batch-size", "0"), "--max-batch-size must be a whole number of at least 1, not 0")
     assert_user_error(zoo_cli("serve", trained_run, "--batch-timeout", "nan"), "--batch-timeout must be a finite number of 0 or more")
+    assert_user_error(zoo_cli("serve", trained_run, "--max-body-size", "0"), "--max-body-size must be a finite number above 0, not 0.0")
+    assert_user_error(zoo_cli("serve", trained_run, "--host", ""), "--host is empty")  # not every network by accident

@@ -203,7 +203,7 @@ def test_classification_page_shows_the_picture_and_the_top_labels(browser, outpu
         browser.find_element(By.ID, "input").send_keys(str(broken))
         press(browser)
         error = browser.find_element(By.ID, "error")
-        assert error.is_displayed() and "broken.png is not a readable image" in error.text
+        assert error.is_displayed() and "broken.png is not an image file" in error.text
 
 
 def slide(browser: WebDriver, slider: str, value: float) -> None:

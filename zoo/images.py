@@ -170,7 +170,7 @@ def sent_image(item: Any, name: str) -> Any:
     import binascii
     import io
 
-    from PIL import Image, ImageOps
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     data = getattr(item, "data", None)
     if data is None:
@@ -184,7 +184,9 @@ def sent_image(item: Any, name: str) -> Any:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             return ImageOps.exif_transpose(image)
-    except Exception as error:  # PIL raises many types for bytes that are no image
+    except UnidentifiedImageError:
+        raise ZooError(f"{name} is not an image file", "send a PNG, JPEG, BMP, GIF, TIFF or WebP file") from None
+    except Exception as error:  # PIL raises many types for a damaged image
         raise ZooError(f"{name} is not a readable image: {first_line(error)}", "send a PNG, JPEG, BMP, GIF, TIFF or WebP file") from None
 
 

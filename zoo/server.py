@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import socket
+import threading
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -49,9 +51,12 @@ class Settings:
         for flag, value, low in (("--workers", self.workers, 1), ("--max-batch-size", self.max_batch_size, 1), ("--port", self.port, 0)):
             if not isinstance(value, int) or value < low or (flag == "--port" and value > 65535):
                 raise ZooError(f"{flag} must be a whole number of at least {low}{' and at most 65535' if flag == '--port' else ''}, not {value!r}")
-        for flag, value in (("--batch-timeout", self.batch_timeout), ("--max-body-size", self.max_body_mb)):
-            if not 0 <= value < float("inf"):
-                raise ZooError(f"{flag} must be a finite number of 0 or more, not {value!r}")
+        if not 0 <= self.batch_timeout < float("inf"):
+            raise ZooError(f"--batch-timeout must be a finite number of 0 or more, not {self.batch_timeout!r}")
+        if not 0 < self.max_body_mb < float("inf"):
+            raise ZooError(f"--max-body-size must be a finite number above 0, not {self.max_body_mb!r}")
+        if not self.host.strip():
+            raise ZooError("--host is empty", "pass 127.0.0.1 (this machine only) or 0.0.0.0 (every network) or an address of this machine")
 
 
 def build_app(module: Any, settings: Settings) -> FastAPI:
@@ -84,7 +89,7 @@ def build_app(module: Any, settings: Settings) -> FastAPI:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code == 404:
-            return error(404, f"no page {request.url.path}; the server has /, /predict, /info, /health and /docs")
+            return error(404, f"no page {request.url.path}; the server has /, /predict, /info, /health, /docs and /openapi.json")
         if exc.status_code == 405:
             return error(405, f"{request.method} is not how {request.url.path} is used; see /docs")
         return error(exc.status_code, str(exc.detail))
@@ -218,7 +223,7 @@ class BodyLimit:
         return f"the request body is over the server's limit of {self.megabytes:g} MB; send less, or start zoo serve with a larger --max-body-size"
 
     async def _refuse(self, send: Any) -> None:
-        body = json.dumps({"error": self.message}).encode()
+        body = json.dumps({"error": self.message}, separators=(",", ":")).encode()  # as JSONResponse writes it
         await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
@@ -332,6 +337,8 @@ def serve(settings: Settings, announce: Any = print) -> None:
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     announce(f"serving {settings.model} at http://{shown}:{port} (page /, API /predict, docs /docs); Ctrl-C stops")
     # log_config None: uvicorn's own would reconfigure logging process-wide (dictConfig closes every handler there is)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill`, `docker stop`: stop as Ctrl-C does (uvicorn passes it on after shutting down)
     common = {"log_config": None, "log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 5}
     try:
         if module is not None:
