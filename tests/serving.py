@@ -24,7 +24,7 @@ def serving(model: str | Path, **settings: Any) -> Iterator[str]:
     chosen = Settings(model=str(model), port=0, **settings)
     app = build_app(loaded(chosen), chosen)
     sock = bound_socket(chosen.host, 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -48,16 +48,10 @@ class Batcher:
         self.batches = 0  # forward passes run, for /info and the benchmark
         self.requests = 0
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-        self._executor.shutdown(wait=False, cancel_futures=True)
-
     async def predict(self, inputs: Any, options: dict[str, Any]) -> Sequence[Any]:
         """The outputs of `predict(inputs, **options)`, computed with other requests' inputs."""
+        if self._task is None:  # the first request starts the loop that batches, on the server's event loop
+            self._task = asyncio.get_running_loop().create_task(self._run())
         pending = Pending(inputs, options)
         await self._queue.put(pending)
         return await pending.answer

@@ -15,7 +15,6 @@ import os
 import signal
 import socket
 import threading
-from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from importlib import resources
 from typing import Any
@@ -65,14 +64,8 @@ def build_app(module: Any, settings: Settings) -> FastAPI:
 
     batcher = Batcher(lambda inputs, options: module.predict(inputs, **options), settings.max_batch_size, settings.batch_timeout)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> Any:
-        batcher.start()
-        yield
-        await batcher.stop()
-
     name = f"{module.config['task']}/{module.config['model']['name']}"
-    app = FastAPI(title=f"zoo: {name}", description=f"The {name} model of {settings.model}, served by zoo.", lifespan=lifespan)
+    app = FastAPI(title=f"zoo: {name}", description=f"The {name} model of {settings.model}, served by zoo.")
     app.state.batcher = batcher
     app.add_middleware(BodyLimit, megabytes=settings.max_body_mb)
     app.mount("/static", StaticFiles(directory=str(PAGES)), name="static")
@@ -336,10 +329,11 @@ def serve(settings: Settings, announce: Any = print) -> None:
     port = sock.getsockname()[1]
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     announce(f"serving {settings.model} at http://{shown}:{port} (page /, API /predict, docs /docs); Ctrl-C stops")
-    # log_config None: uvicorn's own would reconfigure logging process-wide (dictConfig closes every handler there is)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill`, `docker stop`: stop as Ctrl-C does (uvicorn passes it on after shutting down)
-    common = {"log_config": None, "log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 5}
+    # log_config None: uvicorn's own would reconfigure logging process-wide (dictConfig closes every handler there is).
+    # lifespan off: nothing starts with the app (the batcher starts with the first request), and a second Ctrl-C finds no lifespan task to break.
+    common = {"lifespan": "off", "log_config": None, "log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 5}
     try:
         if module is not None:
             config = uvicorn.Config(build_app(module, settings), **common)
