@@ -102,6 +102,8 @@ def test_bad_requests_are_one_json_line_and_the_server_goes_on(sentiment_run):
             (call(url + "/predict", {}), 400, 'the request has no "inputs"'),
             (call(url + "/predict", data=b"{oops", headers={"Content-Type": "application/json"}), 400, "the body is not JSON"),
             (call(url + "/predict", data=b"hi", headers={"Content-Type": "text/plain"}), 400, "the body is text/plain, not JSON"),
+            (call(url + "/predict", data=b'{"inputs": ["fine"], "beam": 2}', headers={"Content-Type": "application/x-www-form-urlencoded"}), 400,
+             "unknown field 'beam'"),  # JSON sent as curl -d sends it is read as JSON
             (call(url + "/predict", {"inputs": ["x" * 20000]}), 413, "over the server's limit of 0.01 MB"),
             (call(url + "/predict", method="GET"), 405, "GET is not how /predict is used"),
             (call(url + "/nowhere"), 404, "no page /nowhere"),

@@ -162,12 +162,12 @@ async def read_body(request: Request) -> dict[str, Any]:
             else:
                 body[key] = _form_value(value)
         return body
-    if kind not in ("application/json", ""):
-        raise ZooError(f"the body is {kind}, not JSON or multipart/form-data", 'send {"inputs": [...]} as application/json, or upload files as multipart/form-data')
     raw = await request.body()
     try:
-        body = json.loads(raw)
+        body = json.loads(raw)  # whatever its Content-Type says: `curl -d '{...}'` calls JSON a form
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        if kind not in ("application/json", ""):
+            raise ZooError(f"the body is {kind}, not JSON or multipart/form-data", 'send {"inputs": [...]} as application/json, or upload files as multipart/form-data') from None
         raise ZooError(f"the body is not JSON: {error}", 'send {"inputs": [...]}') from None
     if not isinstance(body, dict):
         raise ZooError(f"the body is a JSON {type(body).__name__}, not an object", 'send {"inputs": [...]}')
