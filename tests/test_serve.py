@@ -89,7 +89,8 @@ def test_info_health_openapi_and_a_page(sentiment_run):
         page = urllib.request.urlopen(url + "/").read().decode()
     assert status == 200 and info["name"] == "sentiment/textcnn" and info["classes"] == ["negative", "positive"]
     assert info["metrics"]["val"]["acc"] == json.loads((sentiment_run / "metrics.json").read_text())["val"]["acc"]
-    assert "application/json" in spec["paths"]["/predict"]["post"]["requestBody"]["content"]
+    body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]
+    assert list(body) == ["application/json"] and body["application/json"]["schema"]["properties"]["inputs"]["description"] == "texts, one per input"
     assert page.lstrip().lower().startswith("<!doctype html>") and "https://" not in page  # no CDN
 
 
@@ -136,6 +137,7 @@ def test_images_as_uploads_and_as_base64_answer_like_zoo_predict(zoo_cli, shapes
         broken = upload(url, [("broken.png", b"not a png at all")])
         not_base64 = call(url + "/predict", {"inputs": ["%%%"]})
         after = call(url + "/predict", {"inputs": [data_url]})
+        documented = call(url + "/openapi.json")[1]["paths"]["/predict"]["post"]["requestBody"]["content"]
         photo = png_bytes(picture("dark", 99, size=400))  # a body over 64 KiB: decoded off the event loop
         large = upload(url, [("photo.png", photo)])
     assert uploaded[0] == 200 and encoded[0] == 200 and after[0] == 200
@@ -145,6 +147,7 @@ def test_images_as_uploads_and_as_base64_answer_like_zoo_predict(zoo_cli, shapes
     assert [r["input"] for r in encoded[1]["predictions"]] == ["inputs[0]", "inputs[1]"]
     assert [r["label"] for r in encoded[1]["predictions"]] == [r["label"] for r in expected]
     assert broken[0] == 400 and broken[1]["error"].startswith("broken.png is not an image file")
+    assert set(documented) == {"application/json", "multipart/form-data"}  # uploads, for the image tasks only
     assert large[0] == 200 and large[1]["predictions"][0]["label"] == "dark" and len(photo) > 64 * 1024
     assert not_base64 == (400, {"error": "inputs[0] is not base64 text; send images as file uploads or base64 text (a data: URL too)"})
 

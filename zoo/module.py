@@ -64,6 +64,8 @@ class ZooModule(L.LightningModule):
     output_names: tuple[str, ...] = ("output",)  # of `forward`, as exported (ONNX output names)
     module_keys: tuple[str, ...] = ()  # model.* keys the module uses itself, not passed to the builder
     info_files: dict[str, str] = {}  # info entries (text) saved in model/ as files of their own: key -> file name
+    served_inputs_help = "the inputs, as `zoo predict` takes them"  # what /predict's "inputs" holds, for the API's docs
+    takes_uploads = False  # whether /predict reads files uploaded as multipart/form-data parts named "inputs"
 
     def __init__(self, config: dict[str, Any], info: dict[str, Any]) -> None:
         super().__init__()

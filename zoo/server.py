@@ -244,18 +244,13 @@ def describe(module: Any, settings: Settings) -> dict[str, Any]:
 def predict_schema(module: Any) -> dict[str, Any]:
     """The OpenAPI description of POST /predict's body for this model."""
     options = module.serve_options()
-    inputs = {"type": "array", "items": {}, "description": "the inputs, as `zoo predict` takes them (images as base64 text, or upload them as multipart/form-data)"}
-    uploads = {"inputs": {"type": "array", "items": {"type": "string", "format": "binary"}}} if "inputs" in module.request_fields() else {}
+    inputs = {"type": "array", "items": {}, "description": module.served_inputs_help}
     properties = {name: inputs if name == "inputs" else {"description": options[name]} for name in module.request_fields()}
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"type": "object", "properties": properties}},
-                "multipart/form-data": {"schema": {"type": "object", "properties": {**properties, **uploads}}},
-            },
-        }
-    }
+    content = {"application/json": {"schema": {"type": "object", "properties": properties}}}
+    if module.takes_uploads:
+        files = {"inputs": {"type": "array", "items": {"type": "string", "format": "binary"}}}
+        content["multipart/form-data"] = {"schema": {"type": "object", "properties": {**properties, **files}}}
+    return {"requestBody": {"required": True, "content": content}}
 
 
 def task_page(module: Any) -> str:

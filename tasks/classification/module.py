@@ -26,6 +26,9 @@ TOP_K = 5
 class ClassificationModule(ZooModule):
     """Cross-entropy training; accuracy, top-5, macro F1, per-class precision and recall."""
 
+    served_inputs_help = "images as base64 text (a data: URL too), or files uploaded as multipart/form-data parts named inputs"
+    takes_uploads = True
+
     usage_shell = ("zoo predict {model} photo.jpg more_photos/ --json", "zoo evaluate {model} --data labelled_images/")
     usage_python = ('model.predict(["photo.jpg"], top_k=3)  # [{"label", "probability", "top_k"}]',)
     limits = (

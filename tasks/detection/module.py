@@ -30,6 +30,9 @@ PREDICT_BATCH = 16
 class DetectionModule(ZooModule):
     """Sums the detector's losses; COCO mAP@[.5:.95], mAP@.5, mAP@.75 and AP per class."""
 
+    served_inputs_help = "images as base64 text (a data: URL too), or files uploaded as multipart/form-data parts named inputs"
+    takes_uploads = True
+
     predict_options = {
         "score-threshold": "the lowest score of a box that is reported (default 0.5)",
         "output": "the folder for annotated images (default: predictions)",

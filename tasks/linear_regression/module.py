@@ -20,6 +20,8 @@ class RegressionModule(ZooModule):
     """Raw features -> raw target. Training standardizes both with the training rows'
     statistics, so the default SGD converges in a few dozen steps on any scale of data."""
 
+    served_inputs_help = "rows of numbers, one per input (or a number per input when the model has one feature)"
+
     usage_shell = ("zoo predict {model} rows.csv --json", "zoo evaluate {model} --data table.csv")
     usage_python = ("model.predict(rows)  # rows: lists of the feature values, in the order of `features`",)
     limits = ("Predictions for feature values outside the training rows' range are extrapolations.",)

@@ -27,6 +27,8 @@ PREDICT_BATCH = 128
 class SentimentModule(ZooModule):
     """Cross-entropy training; accuracy, macro F1, per-class precision and recall."""
 
+    served_inputs_help = "texts, one per input"
+
     predict_options = {"file": "a UTF-8 text file, one text per line (blank lines are skipped)"}
     module_keys = ("tokenizer", "tokenizer_kind", "vocab_size", "lowercase", "pretrained")
     info_files = {"tokenizer": text.TOKENIZER_FILE}

@@ -34,6 +34,8 @@ class TextToTextModule(ZooModule):
     (the score the progress bar shows and the checkpoint is picked by) and `columns`; a model
     with `outputs(texts, beam)` and an `evaluation_step` that calls `keep_outputs`."""
 
+    served_inputs_help = "source texts, one per input"
+
     scores: Callable[[Sequence[str], Sequence[str]], dict[str, float]]
     headline: str
     columns: Columns  # the usual names of the source and target columns of tables
