@@ -195,6 +195,20 @@ def sent_name(item: Any, position: int) -> str:
     return getattr(item, "name", None) or f"inputs[{position}]"
 
 
+class ServedImages:
+    """`zoo serve`'s hooks for a module whose inputs are images (mixed in before ZooModule):
+    images arrive as uploads or base64 text, and records are named by the upload or the place."""
+
+    served_inputs_help = "images as base64 text (a data: URL too), or files uploaded as multipart/form-data parts named inputs"
+    takes_uploads = True
+
+    def served_inputs(self, sent: list[Any]) -> list[Any]:
+        return [sent_image(item, sent_name(item, i)) for i, item in enumerate(sent)]
+
+    def served_records(self, request: Any, outputs: Sequence[Any]) -> list[dict[str, Any]]:
+        return [{"input": sent_name(item, i), **output} for i, (item, output) in enumerate(zip(request.sent, outputs))]
+
+
 def image_files(args: Sequence[str]) -> list[Path]:
     """Image files named on a command line, and those in named folders (searched
     recursively, in name order)."""

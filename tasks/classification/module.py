@@ -16,18 +16,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo.class_metrics import class_metrics, confusion_plots, log_class_metrics
-from zoo.images import encode, image_files, is_pil, open_image, sent_image, sent_name, single_split, to_tensor
-from zoo.module import Request, ZooModule
+from zoo.images import ServedImages, encode, image_files, is_pil, open_image, single_split, to_tensor
+from zoo.module import ZooModule
 from zoo_tasks.classification.data import ImageDataset, transforms
 
 TOP_K = 5
 
 
-class ClassificationModule(ZooModule):
+class ClassificationModule(ServedImages, ZooModule):
     """Cross-entropy training; accuracy, top-5, macro F1, per-class precision and recall."""
-
-    served_inputs_help = "images as base64 text (a data: URL too), or files uploaded as multipart/form-data parts named inputs"
-    takes_uploads = True
 
     usage_shell = ("zoo predict {model} photo.jpg more_photos/ --json", "zoo evaluate {model} --data labelled_images/")
     usage_python = ('model.predict(["photo.jpg"], top_k=3)  # [{"label", "probability", "top_k"}]',)
@@ -119,12 +116,6 @@ class ClassificationModule(ZooModule):
         """Image files, and folders of them (searched recursively, in name order)."""
         files = image_files(args)
         return [{"input": str(file), **record} for file, record in zip(files, self.predict(files))]
-
-    def served_inputs(self, sent: list[Any]) -> list[Any]:
-        return [sent_image(item, sent_name(item, i)) for i, item in enumerate(sent)]
-
-    def served_records(self, request: Request, outputs: Sequence[Any]) -> list[dict[str, Any]]:
-        return [{"input": sent_name(item, i), **output} for i, (item, output) in enumerate(zip(request.sent, outputs))]
 
     # Evaluation, export, summary ------------------------------------------------------------
 

@@ -16,8 +16,8 @@ from torch import nn
 from torchmetrics.detection import MeanAveragePrecision
 
 from zoo.errors import ZooError
-from zoo.images import image_files, is_pil, open_image, sent_image, sent_name, to_tensor
-from zoo.module import Request, ZooModule
+from zoo.images import ServedImages, image_files, is_pil, open_image, to_tensor
+from zoo.module import ZooModule
 from zoo_tasks.detection.data import DetectionDataset, check_boxes, check_labels, resizer, single_split, transforms
 from zoo_tasks.detection.models import Torchvision, Yolo
 
@@ -27,11 +27,8 @@ SHOWN_IMAGES = 8  # validation images drawn in plots/predictions.png
 PREDICT_BATCH = 16
 
 
-class DetectionModule(ZooModule):
+class DetectionModule(ServedImages, ZooModule):
     """Sums the detector's losses; COCO mAP@[.5:.95], mAP@.5, mAP@.75 and AP per class."""
-
-    served_inputs_help = "images as base64 text (a data: URL too), or files uploaded as multipart/form-data parts named inputs"
-    takes_uploads = True
 
     predict_options = {
         "score-threshold": "the lowest score of a box that is reported (default 0.5)",
@@ -204,12 +201,6 @@ class DetectionModule(ZooModule):
         lines = [f"{record['input']}: {len(found)} object{'' if len(found) == 1 else 's'} (drawn in {record['image']})"]
         lines += [f"  {d['label']:<12} {d['score']:.2f}  x1={d['box'][0]} y1={d['box'][1]} x2={d['box'][2]} y2={d['box'][3]}" for d in found]
         return "\n".join(lines)
-
-    def served_inputs(self, sent: list[Any]) -> list[Any]:
-        return [sent_image(item, sent_name(item, i)) for i, item in enumerate(sent)]
-
-    def served_records(self, request: Request, outputs: Sequence[Any]) -> list[dict[str, Any]]:
-        return [{"input": sent_name(item, i), **output} for i, (item, output) in enumerate(zip(request.sent, outputs))]
 
     # Evaluation, export, summary ------------------------------------------------------------
 
