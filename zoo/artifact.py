@@ -46,7 +46,7 @@ def save(module: Any, target: Path, metrics: dict[str, Any], notes: list[str]) -
         (partial / name).write_text(info[key], encoding="utf-8")
         info[key] = {"file": name}
     write_json(partial / CONFIG, {"zoo_version": __version__, "config": config, "info": info, "metrics": metrics, "params": params})
-    save_model(module, str(partial / WEIGHTS))
+    save_model(module, str(partial / WEIGHTS), force_contiguous=True)  # a user's network may keep channels-last weights
     card = model_card(
         config, metrics, params, notes, module.usage_shell, module.usage_python,
         interface=module.interface(), limits=module.limits, rows=module.info.get("rows"), meanings=module.metric_meanings,

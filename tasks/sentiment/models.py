@@ -32,8 +32,14 @@ def word_embeddings(vocab_size: int, dim: int, pad_id: int) -> nn.Embedding:
 
 class TextCNN(nn.Module):
     """Kim (2014): word embeddings (CNN-rand: random, uniform in ±0.25), one convolution per
-    filter width, max-over-time pooling, dropout and a linear layer. Windows that would reach past a text's end are left out of
-    the pooling, so padding never decides a feature."""
+    filter width, max-over-time pooling, dropout and a linear layer.
+
+    The texts of a batch are laid end to end and convolved as one sequence, so the work follows
+    the number of tokens, not the batch size times the longest text (in a batch of 32 random
+    SST-2 sentences, 60% of a padded batch is padding). Each text keeps at least `max(widths)`
+    places, padded, as it would in a padded batch; only windows that start inside a text and
+    end inside its places are pooled (a text shorter than a width pools its first window), so
+    a text scores the same alone or beside others."""
 
     def __init__(self, vocab_size: int, num_classes: int, pad_id: int, embedding_dim: int, widths: Sequence[int], maps: int, dropout: float) -> None:
         super().__init__()
@@ -44,16 +50,23 @@ class TextCNN(nn.Module):
         self.classifier = nn.Linear(maps * len(widths), num_classes)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        longest = max(ids.shape[1], max(self.widths))
-        embedded = self.embedding(F.pad(ids, (0, longest - ids.shape[1]), value=self.embedding.padding_idx or 0))
-        embedded = embedded.transpose(1, 2)  # (N, E, L)
+        widest = max(self.widths)
+        ids = F.pad(ids, (0, max(0, widest - ids.shape[1])), value=self.embedding.padding_idx or 0)
+        if len(ids) == 1:  # one text: nothing to join, its windows are the first ones
+            features = self.embedding(ids[:, : max(int(lengths[0]), widest)]).transpose(1, 2)
+            pooled = [F.relu(conv(features))[:, :, : max(1, int(lengths[0]) - width + 1)].amax(dim=2) for width, conv in zip(self.widths, self.convolutions)]
+            return self.classifier(self.dropout(torch.cat(pooled, dim=1)))
+        places = lengths.clamp_min(widest)  # each text's places in the joined sequence
+        kept = torch.arange(ids.shape[1], device=ids.device)[None, :] < places[:, None]
+        joined = self.embedding(ids[kept]).T[None]  # (1, E, total places)
+        starts = torch.cumsum(places, 0) - places  # where each text begins
         pooled = []
         for width, convolution in zip(self.widths, self.convolutions):
-            features = F.relu(convolution(embedded))  # (N, maps, L - width + 1)
-            starts = torch.arange(features.shape[2], device=ids.device)
-            # A window may start at or before length - width; the first window always counts.
-            outside = starts[None, :] > (lengths[:, None] - width).clamp_min(0)
-            pooled.append(features.masked_fill(outside[:, None, :], 0.0).amax(dim=2))
+            features = F.relu(convolution(joined))[0]  # (maps, total places - width + 1)
+            windows = (lengths - width + 1).clamp_min(1)  # windows of each text that stay inside it
+            offsets = torch.minimum(torch.arange(int(windows.max()), device=ids.device)[None, :], windows[:, None] - 1)
+            each_text = features.index_select(1, (starts[:, None] + offsets).flatten()).view(-1, len(lengths), offsets.shape[1])
+            pooled.append(each_text.amax(dim=2).T)  # (N, maps)
         return self.classifier(self.dropout(torch.cat(pooled, dim=1)))
 
 
