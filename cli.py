@@ -141,6 +141,7 @@ def build_parser() -> Parser:
 # The built-in tasks' predict options (a test keeps this equal to their modules' predict_options).
 PREDICT_OPTIONS_HELP = """\
 each task's own options:
+  classification             --top-k K            how many of the most likely labels each record lists (default 5)
   detection                  --score-threshold S  the lowest score of a box that is reported (default 0.5)
                              --output DIR         the folder for annotated images (default: predictions/ in the run folder)
   sentiment                  --file FILE          a text file, one text per line
@@ -150,7 +151,7 @@ each task's own options:
                              --seed S             the noise seed (default 0): the same seed gives the same samples
                              --label L            the class to generate, for a conditional model (default: each in turn)
                              --output DIR         the folder for the pictures (default: samples/ in the run folder)
-  classification and linear-regression take none; a wrong option names the ones a model takes."""
+  linear-regression takes none; a wrong option names the ones a model takes."""
 
 TRAIN_VALUE_OPTIONS = {"--data", "--config", "--max-epochs", "--output", "--resume", "--seed"}
 TRAIN_SWITCHES = {"--print-config", "--detect-anomaly", "--compile", "--json", "--help", "-h"}

@@ -262,6 +262,36 @@ def test_a_conditional_gan_draws_the_class_asked_for(zoo_cli, images, tmp_path):
     assert {r["label"] for r in json.loads(result.out)["predictions"]} == {"light"}
     assert_user_error(zoo_cli("predict", run_path, "--label", "purple"), "label 'purple' is not one of the classes", "dark, light")
     assert_user_error(zoo_cli("export", run_path, "--format", "onnx"), "conditional")
+    served_requests_keep_their_labels_in_a_shared_batch(run_path)
+
+
+def served_requests_keep_their_labels_in_a_shared_batch(run_path: Path) -> None:
+    """A request without a label gets every class in turn from its first sample, each image
+    drawn with its own record's label, whatever else the server is doing; requests for one
+    label share a forward pass."""
+    import base64
+    import io
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    from PIL import Image
+
+    from tests.serving import call, serving
+
+    model = zoo.load(run_path)
+    pixels = lambda url: np.asarray(Image.open(io.BytesIO(base64.b64decode(url.partition(",")[2]))), dtype=float)  # noqa: E731
+    with serving(run_path, batch_timeout=0.5) as url, ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda body: call(url + "/predict", body), [{"num": 3, "seed": 1}, {"num": 3, "seed": 2}, *[{"num": 1, "label": "light"}] * 2]))
+        assert call(url + "/info")[1]["served"] == {"requests": 4, "forward_passes": 3}  # the two asking for "light" share one
+    assert [r["label"] for status, answer in answers[2:] for r in answer["predictions"]] == ["light", "light"]
+    for seed, (status, answer) in zip([1, 2], answers[:2]):
+        assert status == 200 and [r["label"] for r in answer["predictions"]] == ["dark", "light", "dark"]
+        alone = model.predict(num=3, seed=seed)
+        for record, sample in zip(answer["predictions"], alone):
+            assert np.abs(pixels(record["image"]) - pixels(model.served_sample(sample)["image"])).max() <= 2
+    assert model.predict(num=2, seed=1, label=["light", "dark"]).shape[0] == 2
+    with pytest.raises(zoo.ZooError, match="3 labels for 2 samples"):
+        model.predict(num=2, label=["light", "dark", "dark"])
 
 
 @pytest.mark.parametrize("reader", ["csv", "idx", "datasets"])

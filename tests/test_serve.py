@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -150,6 +151,36 @@ def test_images_as_uploads_and_as_base64_answer_like_zoo_predict(zoo_cli, shapes
     assert set(documented) == {"application/json", "multipart/form-data"}  # uploads, for the image tasks only
     assert large[0] == 200 and large[1]["predictions"][0]["label"] == "dark" and len(photo) > 64 * 1024
     assert not_base64 == (400, {"error": "inputs[0] is not base64 text; send images as file uploads or base64 text (a data: URL too)"})
+
+
+def test_options_of_the_wrong_type_or_range_and_oversized_inputs_are_400(shapes_run):
+    from PIL import Image
+
+    dark = base64.b64encode(png_bytes(picture("dark", 99))).decode()
+    bomb = png_bytes(Image.new("L", (8000, 7000)))  # 56 million pixels in a small file
+    with serving(shapes_run) as url:
+        cases = [
+            (call(url + "/predict", {"inputs": [dark], "top_k": "2"}), "top_k must be a whole number, not '2'"),
+            (call(url + "/predict", {"inputs": [dark], "top_k": True}), "top_k must be a whole number, not True"),
+            (call(url + "/predict", {"inputs": [dark], "top_k": 0}), "top_k must be a whole number of at least 1, not 0"),
+            (call(url + "/predict", {"inputs": [dark] * 1025}), "1025 inputs in one request; the server takes at most 1024"),
+            (upload(url, [("bomb.png", bomb)]), "bomb.png is 8000 x 7000 pixels, over the server's limit of 50 million"),
+            (upload(url, [("dark.png", png_bytes(picture("dark", 99)))], {"top_k": "x"}), "top_k must be a whole number, not 'x'"),
+            (upload(url, [("a.png", png_bytes(picture("dark", 99)))], {"inputs": "text"}), "inputs[0] is not an image file"),  # text and a file under one name
+        ]
+        form = upload(url, [("dark.png", png_bytes(picture("dark", 99)))], {"top_k": "1"})  # a form's "1" is the number 1
+    for (status, answer), fragment in cases:
+        assert status == 400 and fragment in answer["error"], answer
+    assert form[0] == 200 and len(form[1]["predictions"][0]["top_k"]) == 1
+
+
+def test_infinite_outputs_are_written_as_zoo_predict_writes_them(zoo_cli, trained_run):
+    expected = zoo_cli("predict", trained_run, "3e38", "--json").out  # within float32, y is not
+    with serving(trained_run) as url:
+        request = urllib.request.Request(url + "/predict", data=json.dumps({"inputs": [3e38]}).encode(), headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request) as answer:
+            text = answer.read().decode()
+    assert "Infinity" in expected and json.loads(text)["predictions"] == json.loads(expected)["predictions"]
 
 
 def test_a_gan_serves_samples_by_seed_like_zoo_predict(zoo_cli, tmp_path):

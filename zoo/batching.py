@@ -1,20 +1,23 @@
 """Dynamic batching for `zoo serve`: requests that arrive together share one `predict` call.
 
-Requests wait in a queue while the model works; when it is free it takes every request waiting
-(up to `max_batch_size`, after up to `timeout` seconds for more when fewer wait), groups them by
-their predict options, and runs one forward pass per group in its own thread, so the server goes
-on reading requests meanwhile. A lone request is never held back when `timeout` is 0, and a batch
-that fails on one request's input is run again request by request, so only that request fails.
+The server's event loop puts each request in a queue and awaits its answer; one predict thread
+takes every request waiting (up to `max_batch_size`, after up to `timeout` seconds for more when
+fewer wait), groups them by their predict options, and runs one forward pass per group, while
+the event loop reads requests and writes answers. A lone request is never held back when
+`timeout` is 0; a batch that fails on one request's input is run again request by request, so
+only that request fails; and a thread that dies (SystemExit in a model's code) is started again
+by the next request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from zoo.errors import ZooError
@@ -24,83 +27,85 @@ Predict = Callable[[Any, dict[str, Any]], Sequence[Any]]  # (inputs, options) ->
 
 @dataclass
 class Pending:
-    """A request's inputs and options, and the future its outputs go to."""
+    """A request's inputs and options, and the future on the server's event loop its outputs go to."""
 
     inputs: Any  # a list, or a tensor whose rows are the inputs
     options: dict[str, Any]
-    answer: asyncio.Future[Sequence[Any]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    answer: asyncio.Future[Sequence[Any]]
+    alone: bool  # its options hold a value per input: it shares no forward pass
 
     @property
     def group(self) -> str:
-        return json.dumps(self.options, sort_keys=True, default=str)
+        return f"alone {id(self)}" if self.alone else json.dumps(self.options, sort_keys=True, default=str)
 
 
 class Batcher:
-    """Runs `predict` on batches of waiting requests; `await batcher.predict(inputs, options)`."""
+    """Runs `predict` on batches of waiting requests; `await batcher.predict(inputs, options)`
+    from the server's event loop (one loop per batcher)."""
 
     def __init__(self, predict: Predict, max_batch_size: int, timeout: float) -> None:
         self._predict = predict
         self.max_batch_size = max_batch_size
         self.timeout = timeout
-        self._queue: asyncio.Queue[Pending] = asyncio.Queue()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zoo-predict")  # one model, one forward pass at a time
-        self._task: asyncio.Task[None] | None = None
+        self._waiting: queue.SimpleQueue[Pending] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
         self.batches = 0  # forward passes run, for /info and the benchmark
         self.requests = 0
 
-    async def predict(self, inputs: Any, options: dict[str, Any]) -> Sequence[Any]:
-        """The outputs of `predict(inputs, **options)`, computed with other requests' inputs."""
-        if self._task is None:  # the first request starts the loop that batches, on the server's event loop
-            self._task = asyncio.get_running_loop().create_task(self._run())
-        pending = Pending(inputs, options)
-        await self._queue.put(pending)
+    async def predict(self, inputs: Any, options: dict[str, Any], alone: bool = False) -> Sequence[Any]:
+        """The outputs of `predict(inputs, **options)`, computed with other requests' inputs
+        that have the same options (unless `alone`)."""
+        if self._thread is None or not self._thread.is_alive():  # the first request starts it (a server may never get one)
+            self._thread = threading.Thread(target=self._run, name="zoo-predict", daemon=True)
+            self._thread.start()
+        pending = Pending(inputs, options, asyncio.get_running_loop().create_future(), alone)
+        self._waiting.put(pending)
         return await pending.answer
 
-    async def _run(self) -> None:
+    def _run(self) -> None:
+        """The predict thread: batch after batch, for as long as the process lives."""
         while True:
-            batch = await self._gather()
             groups: dict[str, list[Pending]] = {}
-            for pending in batch:
+            for pending in self._gather():
                 groups.setdefault(pending.group, []).append(pending)
             for group in groups.values():
-                await self._answer(group)
+                self._answer(group)
 
-    async def _gather(self) -> list[Pending]:
+    def _gather(self) -> list[Pending]:
         """The first waiting request and those behind it, waiting up to `timeout` for more."""
-        batch = [await self._queue.get()]
+        batch = [self._waiting.get()]
         deadline = time.monotonic() + self.timeout
         while len(batch) < self.max_batch_size:
-            if not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            try:
+                batch.append(self._waiting.get_nowait())
                 continue
-            left = deadline - time.monotonic()
+            except queue.Empty:
+                left = deadline - time.monotonic()
             if left <= 0:
                 break
             try:
-                batch.append(await asyncio.wait_for(self._queue.get(), left))
-            except TimeoutError:
+                batch.append(self._waiting.get(timeout=left))
+            except queue.Empty:
                 break
         return batch
 
-    async def _answer(self, group: list[Pending]) -> None:
-        loop = asyncio.get_running_loop()
-        group = [pending for pending in group if not pending.answer.cancelled()]  # its client went away
+    def _answer(self, group: list[Pending]) -> None:
+        group = [pending for pending in group if not pending.answer.done()]  # a cancelled one: its client went away
         if not group:
             return
         try:
-            outputs = await loop.run_in_executor(self._executor, self._predict_together, group)
+            outputs = self._predict_together(group)
         except Exception as error:
             if len(group) > 1 and isinstance(error, ZooError):  # one request's input: find whose
                 for pending in group:
-                    await self._answer([pending])
+                    self._answer([pending])
                 return
-            for pending in group:
-                if not pending.answer.done():
-                    pending.answer.set_exception(error)
+            self._settle(group, [error] * len(group))
             return
-        for pending, output in zip(group, outputs):
-            if not pending.answer.done():
-                pending.answer.set_result(output)
+        except BaseException as error:  # SystemExit from a model's code: its requests fail, the next request starts a new thread
+            self._settle(group, [RuntimeError(f"predict stopped: {error!r}")] * len(group))
+            raise
+        self._settle(group, outputs)
 
     def _predict_together(self, group: list[Pending]) -> list[Sequence[Any]]:
         """One `predict` call on the group's inputs, its outputs split back by request."""
@@ -116,6 +121,23 @@ class Batcher:
             parts.append(outputs[start : start + count])
             start += count
         return parts
+
+    def _settle(self, group: list[Pending], answers: list[Sequence[Any] | Exception]) -> None:
+        """Hands the answers (outputs, or the error each raised) to the event loop, one call a batch."""
+
+        def settle() -> None:
+            for pending, answer in zip(group, answers):
+                if pending.answer.done():
+                    continue
+                if isinstance(answer, Exception):
+                    pending.answer.set_exception(answer)
+                else:
+                    pending.answer.set_result(answer)
+
+        try:
+            group[0].answer.get_loop().call_soon_threadsafe(settle)
+        except RuntimeError:  # the loop is closed: the server stopped, nobody waits for these answers
+            pass
 
 
 def _joined(parts: list[Any]) -> Any:

@@ -36,6 +36,7 @@ IMAGE_SUFFIXES = frozenset(
 )
 GRAY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"})
 PNG_TEXT_CHUNKS = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"})  # where a PNG may keep its orientation (EXIF, XMP)
+MAX_SENT_PIXELS = 50_000_000  # an image sent to `zoo serve`: above a 48-megapixel photo; a small file may unpack to far more
 IDX_IMAGES = re.compile(r"^(?P<prefix>.*?)[-_.]?images[-_.]idx3[-_.]ubyte(\.gz)?$")
 
 
@@ -181,9 +182,14 @@ def sent_image(item: Any, name: str) -> Any:
         except binascii.Error:
             raise ZooError(f"{name} is not base64 text", "send images as file uploads or base64 text (a data: URL too)") from None
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data)) as image:  # reads the header only
+            if image.width * image.height > MAX_SENT_PIXELS:
+                raise ZooError(f"{name} is {image.width} x {image.height} pixels, over the server's limit of {MAX_SENT_PIXELS // 10**6} million",
+                               "send a smaller image (the model sees it resized anyway)")
             image.load()
             return ImageOps.exif_transpose(image)
+    except ZooError:
+        raise
     except UnidentifiedImageError:
         raise ZooError(f"{name} is not an image file", "send a PNG, JPEG, BMP, GIF, TIFF or WebP file") from None
     except Exception as error:  # PIL raises many types for a damaged image

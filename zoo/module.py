@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import types
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,8 @@ from zoo.config import MODEL_CHOICE
 from zoo.errors import ZooError, did_you_mean
 from zoo.plugins import find_task, load_ref
 
+MAX_SERVED_INPUTS = 1024  # in one /predict request of `zoo serve`: one request must not hold the model for long
+
 
 @dataclass(frozen=True)
 class Upload:
@@ -38,11 +42,13 @@ class Upload:
 class Request:
     """One /predict request, decoded: `inputs` as `predict` takes them (a list, or a tensor
     whose rows are the inputs), `sent` what the client sent for each (records are named by
-    them), and the predict `options` it set."""
+    them), and the predict `options` it set; `alone` when an option holds a value per input,
+    so that the request cannot share a forward pass with others."""
 
     inputs: Any
     sent: Sequence[Any]
     options: dict[str, Any]
+    alone: bool = False
 
 
 class ZooModule(L.LightningModule):
@@ -182,7 +188,43 @@ class ZooModule(L.LightningModule):
         sent = sent if isinstance(sent, list) else [sent]
         if not sent:
             raise ZooError('"inputs" is empty', "send at least one input")
-        return Request(self.served_inputs(sent), sent, {key: value for key, value in body.items() if key != "inputs"})
+        if len(sent) > MAX_SERVED_INPUTS:
+            raise ZooError(f"{len(sent)} inputs in one request; the server takes at most {MAX_SERVED_INPUTS}", "send them in several requests")
+        options = {key: self.served_option(key, value) for key, value in body.items() if key != "inputs"}
+        return Request(self.served_inputs(sent), sent, options)
+
+    @classmethod
+    @functools.cache
+    def served_option_types(cls) -> dict[str, tuple[type, ...]]:
+        """The types each served option may have, from `predict`'s annotations (`int | None`:
+        (int, NoneType)); an option whose annotation is not plain types takes any value."""
+        hints = typing.get_type_hints(cls.predict)
+        kinds = {}
+        for name in cls.serve_options():
+            hint = hints.get(name, Any)
+            allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union else (hint,)
+            if all(isinstance(kind, type) and kind.__module__ == "builtins" for kind in allowed):
+                kinds[name] = allowed
+        return kinds
+
+    def served_option(self, name: str, value: Any) -> Any:
+        """A /predict option's value as `predict` takes it (a JSON 3 for a float is 3.0); one of
+        the wrong type is a ZooError. Tasks extend it with their serving limits."""
+        allowed = self.served_option_types().get(name)
+        if allowed is None or (value is None and type(None) in allowed):
+            return value
+        if isinstance(value, bool):
+            if bool in allowed:
+                return value
+        elif int in allowed and isinstance(value, int):
+            return value
+        elif float in allowed and isinstance(value, (int, float)):
+            return float(value)
+        elif str in allowed and isinstance(value, str):
+            return value
+        words = {bool: "true or false", int: "a whole number", float: "a number", str: "text", type(None): "null"}
+        wanted = " or ".join(words.get(kind, kind.__name__) for kind in allowed)
+        raise ZooError(f"{name} must be {wanted}, not {value!r}")
 
     def request_fields(self) -> list[str]:
         """The fields of a /predict body: "inputs" and the options."""

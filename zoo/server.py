@@ -20,8 +20,7 @@ from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
@@ -87,10 +86,6 @@ def build_app(module: Any, settings: Settings) -> FastAPI:
             return error(405, f"{request.method} is not how {request.url.path} is used; see /docs")
         return error(exc.status_code, str(exc.detail))
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error(400, f"bad request: {exc.errors()[0].get('msg', 'invalid')}")
-
     @app.exception_handler(Exception)
     async def failed(request: Request, exc: Exception) -> JSONResponse:
         from zoo.files import first_line
@@ -113,8 +108,9 @@ def build_app(module: Any, settings: Settings) -> FastAPI:
         body = await read_body(request)
         large = int(request.headers.get("content-length") or INLINE_DECODE_BYTES + 1) > INLINE_DECODE_BYTES
         decoded = await asyncio.to_thread(module.decode_request, body) if large else module.decode_request(body)
-        outputs = await batcher.predict(decoded.inputs, decoded.options)
-        return JSONResponse({"predictions": module.served_records(decoded, outputs)})  # records are JSON already: no re-validation
+        outputs = await batcher.predict(decoded.inputs, decoded.options, alone=decoded.alone)
+        # As `zoo predict --json` writes them: an infinite or undefined number is Infinity or NaN (JavaScript's JSON.parse refuses them; Python's reads them).
+        return Response(json.dumps({"predictions": module.served_records(decoded, outputs)}, ensure_ascii=False, separators=(",", ":")), media_type="application/json")
 
     # A plain Starlette route: FastAPI's per-request dependency solving would cost more than a
     # batched forward pass per request. OpenAPI learns of it below.
@@ -143,25 +139,10 @@ def documented(app: FastAPI, module: Any) -> dict[str, Any]:
 
 
 async def read_body(request: Request) -> dict[str, Any]:
-    """A /predict body as a dict: JSON, or multipart form data whose file parts are Uploads
-    (under "inputs") and whose other parts are option values (JSON where they parse)."""
-    from zoo.module import Upload
-
+    """A /predict body as a dict, from JSON or multipart form data."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "multipart/form-data":
-        body: dict[str, Any] = {}
-        try:
-            form = await request.form()
-        except HTTPException:  # the body is over the limit
-            raise
-        except Exception as error:  # the multipart parser raises its own types
-            raise ZooError(f"the multipart body cannot be read: {error}") from None
-        for key, value in form.multi_items():
-            if hasattr(value, "read"):
-                body.setdefault(key, []).append(Upload(value.filename or "", await value.read()))
-            else:
-                body[key] = _form_value(value)
-        return body
+        return await _form_body(request)
     raw = await request.body()
     try:
         body = json.loads(raw)  # whatever its Content-Type says: `curl -d '{...}'` calls JSON a form
@@ -174,7 +155,34 @@ async def read_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _form_value(text: str) -> Any:
+async def _form_body(request: Request) -> dict[str, Any]:
+    """A multipart body as a dict: "inputs" the files (as Uploads) or else the texts sent under
+    that name, each other field an option value (JSON where it parses: "3" -> 3)."""
+    from zoo.module import Upload
+
+    try:
+        form = await request.form()
+    except HTTPException:  # the body is over the limit
+        raise
+    except Exception as error:  # the multipart parser raises its own types
+        raise ZooError(f"the multipart body cannot be read: {error}") from None
+    try:
+        body: dict[str, Any] = {}
+        for key, value in form.multi_items():
+            if key == "inputs":
+                body.setdefault(key, []).append(Upload(value.filename or "", await value.read()) if hasattr(value, "read") else value)
+            elif key in body:
+                raise ZooError(f"the field {key!r} is sent twice", "send each option once")
+            elif hasattr(value, "read"):
+                raise ZooError(f"the field {key!r} is a file", 'upload files as parts named "inputs"')
+            else:
+                body[key] = _json_or_text(value)
+        return body
+    finally:
+        await form.close()
+
+
+def _json_or_text(text: str) -> Any:
     """A form field's text as JSON when it parses ("3" -> 3, "[1, 2]" -> a list), else the text."""
     try:
         return json.loads(text)

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo.class_metrics import class_metrics, confusion_plots, log_class_metrics
+from zoo.errors import ZooError
 from zoo.images import ServedImages, encode, image_files, is_pil, open_image, single_split, to_tensor
 from zoo.module import ZooModule
 from zoo_tasks.classification.data import ImageDataset, transforms
@@ -26,6 +27,7 @@ TOP_K = 5
 class ClassificationModule(ServedImages, ZooModule):
     """Cross-entropy training; accuracy, top-5, macro F1, per-class precision and recall."""
 
+    predict_options = {"top-k": f"how many of the most likely labels each record lists (default {TOP_K})"}
     usage_shell = ("zoo predict {model} photo.jpg more_photos/ --json", "zoo evaluate {model} --data labelled_images/")
     usage_python = ('model.predict(["photo.jpg"], top_k=3)  # [{"label", "probability", "top_k"}]',)
     limits = (
@@ -88,6 +90,8 @@ class ClassificationModule(ServedImages, ZooModule):
         """Each image (a file path, PIL image, or tensor (C, H, W): uint8, or float in [0, 1])
         -> its label, that label's probability, and the `top_k` most likely labels. A tensor
         (N, C, H, W) is N images."""
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise ZooError(f"top_k must be a whole number of at least 1, not {top_k!r}")
         if isinstance(inputs, torch.Tensor):
             inputs = list(inputs) if inputs.ndim == 4 else [inputs]
         elif isinstance(inputs, (str, Path)) or is_pil(inputs):
@@ -112,10 +116,12 @@ class ClassificationModule(ServedImages, ZooModule):
         top = [{"label": self.classes[int(i)], "probability": round(float(v), 6)} for v, i in zip(values, indices)]
         return {"label": best, "probability": top[0]["probability"], "top_k": top}
 
-    def predict_from_cli(self, args: Sequence[str]) -> list[dict[str, Any]]:
+    def predict_from_cli(self, args: Sequence[str], top_k: str = str(TOP_K)) -> list[dict[str, Any]]:
         """Image files, and folders of them (searched recursively, in name order)."""
+        if not top_k.isdigit() or int(top_k) < 1:
+            raise ZooError(f"--top-k must be a whole number of at least 1, not {top_k!r}")
         files = image_files(args)
-        return [{"input": str(file), **record} for file, record in zip(files, self.predict(files))]
+        return [{"input": str(file), **record} for file, record in zip(files, self.predict(files, top_k=int(top_k)))]
 
     # Evaluation, export, summary ------------------------------------------------------------
 

@@ -26,12 +26,11 @@ from torchmetrics import CatMetric
 
 from zoo import optim
 from zoo.errors import ZooError
-from zoo.module import Request, ZooModule
+from zoo.module import MAX_SERVED_INPUTS, Request, ZooModule
 from zoo.trainer import non_finite_error
 
 PREDICT_CHUNK = 256  # noise vectors generated at once by predict
 DEFAULT_SAMPLES = 64
-MAX_SERVED_SAMPLES = 1024  # in one /predict request of `zoo serve`
 
 
 class AdversarialModule(ZooModule):
@@ -238,12 +237,12 @@ class AdversarialModule(ZooModule):
 
     # Prediction -----------------------------------------------------------------------------
 
-    def predict(self, inputs: Any = None, *, num: int | None = None, seed: int | None = None, label: str | int | None = None) -> torch.Tensor:
+    def predict(self, inputs: Any = None, *, num: int | None = None, seed: int | None = None, label: str | int | Sequence[str | int] | None = None) -> torch.Tensor:
         """Samples, one per noise vector: without `inputs`, `num` (default 64) vectors drawn
         from noise seed `seed` (default 0), the same for the same seed; or the noise vectors
         `inputs` themselves ((N, latent_dim) numbers). A conditional model draws `label` (a class
-        name), or every class in turn; an unconditional one takes no label. Returns a tensor
-        whose rows are the samples."""
+        name; or a list, one per sample), or every class in turn; an unconditional one takes no
+        label. Returns a tensor whose rows are the samples."""
         if inputs is None:
             z = self._seeded_noise(DEFAULT_SAMPLES if num is None else num, 0 if seed is None else seed)
         elif num is not None or seed is not None:
@@ -276,17 +275,22 @@ class AdversarialModule(ZooModule):
             raise ZooError("predict inputs must be finite numbers, not nan or inf")
         return z
 
-    def _labels(self, num: int, label: str | int | None) -> torch.Tensor | None:
+    def _labels(self, num: int, label: str | int | Sequence[str | int] | None) -> torch.Tensor | None:
+        """The class index of each of `num` samples: `label`'s, each sample's of a list, or every class in turn."""
         if label is not None and not self.conditional:
             raise ZooError(f"this {self.config['model']['name']} model is not conditional: it takes no label", "drop --label (gan/cdcgan learns to draw a chosen class)")
         if not self.conditional:
             return None
         if label is None:
             return torch.arange(num, device=self.device) % len(self.classes)
-        if str(label) not in self.classes:
-            shown = ", ".join(self.classes[:20]) + (" ..." if len(self.classes) > 20 else "")
-            raise ZooError(f"label {str(label)!r} is not one of the classes the model was trained on", f"choose one of {shown}")
-        return torch.full((num,), self.classes.index(str(label)), device=self.device)
+        labels = list(label) if isinstance(label, (list, tuple)) else [label] * num
+        if len(labels) != num:
+            raise ZooError(f"{len(labels)} labels for {num} samples", "give one label, or one per sample")
+        for name in labels:
+            if isinstance(name, bool) or not isinstance(name, (str, int)) or str(name) not in self.classes:
+                shown = ", ".join(self.classes[:20]) + (" ..." if len(self.classes) > 20 else "")
+                raise ZooError(f"label {name!r} is not one of the classes the model was trained on", f"choose one of {shown}")
+        return torch.tensor([self.classes.index(str(name)) for name in labels], device=self.device)
 
     def predict_from_cli(self, args: Sequence[str], num: str = str(DEFAULT_SAMPLES), seed: str = "0", label: str | None = None, output: str = "samples") -> list[dict[str, Any]]:
         """`--num` samples from noise seed `--seed`, pictured in the folder `--output` (`zoo
@@ -302,16 +306,21 @@ class AdversarialModule(ZooModule):
         return self.sample_records(samples, folder, start, label)
 
     def decode_request(self, body: dict[str, Any]) -> Request:
-        """`{"num": 16, "seed": 0, "label": "3"}`: `num` samples (at most MAX_SERVED_SAMPLES)
+        """`{"num": 16, "seed": 0, "label": "3"}`: `num` samples (at most MAX_SERVED_INPUTS)
         from noise seed `seed`, of class `label` for a conditional model."""
         self.check_fields(body)
         num, seed, label = body.get("num", DEFAULT_SAMPLES), body.get("seed", 0), body.get("label")
-        if isinstance(num, int) and num > MAX_SERVED_SAMPLES:
-            raise ZooError(f"num must be at most {MAX_SERVED_SAMPLES} in one request, not {num}", "ask again with another seed for more")
+        if isinstance(num, int) and num > MAX_SERVED_INPUTS:
+            raise ZooError(f"num must be at most {MAX_SERVED_INPUTS} in one request, not {num}", "ask again with another seed for more")
         z = self._seeded_noise(num, seed)
         labels = self._labels(len(z), label)
-        sent = [{"seed": seed, "index": index} | ({} if labels is None else {"label": self.classes[int(labels[index])]}) for index in range(len(z))]
-        return Request(z, sent, {} if label is None else {"label": label})
+        if labels is None:
+            return Request(z, [{"seed": seed, "index": index} for index in range(len(z))], {})
+        names = [self.classes[int(index)] for index in labels]
+        sent = [{"seed": seed, "index": index, "label": name} for index, name in enumerate(names)]
+        if label is not None:
+            return Request(z, sent, {"label": label})
+        return Request(z, sent, {"label": names}, alone=True)  # every class in turn from this request's first sample
 
     def request_fields(self) -> list[str]:
         return list(self.serve_options())  # no inputs: samples come from a seed

@@ -70,9 +70,9 @@ class RegressionModule(ZooModule):
         with torch.inference_mode():
             return self(x).cpu().tolist()
 
-    def _rows(self, inputs: Any) -> torch.Tensor:
+    def _rows(self, inputs: Any, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         try:
-            x = torch.as_tensor(inputs, dtype=torch.float32)
+            x = torch.as_tensor(inputs, dtype=dtype)
         except (ValueError, TypeError) as error:
             raise ZooError(f"predict inputs must be rows of numbers: {error}") from None
         width = len(self.features)
@@ -107,7 +107,7 @@ class RegressionModule(ZooModule):
         return [{**dict(zip(self.features, row)), self.target: y} for row, y in zip(rows, predictions)]
 
     def served_inputs(self, sent: list[Any]) -> list[list[float]]:
-        return self._rows(sent).tolist()
+        return self._rows(sent, torch.float64).tolist()  # records show the numbers sent, as zoo predict's show those given
 
     def served_records(self, request: Request, outputs: Sequence[float]) -> list[dict[str, float]]:
         return self._records(request.inputs, outputs)

@@ -25,6 +25,7 @@ from zoo.seq2seq.decoding import decode
 from zoo.seq2seq.models import PretrainedSeq2Seq, pretrained, sequence_loss
 
 PREDICT_BATCH = 64
+MAX_SERVED_BEAM = 16  # in one /predict request of `zoo serve`: a beam's work grows with its size
 SAMPLES = 20  # validation outputs written beside their references
 
 
@@ -99,6 +100,12 @@ class TextToTextModule(ZooModule):
 
     def served_inputs(self, sent: list[Any]) -> list[str]:
         return text.checked_texts(sent)
+
+    def served_option(self, name: str, value: Any) -> Any:
+        value = super().served_option(name, value)
+        if name == "beam" and value is not None and value > MAX_SERVED_BEAM:
+            raise ZooError(f"beam must be at most {MAX_SERVED_BEAM} in one request, not {value}", "zoo predict takes larger beams")
+        return value
 
     def _table_sources(self, path: Path) -> list[str]:
         """The non-empty cells of a table's source column (as data.source_column or the usual names)."""
