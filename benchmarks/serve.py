@@ -8,7 +8,7 @@ The models: the defaults `sentiment/textcnn` and `classification/cnn`, and `sent
 and `classification/resnet18`, whose single-input forward pass gains more from batching. Without
 --run, each trains here for one short epoch (trainer.limit_train_batches=50, random init) on the
 shared data: serving speed does not depend on how well it learned. Each server is a real
-`zoo serve RUN --port 0` process; the clients are aiohttp keep-alive connections in this process,
+`zoo serve RUN --port 0` process; the clients are keep-alive HTTP/1.1 connections in this process,
 each sending one input per request and the next request when its answer came, every request a
 distinct input; every answer is checked to be 200 with one record. Each setting runs --seconds
 after a warm-up. Printed: req/s, p50 and p99 latency, the server's peak memory (VmHWM), and
@@ -31,8 +31,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import aiohttp
-
 ZOO = str(Path(sys.executable).with_name("zoo"))
 MODELS = ("sentiment/textcnn", "sentiment/bilstm", "classification/cnn", "classification/resnet18")
 CLIENTS = (1, 8, 32)
@@ -52,15 +50,15 @@ def train(name: str, data: Path, output: Path) -> str:
     return json.loads(done.stdout)["path"]
 
 
-def sentiment_inputs(data: Path) -> list[dict]:
+def sentiment_inputs(data: Path) -> list[bytes]:
     from zoo.tables import read_table, texts
 
     sentences = [t for t in texts(read_table(data / "sst2" / "dev.tsv").column("sentence")).to_pylist() if t]
     phrases = [t for t in texts(read_table(data / "sst2" / "train.tsv.gz").column("sentence")).to_pylist() if t and len(t.split()) > 3]
-    return [{"inputs": [t]} for t in dict.fromkeys(sentences + phrases)]
+    return [json.dumps({"inputs": [t]}).encode() for t in dict.fromkeys(sentences + phrases)]
 
 
-def classification_inputs(data: Path, count: int = 5000) -> list[dict]:
+def classification_inputs(data: Path, count: int = 5000) -> list[bytes]:
     import gzip
 
     import numpy as np
@@ -72,7 +70,7 @@ def classification_inputs(data: Path, count: int = 5000) -> list[dict]:
     for image in images:
         buffer = io.BytesIO()
         Image.fromarray(image).save(buffer, format="PNG")
-        bodies.append({"inputs": [base64.b64encode(buffer.getvalue()).decode()]})
+        bodies.append(json.dumps({"inputs": [base64.b64encode(buffer.getvalue()).decode()]}).encode())
     return bodies
 
 
@@ -103,28 +101,56 @@ class Server:
         self.process.wait(30)
 
 
-async def load(url: str, bodies: list[dict], clients: int, seconds: float) -> dict:
+class Connection:
+    """One keep-alive HTTP/1.1 connection that posts pre-encoded JSON bodies: a few lines of
+    asyncio streams, so the load generator costs the shared cores little (aiohttp, tried first,
+    took about one of the two cores at 32 clients and capped what the server could show)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str) -> None:
+        self.reader, self.writer, self.host = reader, writer, host
+
+    @classmethod
+    async def open(cls, url: str) -> Connection:
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        reader, writer = await asyncio.open_connection(host, int(port))
+        return cls(reader, writer, host)
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        """(status, body) of the answer to POST `path` with a JSON `body`."""
+        self.writer.write(b"POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                          % (path.encode(), self.host.encode(), len(body), body))
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        length = next(int(line.split(b":", 1)[1]) for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:"))
+        return int(head[9:12]), await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def load(url: str, bodies: list[bytes], clients: int, seconds: float) -> dict:
     """`clients` connections sending requests back to back for `seconds`; latencies in ms."""
     latencies: list[float] = []
     failures: list[str] = []
     stop = time.perf_counter() + seconds
     counter = iter(range(10**9))
 
-    async def client(session: aiohttp.ClientSession) -> None:
+    async def client(connection: Connection) -> None:
         while time.perf_counter() < stop:
             body = bodies[next(counter) % len(bodies)]
             started = time.perf_counter()
-            async with session.post(url + "/predict", json=body) as answer:
-                result = await answer.json()
+            status, answer = await connection.post("/predict", body)
             latencies.append((time.perf_counter() - started) * 1000)
-            if answer.status != 200 or len(result.get("predictions", [])) != 1:
-                failures.append(f"{answer.status} {result}")
+            if status != 200 or len(json.loads(answer).get("predictions", [])) != 1:
+                failures.append(f"{status} {answer[:200]!r}")
 
-    connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    connections = [await Connection.open(url) for _ in range(clients)]
+    try:
         started = time.perf_counter()
-        await asyncio.gather(*(client(session) for _ in range(clients)))
+        await asyncio.gather(*(client(connection) for connection in connections))
         elapsed = time.perf_counter() - started
+    finally:
+        for connection in connections:
+            connection.close()
     if failures:
         raise RuntimeError(f"{len(failures)} failed requests, the first: {failures[0]}")
     latencies.sort()
@@ -136,7 +162,7 @@ async def load(url: str, bodies: list[dict], clients: int, seconds: float) -> di
     }
 
 
-def measure(name: str, run: str, bodies: list[dict], seconds: float) -> list[dict]:
+def measure(name: str, run: str, bodies: list[bytes], seconds: float) -> list[dict]:
     rows = []
     for batching, options in SETTINGS.items():
         server = Server(run, options)

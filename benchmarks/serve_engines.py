@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import socket
 import subprocess
@@ -116,9 +115,9 @@ class LitServeServer(Server):
         self.url = f"http://127.0.0.1:{port}"
 
 
-def first_answer(server: Server, body: dict, started: float, limit: float = 120.0) -> float:
+def first_answer(server: Server, body: bytes, started: float, limit: float = 120.0) -> float:
     """Seconds from `started` until /predict first answers 200."""
-    request = urllib.request.Request(server.url + "/predict", data=json.dumps(body).encode(), headers={"content-type": "application/json"})
+    request = urllib.request.Request(server.url + "/predict", data=body, headers={"content-type": "application/json"})
     while time.perf_counter() - started < limit:
         if server.process.poll() is not None:
             raise RuntimeError(f"the server exited with {server.process.returncode}")
@@ -131,7 +130,7 @@ def first_answer(server: Server, body: dict, started: float, limit: float = 120.
     raise RuntimeError(f"no answer from {server.url} within {limit:g} s")
 
 
-def measure(name: str, run: str, bodies: list[dict], seconds: float, lit_batch_timeout: float) -> list[dict]:
+def measure(name: str, run: str, bodies: list[bytes], seconds: float, lit_batch_timeout: float) -> list[dict]:
     rows = []
     for engine in ("zoo", "LitServe"):
         for batching, size in BATCH_SIZES.items():
