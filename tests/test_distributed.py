@@ -39,14 +39,20 @@ def test_ddp_on_two_cpu_processes_matches_one(tmp_path):
         assert double["metrics"]["val"][name] == pytest.approx(again["metrics"][name], abs=1e-6)
 
 
-def test_ddp_final_metrics_cover_uneven_rows_once(tmp_path):
+def test_ddp_final_metrics_cover_uneven_rows_once_and_trackers_get_one_run(tmp_path):
+    from mlflow import MlflowClient
+
     data = write_csv(tmp_path / "d.csv", "x,y", [(i, 3 * i + (i % 3)) for i in range(15)])  # 12 + 3 rows
-    result = zoo_process("train", "linear-regression", "--data", data, "--max-epochs", "3", "trainer.devices=2",
-                         "trainer.strategy=ddp", "trainer.accelerator=cpu", "--output", tmp_path, "--json", cwd=tmp_path)
+    result = zoo_process("train", "linear-regression", "--data", data, "--max-epochs", "3", "trainer.devices=2", "--logger", "mlflow",
+                         "trainer.strategy=ddp", "trainer.accelerator=cpu", "--output", tmp_path, "--json", cwd=tmp_path,
+                         env={"MLFLOW_TRACKING_URI": ""})
     assert result.code == 0, result.err[-3000:]
     run = json.loads(result.out)
     again = zoo.evaluate(run["path"])  # one process, the 3 validation rows once each
     assert run["metrics"]["val"]["mse"] == pytest.approx(again["metrics"]["mse"], abs=1e-6)
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    [tracked] = client.search_runs([client.get_experiment_by_name("linear-regression").experiment_id])  # rank 0's only
+    assert len(client.get_metric_history(tracked.info.run_id, "val/loss")) == 3
 
 
 def _free_port() -> int:

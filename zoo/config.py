@@ -23,6 +23,7 @@ from zoo.plugins import Setting, Task, file_ref
 Config = dict[str, Any]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
+LOGGERS = ("csv", "tensorboard", "mlflow", "wandb")  # zoo.trainer.run_loggers
 SCHEDULERS = ("none", "step", "cosine", "plateau")
 
 # Lightning's Trainer arguments that pass straight through as `trainer.*` (a test keeps this
@@ -50,6 +51,7 @@ SHORTHANDS = {
     "devices": "trainer.devices",
     "accelerator": "trainer.accelerator",
     "precision": "trainer.precision",
+    "logger": "logger",
 }
 # Other tools' words for core keys, so that an unknown flag is answered by what it means.
 SYNONYMS = {
@@ -79,6 +81,11 @@ CORE: dict[str, Setting] = {
     "seed": Setting(0, "seeds every random number generator: the same seed, data and machine give the same run", range="[0, 4294967295]"),
     "output": Setting("runs", "the folder that holds run folders (OUTPUT/TASK/MODEL/TIME)", path=True),
     "compile": Setting(False, "compile the network's forward with torch.compile"),
+    "logger": Setting(
+        None, "where the metrics and the config also go, beside logs/metrics.csv (always written): tensorboard, mlflow (a local store "
+        "beside the runs, or MLFLOW_TRACKING_URI), wandb (offline unless logged in); null: tensorboard when it is installed",
+        type=list, item=str, choices=LOGGERS,
+    ),
     "model.name": Setting(None, "a model of the task (`zoo list 'TASK/*'`), or with model.source your own model's name", type=str),
     "model.source": Setting(None, "your own network, 'file.py:Name' or 'package.module:Name', called with the data's dimensions and the model.* keys", type=str),
     "model.base": Setting(None, "with model.source: the task's model whose data, training and metric your network takes (default: the task's own)", type=str),
@@ -313,6 +320,11 @@ def check(key: str, value: Any, setting: Setting) -> Any:
     typed = _typed(value, setting)
     if typed is _WRONG:
         raise ZooError(f"{key} expects {setting.described()}, got {value!r}")
+    if setting.choices and isinstance(typed, list):
+        for item in typed:
+            if item not in setting.choices:
+                raise ZooError(f"{key}: unknown value {item!r}", _choice_hint(item, setting.choices))
+        return typed
     if setting.choices and typed in setting.choices:
         return typed
     if setting.path and isinstance(typed, str):
@@ -363,6 +375,8 @@ def _as(value: Any, kind: type) -> Any:
     if kind is str:
         return str(value) if isinstance(value, (str, int, float)) else _WRONG
     if kind is list:
+        if isinstance(value, str):  # a flag's value: `--logger tensorboard,mlflow`
+            return [part.strip() for part in value.split(",") if part.strip()]
         return list(value) if isinstance(value, (list, tuple)) else _WRONG
     return _WRONG
 

@@ -34,10 +34,11 @@ class Setting:
 
     type:     bool, int, float, str or list (a tuple: any of them); taken from the default when
               that is not null, so it is needed only for keys whose default is null.
-    choices:  the values it may take (for a path key: the words it takes besides a path).
+    choices:  the values it may take (for a path key: the words it takes besides a path; for a
+              list: its items).
     range:    the bounds of a number, or of each item of a list: `"[0, 1)"`, `"(0, inf)"`.
     item:     the type of a list's items; `length` their count (a number, or (fewest, most); most
-              may be INFINITY).
+              may be INFINITY). Text given for a list is its comma-separated items (`--logger a,b`).
     nullable: whether null is a value of it (always, when the default is null).
     path:     a file or folder; a relative value is taken from the config file's folder.
     column:   names a column (or, with type list, columns) of the data's tables: a run checks
@@ -94,6 +95,8 @@ class Setting:
         words = ", ".join(map(str, self.choices))
         if self.choices and (self.path or self.range):
             described = f"{described}, or {words}" if self.range else f"one of {words}, or {described}"
+        elif self.choices and list in self.types:
+            described = f"one or more of {words} (a list, or comma-separated)"
         elif self.choices:
             described = f"one of {words}"
         return described + (", or null" if self.nullable else "")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import math
 import os
@@ -16,13 +15,14 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, ProgressBar
-from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
+from lightning.pytorch.loggers import Logger
 from lightning.pytorch.plugins.io import CheckpointIO, TorchCheckpointIO
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from zoo.data import PROCESS, WORKERS, epoch_seed
 from zoo.errors import ZooError
 from zoo.files import first_line, written_whole
+from zoo.tracking import run_loggers
 
 # Lightning's messages that tell users nothing about their run.
 _NOISE = (
@@ -213,9 +213,7 @@ def build(
                     enable_version_counter=False,
                 )
             )
-        loggers.append(CSVLogger(save_dir=run_dir, name="logs", version=""))
-        if importlib.util.find_spec("tensorboard") is not None:
-            loggers.append(TensorBoardLogger(save_dir=run_dir, name="logs", version="tensorboard"))
+        loggers += run_loggers(config, run_dir)
     stopping = config["early_stopping"]
     if stopping["patience"]:
         if monitor is None:

@@ -22,7 +22,7 @@ from zoo import tables
 from zoo.errors import ZooError
 from zoo.files import first_line, read_json
 from zoo.plugins import Setting, Task, find_task, load_ref
-from zoo.run import DATA_INFO, RUN_DIR_ENV, last_checkpoint, load_checkpoint, new_run_dir, prepend_log, read_log, training_lock, write_json, write_log
+from zoo.run import DATA_INFO, RUN_DIR_ENV, STOPPED, last_checkpoint, load_checkpoint, new_run_dir, prepend_log, read_log, training_lock, write_json, write_log
 
 CORE_OPTIONS = ("config", "data", "max_epochs", "output", "seed", "compile", "detect_anomaly", "resume")
 
@@ -152,10 +152,14 @@ def train(name: str | None = None, *, resume: str | Path | None = None, progress
 
 
 def check_inputs(task: Task, config: configs.Config) -> None:
-    """What can be checked in a moment, before torch and Lightning are imported (seconds): each
-    input path the config names exists, and a table file among them (CSV, TSV, JSON lines,
-    parquet) holds the columns the config names (the keys declared with `column`); the
-    training table, where such a key is null, a column of one of its `usual` names."""
+    """What can be checked in a moment, before torch and Lightning are imported (seconds): the
+    trackers `logger` names are installed, each input path the config names exists, and a
+    table file among them (CSV, TSV, JSON lines, parquet) holds the columns the config names
+    (the keys declared with `column`); the training table, where such a key is null, a column
+    of one of its `usual` names."""
+    from zoo.tracking import check_installed
+
+    check_installed(config)
     declared = configs.settings_of(task, config)
     values = {key: configs.value_at(config, key.split(".")) for key in declared}
     named = {key: _column_names(values[key], setting) for key, setting in declared.items() if setting.column and values[key] is not None}
@@ -221,12 +225,16 @@ def _train(task: Task, config: configs.Config, run_dir: Path | None, resumed: Re
         run = _fit(task, config, bundle, module, run_dir, resumed, progress)
         if not fresh and run.rank == 0 and not resumed.finishing:  # finishing trains nothing under new settings
             (run_dir / "config.yaml").write_text(configs.to_yaml(config), encoding="utf-8")
+        (run_dir / STOPPED).unlink(missing_ok=True)  # a resumed run that finished
         return run
     except BaseException as error:
         if fresh and not joining and not (run_dir / "checkpoints" / "last.ckpt").exists():
             _remove_run_dir(run_dir)
             if isinstance(error, KeyboardInterrupt):
                 raise KeyboardInterrupt("training stopped before its first epoch finished; nothing was kept") from None
+        elif not joining and run_dir.is_dir():
+            state = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+            write_json(run_dir / STOPPED, {"state": state, "error": first_line(error)})
         raise
     finally:
         lock.close()
