@@ -22,7 +22,7 @@ import zoo
 from zoo.errors import ZooError, close_matches, did_you_mean
 from zoo.run import beside
 
-COMMANDS = ("list", "info", "train", "evaluate", "predict", "serve", "export", "push", "cache", "new")
+COMMANDS = ("list", "info", "train", "runs", "evaluate", "predict", "serve", "export", "push", "cache", "new")
 
 
 class Parser(argparse.ArgumentParser):
@@ -82,6 +82,19 @@ def build_parser() -> Parser:
     train.add_argument("--detect-anomaly", action="store_true", default=None, help="autograd anomaly detection")
     train.add_argument("--compile", action="store_true", default=None, help="train a torch.compile'd model")
     train.add_argument("--json", action="store_true", help="print one JSON document")
+
+    runs = commands.add_parser(
+        "runs",
+        help="past runs as a table, or runs compared",
+        description="The run folders under --output as a table: task/model, when, epochs, the best value of the metric "
+        "that picks the best checkpoint, state (finished, training, interrupted, failed) and path. With --compare: "
+        "their validation curves in one plot and the config keys on which they differ.",
+    )
+    runs.add_argument("pattern", nargs="?", metavar="PATTERN", help="a task, task/model, or a wildcard ('sentiment/*')")
+    runs.add_argument("--sort", metavar="METRIC", help="best first by a validation metric (val/acc, or acc)")
+    runs.add_argument("--compare", nargs="+", metavar="RUN", help="run folders to compare")
+    runs.add_argument("--output", help="the folder of runs (default: runs); with --compare, the plot (default: plots/compare.png)")
+    runs.add_argument("--json", action="store_true", help="print one JSON document")
 
     evaluate = commands.add_parser("evaluate", help="metrics of a trained model on labelled data")
     evaluate.add_argument("run", help="a run folder, its model/ folder, or hf://ORG/NAME[@REVISION]")
@@ -499,6 +512,30 @@ def cmd_cache(args: argparse.Namespace) -> dict[str, Any] | None:
     return None
 
 
+def cmd_runs(args: argparse.Namespace) -> Any:
+    from zoo import runs
+
+    if args.compare:
+        if args.pattern or args.sort:
+            raise ZooError("--compare takes run folders, not a pattern or --sort", "zoo runs --compare RUN RUN [--output PLOT]")
+        result = runs.compare([Path(run) for run in args.compare], Path(args.output or "plots/compare.png"))
+        if args.json:
+            return result
+        print(f"{result['metric']} of {len(result['runs'])} runs: {result['plot']}")
+        print(runs.differ_table(result["runs"], result["differ"]))
+        return None
+    found = runs.find_runs(Path(args.output or "runs"), args.pattern)
+    if args.sort:
+        found = runs.sorted_by(found, args.sort)
+    if args.json:
+        return runs.as_json(found)
+    if not found:
+        print(f"no runs{f' of {args.pattern}' if args.pattern else ''} in {args.output or 'runs'}")
+        return None
+    print(runs.table(found))
+    return None
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     zoo.serve(args.run, host=args.host, port=args.port, workers=args.workers, max_batch_size=args.max_batch_size,
               batch_timeout=args.batch_timeout, max_body_mb=args.max_body_size, trust_code=args.trust_code)
@@ -530,6 +567,7 @@ COMMAND_HANDLERS = {
     "list": cmd_list,
     "info": cmd_info,
     "train": cmd_train,
+    "runs": cmd_runs,
     "evaluate": cmd_evaluate,
     "predict": cmd_predict,
     "serve": cmd_serve,

@@ -32,10 +32,10 @@ def curve_plots(metrics_csv: Path, folder: Path, title: str, monitor: str | None
     losses = {_loss_label(name, label_smoothing): points for name, points in curves.items() if name.endswith("loss")}
     if losses:
         smoothed = f"{title}\ntrain/loss is label-smoothed ({label_smoothing:g}); val/loss is not"
-        written.append(_plot(losses, folder / "loss.png", smoothed if label_smoothing else title, "loss"))
+        written.append(line_plot(losses, folder / "loss.png", smoothed if label_smoothing else title, "loss"))
     if monitor and not monitor.endswith("loss") and monitor in curves:
         name = monitor.rpartition("/")[2]
-        written.append(_plot({monitor: curves[monitor]}, folder / f"{name}.png", f"{title}\n{monitor_note}" if monitor_note else title, name))
+        written.append(line_plot({monitor: curves[monitor]}, folder / f"{name}.png", f"{title}\n{monitor_note}" if monitor_note else title, name))
     return written
 
 
@@ -53,7 +53,7 @@ def log_scale(values: list[float], label: str) -> bool:
     return not share and min(values) > 0 and max(values) / min(values) > 100
 
 
-def _plot(curves: dict[str, list[tuple[int, float]]], target: Path, title: str, label: str) -> Path:
+def line_plot(curves: dict[str, list[tuple[int, float]]], target: Path, title: str, label: str) -> Path:
     """Curves per epoch on one axis (log scale when they span decades, unless they are shares
     in [0, 1]). The figure is drawn
     without pyplot, so the caller's matplotlib backend and open figures are left alone."""

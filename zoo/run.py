@@ -3,7 +3,8 @@
     runs/<task>/<model>/<timestamp>/
         config.yaml  checkpoints/  model/  metrics.json  logs/  plots/
 
-A run is finished when it has both model/ and metrics.json; they are written last.
+A run is finished when it has both model/ and metrics.json; they are written last. One that
+stopped before (Ctrl-C, an error) says why in stopped.json; one being trained holds its lock.
 """
 
 from __future__ import annotations
@@ -49,6 +50,36 @@ def new_run_dir(output: Path, task: str, model: str) -> Path:
 
 
 LOCK = "training.lock"  # held, with the holder's process id in it, while a process trains in the folder
+STOPPED = "stopped.json"  # {"state": "interrupted" or "failed", "error": its first line}: why a run stopped unfinished
+STATES = ("finished", "training", "interrupted", "failed")
+
+
+def run_state(run: Path) -> str:
+    """One of STATES: interrupted also for a process killed without a word (it wrote no stopped.json)."""
+    if (run / "model").is_dir() and (run / "metrics.json").is_file():
+        return "finished"
+    if is_training(run):
+        return "training"
+    try:
+        stopped = json.loads((run / STOPPED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "interrupted"
+    return "failed" if isinstance(stopped, dict) and stopped.get("state") == "failed" else "interrupted"
+
+
+def is_training(run: Path) -> bool:
+    """Whether a process holds `run`'s training lock now."""
+    try:
+        descriptor = os.open(run / LOCK, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)  # and with it the shared lock, if taken
+    return False
 
 
 @contextmanager
