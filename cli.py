@@ -7,10 +7,12 @@ the traceback). `--json` prints one JSON document on stdout and nothing else the
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import inspect
 import json
 import os
+import re
 import sys
 import traceback
 import warnings
@@ -22,7 +24,7 @@ import zoo
 from zoo.errors import ZooError, close_matches, did_you_mean
 from zoo.run import beside
 
-COMMANDS = ("list", "info", "train", "runs", "evaluate", "predict", "serve", "export", "push", "cache", "new")
+COMMANDS = ("list", "info", "train", "tune", "runs", "evaluate", "predict", "serve", "export", "push", "cache", "new")
 
 
 class Parser(argparse.ArgumentParser):
@@ -82,6 +84,31 @@ def build_parser() -> Parser:
     train.add_argument("--detect-anomaly", action="store_true", default=None, help="autograd anomaly detection")
     train.add_argument("--compile", action="store_true", default=None, help="train a torch.compile'd model")
     train.add_argument("--json", action="store_true", help="print one JSON document")
+
+    tune = commands.add_parser(
+        "tune",
+        help="search config keys with Optuna: every trial a run folder, the best config as best.yaml",
+        description="Tune NAME (a task, or task/model): --trials runs of it, each with values sampled (TPE) from the "
+        "--search spaces, trials that fall behind stopped early (median pruner, each validation epoch). The study "
+        "lives in --storage (default: SQLite OUTPUT/tune.db), so the same --study continues it and processes on "
+        "several machines sharing a database run it together. The end: OUTPUT/tune/STUDY/best.yaml (zoo train "
+        "--config trains it), a table of trials and plots/tune.png. Ctrl-C stops after the current trial. Other "
+        "options, flags and key=value items are zoo train's, the base of every trial.",
+    )
+    tune.usage = "zoo tune [NAME] --trials N --search KEY=SPACE [...] [options] [key=value ...]"
+    tune.add_argument("name", nargs="?", metavar="NAME", help="task or task/model; or give --config")
+    tune.add_argument("--trials", type=int, required=True, metavar="N", help="trials to run now (over every --workers process)")
+    tune.add_argument("--search", action="extend", nargs="+", default=[], metavar="KEY=SPACE",
+                      help="a key's space: loguniform(a,b), uniform(a,b), int(a,b) or choice(a,b,...); repeatable")
+    tune.add_argument("--timeout", type=float, metavar="S", help="start no trial after S seconds")
+    tune.add_argument("--storage", metavar="URL", help="an Optuna storage URL (sqlite:///..., postgresql://...); default: SQLite OUTPUT/tune.db")
+    tune.add_argument("--study", metavar="NAME", help="the study's name (default TASK-MODEL): the same one continues it")
+    tune.add_argument("--workers", type=int, default=1, metavar="K", help="processes running trials at once on this machine (default 1)")
+    for option in ("data", "config", "output"):
+        tune.add_argument(f"--{option}", help=f"as zoo train's --{option}")
+    tune.add_argument("--max-epochs", type=int, metavar="N", help="epochs of each trial (trainer.max_epochs)")
+    tune.add_argument("--seed", type=int, help="random seed of the runs and the sampler (default 0)")
+    tune.add_argument("--json", action="store_true", help="print one JSON document")
 
     runs = commands.add_parser(
         "runs",
@@ -168,6 +195,8 @@ each task's own options:
 
 TRAIN_VALUE_OPTIONS = {"--data", "--config", "--max-epochs", "--output", "--resume", "--seed"}
 TRAIN_SWITCHES = {"--print-config", "--detect-anomaly", "--compile", "--json", "--help", "-h"}
+TUNE_VALUE_OPTIONS = (TRAIN_VALUE_OPTIONS - {"--resume"}) | {"--trials", "--timeout", "--storage", "--study", "--workers"}
+SEARCH_SPACE = re.compile(r"^[\w.]+=\w+\(.*\)$")  # a --search value: KEY=SPACE
 
 
 def train_flags_help() -> str:
@@ -184,29 +213,34 @@ def train_flags_help() -> str:
 
 
 def split_train_args(argv: list[str]) -> tuple[list[str], list[str], dict[str, str]]:
-    """Sort `zoo train` arguments into (argparse's, key=value overrides, the task's own flags
-    such as `--target y`), so that overrides and flags may stand anywhere."""
-    if not argv or argv[0] != "train":
+    """Sort `zoo train` (and `zoo tune`) arguments into (argparse's, key=value overrides, the
+    task's own flags such as `--target y`), so that overrides and flags may stand anywhere."""
+    if not argv or argv[0] not in ("train", "tune"):
         return argv, [], {}
+    value_options = TRAIN_VALUE_OPTIONS if argv[0] == "train" else TUNE_VALUE_OPTIONS
     kept, overrides, flags = [argv[0]], [], {}
-    items = iter(argv[1:])
-    for item in items:
+    items = collections.deque(argv[1:])
+
+    def value_of(option: str) -> str:
+        if not items or items[0].startswith("--"):
+            raise ZooError(f"option {option} needs a value")
+        return items.popleft()
+
+    while items:
+        item = items.popleft()
         name, has_value, value = item.partition("=")
-        if item in TRAIN_VALUE_OPTIONS:
-            value = next(items, None)
-            if value is None or value.startswith("--"):
-                raise ZooError(f"option {item} needs a value")
-            kept += [item, value]
-        elif name in TRAIN_VALUE_OPTIONS or item in TRAIN_SWITCHES:
+        if item == "--search" and argv[0] == "tune":  # its KEY=SPACE values are not overrides
+            kept += [item, value_of(item)]
+            while items and SEARCH_SPACE.match(items[0]):
+                kept.append(items.popleft())
+        elif item in value_options:
+            kept += [item, value_of(item)]
+        elif name in value_options or item in TRAIN_SWITCHES:
             kept.append(item)
         elif item.startswith("--"):
-            if name.replace("_", "-") in TRAIN_VALUE_OPTIONS | TRAIN_SWITCHES:
+            if name.replace("_", "-") in value_options | TRAIN_SWITCHES:
                 raise ZooError(f"unknown option {name}", f"did you mean '{name.replace('_', '-')}'?")
-            if not has_value:
-                value = next(items, None)
-                if value is None or value.startswith("--"):
-                    raise ZooError(f"option {item} needs a value")
-            flags[name[2:]] = value
+            flags[name[2:]] = value if has_value else value_of(item)
         elif has_value:
             overrides.append(item)
         else:
@@ -512,6 +546,31 @@ def cmd_cache(args: argparse.Namespace) -> dict[str, Any] | None:
     return None
 
 
+def cmd_tune(args: argparse.Namespace) -> dict[str, Any] | None:
+    from zoo import config as configs
+    from zoo import tuning
+
+    options = {"config": args.config, "data": args.data, "max_epochs": args.max_epochs, "output": args.output, "seed": args.seed,
+               "overrides": configs.flatten(configs.parse_overrides(args.overrides)), **args.flags}
+    result = tuning.tune(args.name, trials=args.trials, search=args.search, timeout=args.timeout, storage=args.storage,
+                         study=args.study, workers=args.workers, **{k: v for k, v in options.items() if v is not None})
+    if args.json:
+        return result
+    print(tuning.trials_table(result["trials"]))
+    best = result["best"]
+    if best:
+        print(f"Best: trial {best['trial']}, {result['monitor']} {best['value']:.4g} ({', '.join(f'{k}={v}' for k, v in best['params'].items())})")
+        print(f"  its config: {_relative(Path(best['config']))} (zoo train --config trains it); its run: {_relative(Path(best['run']))}")
+    epochs = result["epochs"]
+    if epochs["unpruned"]:
+        print(f"  epochs: {epochs['trained']} trained of {epochs['unpruned']} unpruned ({1 - epochs['trained'] / epochs['unpruned']:.0%} saved by pruning)")
+    if result["plot"]:
+        print(f"  plot: {_relative(Path(result['plot']))}; study {result['study']} in {result['storage']}")
+    if result["stopped"]:
+        raise KeyboardInterrupt("zoo tune stopped; the table holds the trials that ended")
+    return None
+
+
 def cmd_runs(args: argparse.Namespace) -> Any:
     from zoo import runs
 
@@ -567,6 +626,7 @@ COMMAND_HANDLERS = {
     "list": cmd_list,
     "info": cmd_info,
     "train": cmd_train,
+    "tune": cmd_tune,
     "runs": cmd_runs,
     "evaluate": cmd_evaluate,
     "predict": cmd_predict,

@@ -246,8 +246,19 @@ def parse_overrides(items: Iterable[str]) -> Config:
             value = yaml.safe_load(text) if text.strip() else None
         except yaml.YAMLError:
             value = text
-        pairs.append((key, _number_or_text(value) if isinstance(value, str) else value))
+        pairs.append((key, number_or_text(value) if isinstance(value, str) else value))
     return nest(pairs)
+
+
+def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`{"optim": {"lr": 0.1}}` -> `{"optim.lr": 0.1}`: `nest` undone."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def nest(pairs: Iterable[tuple[str, Any]]) -> Config:
@@ -266,7 +277,7 @@ def nest(pairs: Iterable[tuple[str, Any]]) -> Config:
     return nested
 
 
-def _number_or_text(text: str) -> Any:
+def number_or_text(text: str) -> Any:
     """YAML reads `1e-3` as text; users mean a number."""
     try:
         return float(text)
@@ -365,7 +376,7 @@ def _as(value: Any, kind: type) -> Any:
     """`value` as `kind`: whole floats pass for int, ints for float, numbers for text, and
     numbers written as text for numbers (a flag's value: `--lr 0.01`)."""
     if isinstance(value, str) and kind in (int, float):
-        value = _number_or_text(value)
+        value = number_or_text(value)
     if isinstance(value, bool):
         return value if kind is bool else _WRONG
     if kind is int:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from zoo.config import flatten
 from zoo.errors import ZooError
 from zoo.files import read_json
 from zoo.run import run_state
@@ -125,7 +126,7 @@ def compare(runs: list[Path], plot: Path) -> dict[str, Any]:
         if not (run / "config.yaml").is_file():
             raise ZooError(f"{run} is not a run folder (it has no config.yaml)", "name folders that zoo train wrote: runs/TASK/MODEL/TIME")
         try:
-            configs.append(_flat(yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")) or {}))
+            configs.append(flatten(yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")) or {}))
         except yaml.YAMLError as error:
             raise ZooError(f"{run / 'config.yaml'} is not readable YAML: {str(error).splitlines()[0]}") from None
         log = run / "logs" / "metrics.csv"
@@ -142,17 +143,6 @@ def compare(runs: list[Path], plot: Path) -> dict[str, Any]:
     keys = sorted(set().union(*configs))
     differ = {key: [config.get(key) for config in configs] for key in keys if len({repr(config.get(key)) for config in configs}) > 1}
     return {"plot": str(plot), "metric": metric, "runs": labels, "differ": differ}
-
-
-def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """{"optim": {"lr": 0.1}} -> {"optim.lr": 0.1}."""
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            flat.update(_flat(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def differ_table(labels: list[str], differ: dict[str, list[Any]]) -> str:

@@ -7,7 +7,7 @@ import math
 import os
 import sys
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -193,10 +193,11 @@ def build(
     monitor: str | None,
     mode: str,
     progress: bool,
+    extra_callbacks: Sequence[Callback] = (),
 ) -> L.Trainer:
     """The Trainer for `config`; with a `run_dir` it checkpoints and logs there. Without a
-    `monitor`, best.ckpt is the last epoch's."""
-    callbacks: list[Callback] = [EpochSeeds(config["seed"]), StopOnNonFiniteLoss()]
+    `monitor`, best.ckpt is the last epoch's. `extra_callbacks` are the caller's (zoo tune's pruning)."""
+    callbacks: list[Callback] = [EpochSeeds(config["seed"]), StopOnNonFiniteLoss(), *extra_callbacks]
     loggers: list[Logger] = []
     if run_dir is not None:
         # best.ckpt by the monitored metric (ties: the later epoch); last.ckpt after every epoch,

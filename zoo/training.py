@@ -129,9 +129,10 @@ class Resumed:
     seconds: float  # spent training the epochs it holds
 
 
-def train(name: str | None = None, *, resume: str | Path | None = None, progress: bool = True, **options: Any) -> Run:
+def train(name: str | None = None, *, resume: str | Path | None = None, progress: bool = True, callbacks: Sequence[Any] = (), **options: Any) -> Run:
     """Train `name` (a task or `task/model`) and write its run folder; see `resolve_config`
-    for the options. `resume` continues a run folder from its last checkpoint."""
+    for the options. `resume` continues a run folder from its last checkpoint; `callbacks`
+    are Lightning callbacks of the caller's, added to zoo's."""
     resumed_from = None
     if resume is not None:
         for option in ("config", "output"):
@@ -148,7 +149,7 @@ def train(name: str | None = None, *, resume: str | Path | None = None, progress
     from zoo.trainer import quiet_lightning
 
     with quiet_lightning():
-        return _train(task, config, run_dir, resumed, progress)
+        return _train(task, config, run_dir, resumed, progress, callbacks)
 
 
 def check_inputs(task: Task, config: configs.Config) -> None:
@@ -181,7 +182,7 @@ def _column_names(value: Any, setting: Setting) -> list[str]:
     return [name.strip() for name in value.split(",")] if list in setting.types else [str(value)]
 
 
-def _train(task: Task, config: configs.Config, run_dir: Path | None, resumed: Resumed | None, progress: bool) -> Run:
+def _train(task: Task, config: configs.Config, run_dir: Path | None, resumed: Resumed | None, progress: bool, callbacks: Sequence[Any]) -> Run:
     """`train` once the config is resolved: data, module, run folder, fit."""
     import lightning as L
     import torch.distributed
@@ -222,7 +223,7 @@ def _train(task: Task, config: configs.Config, run_dir: Path | None, resumed: Re
             if launched:
                 trainers.share_from_rank_zero({"run_dir": str(run_dir), "info": bundle.info})
             os.environ[RUN_DIR_ENV] = str(run_dir)
-        run = _fit(task, config, bundle, module, run_dir, resumed, progress)
+        run = _fit(task, config, bundle, module, run_dir, resumed, progress, callbacks)
         if not fresh and run.rank == 0 and not resumed.finishing:  # finishing trains nothing under new settings
             (run_dir / "config.yaml").write_text(configs.to_yaml(config), encoding="utf-8")
         (run_dir / STOPPED).unlink(missing_ok=True)  # a resumed run that finished
@@ -337,13 +338,13 @@ def _rank_zero_data_info() -> dict[str, Any]:
     return read_json(Path(os.environ[RUN_DIR_ENV]) / DATA_INFO, "the data info of a zoo run")
 
 
-def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: Path, resumed: Resumed | None, progress: bool) -> Run:
+def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: Path, resumed: Resumed | None, progress: bool, callbacks: Sequence[Any]) -> Run:
     from zoo import artifact, plots
     from zoo import trainer as trainers
     from zoo.data import loader
 
     monitor, mode = module.monitored()
-    trainer = trainers.build(config, run_dir=run_dir, monitor=monitor, mode=mode, progress=progress)
+    trainer = trainers.build(config, run_dir=run_dir, monitor=monitor, mode=mode, progress=progress, extra_callbacks=callbacks)
     timer = _timer(trainer)
     data_config = config["data"]
     start = resumed.epochs if resumed else 0
