@@ -7,7 +7,7 @@ import math
 import os
 import sys
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -184,6 +184,23 @@ def non_finite_error(trainer: L.Trainer, module: L.LightningModule, what: str, w
         f"{what} at epoch {epochs + 1}, {where}",
         f"lower optim.lr (now {module.config['optim']['lr']}) or check the data for extreme values; {kept}",
     )
+
+
+class EpochReport(Callback):
+    """After each validation epoch (not the sanity check), `report(epoch, value)` of the
+    `monitor`ed metric; when it answers True, training stops after that epoch, unless it was the
+    last (zoo tune's pruning: the run folder is then finished with fewer epochs)."""
+
+    def __init__(self, monitor: str, report: Callable[[int, float], bool]) -> None:
+        self.monitor, self.report, self.stopped = monitor, report, False
+
+    def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if trainer.sanity_checking or self.monitor not in trainer.callback_metrics:
+            return
+        value = float(trainer.callback_metrics[self.monitor])
+        last = trainer.max_epochs not in (None, -1) and trainer.current_epoch + 1 >= trainer.max_epochs
+        if math.isfinite(value) and self.report(trainer.current_epoch, value) and not last:
+            self.stopped = trainer.should_stop = True
 
 
 def build(

@@ -1,7 +1,7 @@
 """`zoo tune`: a search over config keys with Optuna, every trial a normal run folder.
 
 TPE samples each trial's values from the `--search` spaces; a median pruner, fed each
-validation epoch by zoo's own callback (`ReportToTrial`), stops trials that fall behind; the
+validation epoch by zoo's own callback (`zoo.trainer.EpochReport`), stops trials that fall behind; the
 study lives in an Optuna RDB storage (SQLite in the output folder by default), so a second
 `zoo tune` with the same study continues it, and processes on one machine (`--workers`) or on
 several sharing a database run trials of one study at once. The end: the best trial's config as
@@ -16,7 +16,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +54,7 @@ def parse_space(text: str) -> Space:
 
     match = SPACE.match(text)
     if not match:
-        raise ZooError(f"--search {text!r} is not KEY=SPACE", f"write it as optim.lr=loguniform(1e-5,1e-2); spaces: {KINDS}")
+        raise ZooError(f"--search {text!r} is not KEY=SPACE", f"write it as 'optim.lr=loguniform(1e-5,1e-2)', quoted for the shell; spaces: {KINDS}")
     key, kind = match["key"], match["kind"]
     values = tuple(configs.number_or_text(v) if isinstance(v := yaml.safe_load(part.strip()), str) else v for part in match["args"].split(","))
     if kind != "choice":
@@ -94,30 +94,6 @@ def check_spaces(task: Any, config: dict[str, Any], spaces: Sequence[Space]) -> 
                 raise ZooError(f"--search {space.key}={space.kind}(...): {error.message}", error.hint) from None
 
 
-class ReportToTrial:
-    """A Lightning callback: after each validation epoch, the monitored metric goes to the
-    Optuna trial; when the pruner says the trial falls behind, training stops after that
-    epoch (the run folder is finished as usual, with fewer epochs)."""
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:  # a Callback subclass made on first use: Lightning loads only with a trial
-        from lightning.pytorch.callbacks import Callback
-
-        class _ReportToTrial(Callback):
-            def __init__(self, trial: Any, monitor: str) -> None:
-                self.trial, self.monitor, self.pruned = trial, monitor, False
-
-            def on_validation_end(self, trainer: Any, module: Any) -> None:
-                if trainer.sanity_checking or self.monitor not in trainer.callback_metrics:
-                    return
-                value = float(trainer.callback_metrics[self.monitor])
-                if math.isfinite(value):
-                    self.trial.report(value, trainer.current_epoch)
-                    if self.trial.should_prune():
-                        self.pruned = trainer.should_stop = True
-
-        return _ReportToTrial(*args, **kwargs)
-
-
 @dataclass
 class Study:
     """Where a study lives and what it optimizes."""
@@ -153,6 +129,7 @@ def run_trials(name: str, options: dict[str, Any], spaces: Sequence[Space], stud
 
     import optuna
 
+    from zoo.trainer import EpochReport
     from zoo.training import train
 
     optuna_study = open_study(study, seed)
@@ -161,7 +138,7 @@ def run_trials(name: str, options: dict[str, Any], spaces: Sequence[Space], stud
         while done < trials and not stopping.is_set() and (timeout is None or time.monotonic() - started < timeout):
             trial = optuna_study.ask()
             values = {space.key: space.sample(trial) for space in spaces}
-            report = ReportToTrial(trial, study.monitor)
+            report = EpochReport(study.monitor, _pruner_of(trial))
             overrides = {**options.get("overrides", {}), **values}
             try:
                 run = train(name, **{**options, "overrides": overrides}, progress=False, callbacks=[report])
@@ -177,13 +154,23 @@ def run_trials(name: str, options: dict[str, Any], spaces: Sequence[Space], stud
                 trial.set_user_attr("run", str(run.path))
                 trial.set_user_attr("epochs", run.epochs)
                 trial.set_user_attr("max_epochs", int(values.get("trainer.max_epochs", study.max_epochs)))
-                if report.pruned:
+                if report.stopped:
                     optuna_study.tell(trial, state=optuna.trial.TrialState.PRUNED)
                 else:
                     optuna_study.tell(trial, run.metrics["val"][study.monitor.removeprefix("val/")])
                 print(_trial_line(optuna_study.trials[trial.number]), file=sys.stderr)
             done += 1
     return done
+
+
+def _pruner_of(trial: Any) -> Callable[[int, float], bool]:
+    """What EpochReport calls each epoch: the value goes to the trial; True when the pruner stops it."""
+
+    def report(epoch: int, value: float) -> bool:
+        trial.report(value, epoch)
+        return trial.should_prune()
+
+    return report
 
 
 @contextmanager
@@ -223,7 +210,7 @@ def tune(name: str | None, *, trials: int, search: Sequence[str], timeout: float
         raise ZooError(f"--timeout must be a number of seconds above 0, not {timeout!r}")
     spaces = [parse_space(text) for text in search]
     if not spaces:
-        raise ZooError("zoo tune needs something to search", "add --search KEY=SPACE, such as --search optim.lr=loguniform(1e-4,1e-2)")
+        raise ZooError("zoo tune needs something to search", "add --search KEY=SPACE, such as --search 'optim.lr=loguniform(1e-4,1e-2)' (quoted for the shell)")
     overrides = {"trainer.devices": 1, **options.pop("overrides", {})}  # one device a trial: trials spread over processes instead
     task, config = resolve_config(name, **options, overrides=overrides)
     if config["trainer"]["devices"] not in (1, [0], "1"):
@@ -253,6 +240,7 @@ def run_workers(name: str, options: dict[str, Any], spaces: Sequence[Space], stu
     """`trials` trials shared among `workers` processes (this one and workers - 1 started here),
     each its share, so the count is exact; each process seeds its sampler apart."""
     shares = [trials // workers + (k < trials % workers) for k in range(workers)]
+    open_study(study, seed)  # the storage's tables and the study made once, before processes race to make them
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no fork of Lightning's threads
     others = [context.Process(target=run_trials, args=(name, options, spaces, study, share, timeout, seed + k), daemon=False)
               for k, share in enumerate(shares[1:], start=1) if share]
