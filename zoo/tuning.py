@@ -317,6 +317,7 @@ def tune_plot(study: Study, optuna_study: Any, complete: Sequence[Any]) -> Path 
     key mattered (Optuna's fANOVA importances, with 2 finished trials or more)."""
     import optuna
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     if not complete:
         return None
@@ -334,6 +335,7 @@ def tune_plot(study: Study, optuna_study: Any, complete: Sequence[Any]) -> Path 
         best.append(running)
     by_trial.step(numbers, best, where="post", color="C1", label="best so far")
     by_trial.set(xlabel="trial", ylabel=study.monitor, title=f"study {study.name}")
+    by_trial.xaxis.set_major_locator(MaxNLocator(integer=True))
     by_trial.grid(alpha=0.3)
     by_trial.legend()
     try:
