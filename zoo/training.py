@@ -233,9 +233,6 @@ def _train(task: Task, config: configs.Config, run_dir: Path | None, resumed: Re
             _remove_run_dir(run_dir)
             if isinstance(error, KeyboardInterrupt):
                 raise KeyboardInterrupt("training stopped before its first epoch finished; nothing was kept") from None
-        elif not joining and run_dir.is_dir():
-            state = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
-            write_json(run_dir / STOPPED, {"state": state, "error": first_line(error)})
         raise
     finally:
         lock.close()
@@ -365,6 +362,11 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
         with _explained_failures(trainer, run_dir):
             if fits:
                 trainer.fit(module, train_loader, val_loader, ckpt_path=resumed.checkpoint if resumed else None, weights_only=True)
+    except BaseException as error:
+        if trainer.is_global_zero:  # why it stopped, for `zoo runs` (a run stopped before its first epoch is removed with it)
+            state = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+            write_json(run_dir / STOPPED, {"state": state, "error": first_line(error)})
+        raise
     finally:
         if trainer.is_global_zero:  # the log and its waiting rows are rank 0's
             prepend_log(log, earlier)
