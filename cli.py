@@ -152,6 +152,7 @@ def build_parser() -> Parser:
     serve.add_argument("--max-batch-size", type=int, default=32, metavar="B", help="requests batched into one forward pass (default 32; 1: no batching)")
     serve.add_argument("--batch-timeout", type=float, default=0.0, metavar="S", help="seconds a batch may wait for more requests (default 0: it takes those waiting)")
     serve.add_argument("--max-body-size", type=float, default=16.0, metavar="MB", help="the largest request body accepted, in MB (default 16)")
+    serve.add_argument("--max-queue", type=int, default=1024, metavar="N", help="requests that may wait for the model; more are answered 503 (default 1024)")
     serve.add_argument("--trust-code", action="store_true", help="run the Python code the model folder carries (model.source)")
 
     export = commands.add_parser("export", help="export a trained model (onnx, pt2)")
@@ -597,7 +598,7 @@ def cmd_runs(args: argparse.Namespace) -> Any:
 
 def cmd_serve(args: argparse.Namespace) -> None:
     zoo.serve(args.run, host=args.host, port=args.port, workers=args.workers, max_batch_size=args.max_batch_size,
-              batch_timeout=args.batch_timeout, max_body_mb=args.max_body_size, trust_code=args.trust_code)
+              batch_timeout=args.batch_timeout, max_body_mb=args.max_body_size, max_queue=args.max_queue, trust_code=args.trust_code)
     print("zoo serve stopped")
 
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from zoo.batching import Batcher
+from zoo.batching import Batcher, Busy
 from zoo.errors import ZooError
 
 
@@ -82,3 +82,13 @@ def test_a_cancelled_request_is_skipped(timeout):
 
     assert asyncio.run(main()) == [[2], [6]]
     assert [inputs for inputs, _ in predict.calls] in ([[1], [3]], [[1], [2], [3]])  # [2] may have started before the cancel
+
+
+def test_more_requests_than_may_wait_are_busy_and_the_rest_answered():
+    predict = Recorder()
+    batcher = Batcher(predict, 1, 0.0, max_waiting=3)
+    answers = asyncio.run(many(batcher, [([i], {}) for i in range(8)]))
+    busy = [a for a in answers if isinstance(a, Busy)]
+    assert busy and "requests wait for the model" in str(busy[0])
+    assert all(a == [2 * i] for i, a in enumerate(answers) if not isinstance(a, Busy)) and len(answers) - len(busy) >= 3
+    assert asyncio.run(many(batcher, [([5], {})])) == [[10]]

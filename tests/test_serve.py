@@ -117,6 +117,15 @@ def test_bad_requests_are_one_json_line_and_the_server_goes_on(sentiment_run):
     assert still[0] == 200 and still[1]["predictions"][0]["input"] == "a fine film"
 
 
+def test_requests_beyond_the_queue_are_503_with_retry_after(sentiment_run):
+    with serving(sentiment_run, max_batch_size=1, max_queue=1) as url, ThreadPoolExecutor(40) as pool:
+        answers = list(pool.map(lambda text: call(url + "/predict", {"inputs": [text]}), distinct_texts(40)))
+        after = call(url + "/predict", {"inputs": ["a fine film"]})
+    busy = [answer for status, answer in answers if status == 503]
+    assert busy and all(status in (200, 503) for status, _ in answers) and after[0] == 200
+    assert "the server is busy" in busy[0]["error"] and "--max-queue" in busy[0]["error"]
+
+
 def test_one_bad_request_in_a_batch_fails_alone(sentiment_run):
     bodies = [{"inputs": [text]} for text in distinct_texts(40)]
     bodies[7] = {"inputs": ["fine", 3]}  # not a string: refused before it meets the others

@@ -88,7 +88,7 @@ def push(run: str | Path, repo: str, *, private: bool = False, revision: str | N
 def serve(run: str | Path, **settings: Any) -> None:
     """Serve a trained model over HTTP until Ctrl-C: POST /predict (batched), a web page at /,
     /info, /health and /docs. Settings: host ("127.0.0.1"), port (8000), workers (1),
-    max_batch_size (32), batch_timeout (0.0 seconds), max_body_mb (16), trust_code (False)."""
+    max_batch_size (32), batch_timeout (0.0 seconds), max_body_mb (16), max_queue (1024), trust_code (False)."""
     from zoo.server import Settings
     from zoo.server import serve as serve_model
 

@@ -25,6 +25,10 @@ from zoo.errors import ZooError
 Predict = Callable[[Any, dict[str, Any]], Sequence[Any]]  # (inputs, options) -> one output per input
 
 
+class Busy(Exception):
+    """More requests wait than the batcher takes: the caller should come back later (HTTP 503)."""
+
+
 @dataclass
 class Pending:
     """A request's inputs and options, and the future on the server's event loop its outputs go to."""
@@ -43,10 +47,11 @@ class Batcher:
     """Runs `predict` on batches of waiting requests; `await batcher.predict(inputs, options)`
     from the server's event loop (one loop per batcher)."""
 
-    def __init__(self, predict: Predict, max_batch_size: int, timeout: float) -> None:
+    def __init__(self, predict: Predict, max_batch_size: int, timeout: float, max_waiting: int = 1024) -> None:
         self._predict = predict
         self.max_batch_size = max_batch_size
         self.timeout = timeout
+        self.max_waiting = max_waiting
         self._waiting: queue.SimpleQueue[Pending] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.batches = 0  # forward passes run, for /info and the benchmark
@@ -54,10 +59,12 @@ class Batcher:
 
     async def predict(self, inputs: Any, options: dict[str, Any], alone: bool = False) -> Sequence[Any]:
         """The outputs of `predict(inputs, **options)`, computed with other requests' inputs
-        that have the same options (unless `alone`)."""
+        that have the same options (unless `alone`). Busy when `max_waiting` requests wait already."""
         if self._thread is None or not self._thread.is_alive():  # the first request starts it (a server may never get one)
             self._thread = threading.Thread(target=self._run, name="zoo-predict", daemon=True)
             self._thread.start()
+        if self._waiting.qsize() >= self.max_waiting:
+            raise Busy(f"the server is busy: {self._waiting.qsize()} requests wait for the model")
         pending = Pending(inputs, options, asyncio.get_running_loop().create_future(), alone)
         self._waiting.put(pending)
         return await pending.answer

@@ -42,11 +42,12 @@ class Settings:
     max_batch_size: int = 32  # requests in one forward pass; 1 turns batching off
     batch_timeout: float = 0.0  # seconds a batch may wait for more requests when fewer wait
     max_body_mb: float = 16.0
+    max_queue: int = 1024  # requests waiting for the model; more are answered 503
     trust_code: bool = False
 
     def check(self) -> None:
         """A ZooError naming the first setting out of its range, by its command-line flag."""
-        for flag, value, low in (("--workers", self.workers, 1), ("--max-batch-size", self.max_batch_size, 1), ("--port", self.port, 0)):
+        for flag, value, low in (("--workers", self.workers, 1), ("--max-batch-size", self.max_batch_size, 1), ("--max-queue", self.max_queue, 1), ("--port", self.port, 0)):
             if not isinstance(value, int) or value < low or (flag == "--port" and value > 65535):
                 raise ZooError(f"{flag} must be a whole number of at least {low}{' and at most 65535' if flag == '--port' else ''}, not {value!r}")
         if not 0 <= self.batch_timeout < float("inf"):
@@ -59,9 +60,9 @@ class Settings:
 
 def build_app(module: Any, settings: Settings) -> FastAPI:
     """The FastAPI application serving `module` (a loaded zoo model)."""
-    from zoo.batching import Batcher
+    from zoo.batching import Batcher, Busy
 
-    batcher = Batcher(lambda inputs, options: module.predict(inputs, **options), settings.max_batch_size, settings.batch_timeout)
+    batcher = Batcher(lambda inputs, options: module.predict(inputs, **options), settings.max_batch_size, settings.batch_timeout, settings.max_queue)
 
     name = f"{module.config['task']}/{module.config['model']['name']}"
     app = FastAPI(title=f"zoo: {name}", description=f"The {name} model of {settings.model}, served by zoo.")
@@ -77,6 +78,12 @@ def build_app(module: Any, settings: Settings) -> FastAPI:
     @app.exception_handler(ZooError)
     async def user_error(request: Request, exc: ZooError) -> JSONResponse:
         return error(400, str(exc))
+
+    @app.exception_handler(Busy)
+    async def busy(request: Request, exc: Busy) -> JSONResponse:
+        answer = error(503, f"{exc}; try again shortly (zoo serve --max-queue sets how many may wait)")
+        answer.headers["Retry-After"] = "1"
+        return answer
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
@@ -132,6 +139,7 @@ def documented(app: FastAPI, module: Any) -> dict[str, Any]:
             "200": {"description": '{"predictions": [record, ...]}, one record per input', "content": {"application/json": {}}},
             "400": {"description": '{"error": "..."}: a bad request, in one line', "content": {"application/json": {}}},
             "413": {"description": '{"error": "..."}: a body over --max-body-size', "content": {"application/json": {}}},
+            "503": {"description": '{"error": "..."}: more requests wait than --max-queue; try again (Retry-After)', "content": {"application/json": {}}},
         },
     }}
     app.openapi_schema = schema
