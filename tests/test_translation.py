@@ -112,3 +112,20 @@ def test_the_demo_settings_apply_only_without_data(tmp_path):
     assert (demo["data"]["batch_size"], own_data["data"]["batch_size"], chosen["data"]["batch_size"]) == (16, None, 8)  # None: chosen for the data
     assert own_data["data"]["max_batch_size"] == 64
     assert own_data["optim"]["lr"] == 5e-4 and own_data["optim"]["warmup_epochs"] == 1.0
+
+
+def test_a_texts_output_does_not_depend_on_the_longer_texts_decoded_beside_it(monkeypatch):
+    """Each output is cut at its own source's limit (twice its length plus 10), as if decoded
+    alone, whatever the longest source of its batch: shown with a model that never ends."""
+    from zoo.seq2seq import module as seq2seq
+
+    never_ends = lambda net, src, lengths, bos, eos, limit, *rest: [[7] * limit for _ in range(len(src))]  # noqa: E731
+    monkeypatch.setattr(seq2seq, "decode", never_ends)
+    cut: list[list[int]] = []
+    monkeypatch.setattr(seq2seq.text, "decode", lambda tokenizer, rows: cut.extend(rows) or ["" for _ in rows])
+    module = zoo.create("translation")
+    module.outputs(["ein hund", "ein mann mit einem roten hut steht vor einem großen alten haus in der stadt und wartet"], beam=1)
+    short, long = sorted(cut, key=len)
+    assert len(short) < len(long) <= module.config["model"]["max_output"]
+    source_ids, _ = seq2seq.tokens.encode(module.source_tokenizer, ["ein hund"], module.info["max_source"], special_tokens=True)
+    assert len(short) == 2 * len(source_ids[0]) + 10

@@ -177,15 +177,17 @@ class Seq2SeqModule(TextToTextModule):
     # Prediction -----------------------------------------------------------------------------
 
     def _decode(self, src: torch.Tensor, src_lengths: torch.Tensor, beam: int) -> list[str]:
-        """Outputs of at most model.max_output tokens, and at most twice the longest source's
-        plus 10, so an untrained model's endless outputs stay cheap."""
+        """Outputs of at most model.max_output tokens, and each at most twice its source's plus
+        10, so an untrained model's endless outputs stay cheap, and a text's output does not
+        depend on the longer texts decoded beside it (greedy: the same as alone; a beam searches
+        to the longest limit of the batch and is then cut to its own)."""
         model = self.config["model"]
-        limit = min(model["max_output"], 2 * int(src_lengths.max()) + 10)
+        limits = [min(model["max_output"], 2 * int(length) + 10) for length in src_lengths]
         if isinstance(self.net, PretrainedSeq2Seq):
-            ids = self.net.generate(src, src_lengths, self.end, limit, beam, model["length_penalty"])
+            ids = self.net.generate(src, src_lengths, self.end, max(limits), beam, model["length_penalty"])
         else:
-            ids = decode(self.net, src, src_lengths, self.start, self.end, limit, beam, model["length_penalty"])
-        return text.decode(self.target_tokenizer, ids)
+            ids = decode(self.net, src, src_lengths, self.start, self.end, max(limits), beam, model["length_penalty"])
+        return text.decode(self.target_tokenizer, [row[:limit] for row, limit in zip(ids, limits)])
 
     def outputs(self, texts: list[str], beam: int | None, batch_size: int = PREDICT_BATCH) -> list[str]:
         """Decoded with `beam` (default model.beam), in batches of like length; order kept."""
