@@ -235,19 +235,25 @@ def value_at(config: Config, sections: Iterable[str]) -> Any:
 
 def parse_overrides(items: Iterable[str]) -> Config:
     """`["optim.lr=0.1", "trainer.devices=2"]` -> a nested dict with YAML-typed values."""
-    import yaml
-
     pairs = []
     for item in items:
         key, sep, text = item.partition("=")
         if not sep:
             raise ZooError(f"bad override {item!r}", "write overrides as section.key=value")
-        try:
-            value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError:
-            value = text
-        pairs.append((key, number_or_text(value) if isinstance(value, str) else value))
+        pairs.append((key, typed_text(text)))
     return nest(pairs)
+
+
+def typed_text(text: str) -> Any:
+    """A value written on the command line, YAML-typed (`true`, `null`, `[1, 2]`), `1e-3` a
+    number; empty text is null and text YAML cannot read stays text."""
+    import yaml
+
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        value = text
+    return _number_or_text(value) if isinstance(value, str) else value
 
 
 def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -277,7 +283,7 @@ def nest(pairs: Iterable[tuple[str, Any]]) -> Config:
     return nested
 
 
-def number_or_text(text: str) -> Any:
+def _number_or_text(text: str) -> Any:
     """YAML reads `1e-3` as text; users mean a number."""
     try:
         return float(text)
@@ -376,7 +382,7 @@ def _as(value: Any, kind: type) -> Any:
     """`value` as `kind`: whole floats pass for int, ints for float, numbers for text, and
     numbers written as text for numbers (a flag's value: `--lr 0.01`)."""
     if isinstance(value, str) and kind in (int, float):
-        value = number_or_text(value)
+        value = _number_or_text(value)
     if isinstance(value, bool):
         return value if kind is bool else _WRONG
     if kind is int:

@@ -25,7 +25,7 @@ from torch.utils.data import Dataset
 from zoo import optim
 from zoo.config import MODEL_CHOICE
 from zoo.errors import ZooError, did_you_mean
-from zoo.plugins import find_task, load_ref
+from zoo.plugins import KIND_WORDS, find_task, load_ref
 
 MAX_SERVED_INPUTS = 1024  # in one /predict request of `zoo serve`: one request must not hold the model for long
 
@@ -222,8 +222,7 @@ class ZooModule(L.LightningModule):
             return float(value)
         elif str in allowed and isinstance(value, str):
             return value
-        words = {bool: "true or false", int: "a whole number", float: "a number", str: "text", type(None): "null"}
-        wanted = " or ".join(words.get(kind, kind.__name__) for kind in allowed)
+        wanted = " or ".join(KIND_WORDS.get(kind, kind.__name__) for kind in allowed)
         raise ZooError(f"{name} must be {wanted}, not {value!r}")
 
     def request_fields(self) -> list[str]:

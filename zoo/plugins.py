@@ -90,7 +90,7 @@ class Setting:
                 count = f"{low} " if low == high else f"{low} or more " if high == INFINITY and low else f"{low}-{high} " if high != INFINITY else ""
                 kinds.append(f"a list of {count}{_PLURAL[self.item]}")
             else:
-                kinds.append("a path" if self.path and kind is str else _SINGULAR[kind])
+                kinds.append("a path" if self.path and kind is str else KIND_WORDS[kind])
         described = " or ".join(kinds) + (f" in {self.range}" if self.range else "")
         words = ", ".join(map(str, self.choices))
         if self.choices and (self.path or self.range):
@@ -102,7 +102,7 @@ class Setting:
         return described + (", or null" if self.nullable else "")
 
 
-_SINGULAR = {bool: "true or false", int: "a whole number", float: "a number", str: "text", list: "a list"}
+KIND_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text", list: "a list", type(None): "null"}  # what a value of each type is called
 _PLURAL = {bool: "true/false values", int: "whole numbers", float: "numbers", str: "texts", list: "lists"}
 
 

@@ -42,10 +42,10 @@ def check_installed(config: dict[str, Any]) -> None:
 
 
 def run_loggers(config: dict[str, Any], run_dir: Path) -> list[Any]:
-    """Lightning loggers for a run folder: CSV in logs/, then each chosen tracker."""
+    """Lightning loggers for a run folder: CSV in logs/, then each chosen tracker (their packages
+    checked already, with the config: `check_installed`)."""
     from lightning.pytorch.loggers import CSVLogger
 
-    check_installed(config)
     return [CSVLogger(save_dir=run_dir, name="logs", version=""), *(_BUILDERS[name](config, run_dir) for name in chosen(config))]
 
 

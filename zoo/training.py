@@ -226,7 +226,6 @@ def _train(task: Task, config: configs.Config, run_dir: Path | None, resumed: Re
         run = _fit(task, config, bundle, module, run_dir, resumed, progress, callbacks)
         if not fresh and run.rank == 0 and not resumed.finishing:  # finishing trains nothing under new settings
             (run_dir / "config.yaml").write_text(configs.to_yaml(config), encoding="utf-8")
-        (run_dir / STOPPED).unlink(missing_ok=True)  # a resumed run that finished
         return run
     except BaseException as error:
         if fresh and not joining and not (run_dir / "checkpoints" / "last.ckpt").exists():
@@ -367,6 +366,8 @@ def _fit(task: Task, config: configs.Config, bundle: Any, module: Any, run_dir: 
             state = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
             write_json(run_dir / STOPPED, {"state": state, "error": first_line(error)})
         raise
+    else:
+        (run_dir / STOPPED).unlink(missing_ok=True)  # a resumed run that trained to its end
     finally:
         if trainer.is_global_zero:  # the log and its waiting rows are rank 0's
             prepend_log(log, earlier)

@@ -50,13 +50,11 @@ class Space:
 
 def parse_space(text: str) -> Space:
     """`optim.lr=loguniform(1e-5,1e-2)` -> a Space; a malformed one is a ZooError."""
-    import yaml
-
     match = SPACE.match(text)
     if not match:
         raise ZooError(f"--search {text!r} is not KEY=SPACE", f"write it as 'optim.lr=loguniform(1e-5,1e-2)', quoted for the shell; spaces: {KINDS}")
     key, kind = match["key"], match["kind"]
-    values = tuple(configs.number_or_text(v) if isinstance(v := yaml.safe_load(part.strip()), str) else v for part in match["args"].split(","))
+    values = tuple(configs.typed_text(part) for part in match["args"].split(","))
     if kind != "choice":
         if len(values) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
             raise ZooError(f"--search {key}: {kind}(a,b) takes two numbers, not {match['args']!r}")
