@@ -88,13 +88,19 @@ def decode(tokenizer: Any, sequences: Sequence[Sequence[int]]) -> list[str]:
     with spaces: both are joined here. BERT's splitting makes an apostrophe a piece of its own,
     which the decoder spaces out (`Carl ' s`): before an English ending (s, t, re, ve...) it is
     joined again (`Carl's`)."""
+    texts = tokenizer.decode_batch([[int(i) for i in ids] for ids in sequences])
+    return [tidy_wordpiece(tokenizer, text) for text in texts]
+
+
+def tidy_wordpiece(tokenizer: Any, text: str) -> str:
+    """A decoded text with a WordPiece tokenizer's leftover `##` and spaced apostrophes joined
+    (see `decode`); other tokenizers' texts as they are."""
     from tokenizers import models
 
-    texts = tokenizer.decode_batch([[int(i) for i in ids] for ids in sequences])
     if not isinstance(tokenizer.model, models.WordPiece):
-        return texts
+        return text
     continuation = re.compile(rf"(?:^|\s){re.escape(tokenizer.model.continuing_subword_prefix)}")
-    return [APOSTROPHE.sub("'", continuation.sub("", text)) for text in texts]
+    return APOSTROPHE.sub("'", continuation.sub("", text))
 
 
 def add_cls_sep(tokenizer: Any) -> Any:

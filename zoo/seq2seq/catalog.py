@@ -11,10 +11,11 @@ from zoo.shared_settings import HOLD_OUT, TOKENIZER
 
 SOURCE_COLUMNS = ("source", "src", "input")  # a table's source and target columns, when data.*_column is null
 TARGET_COLUMNS = ("target", "tgt", "output")
+COPIES = "copies"  # the tag of a model that copies source words (`zoo.seq2seq.copying`)
 
 
-def trained_models(transformer_params: int, gru_params: int, max_positions: int) -> dict[str, Model]:
-    """`transformer` and `gru-attention`, with their parameter counts on the task's demo."""
+def trained_models(transformer_params: int, gru_params: int, pointer_params: int, max_positions: int) -> dict[str, Model]:
+    """`transformer`, `gru-attention` and `pointer-generator`, with their parameter counts on the task's demo."""
     return {
         "transformer": Model(
             builder="zoo.seq2seq.models:Transformer",
@@ -41,6 +42,20 @@ def trained_models(transformer_params: int, gru_params: int, max_positions: int)
                 "hidden_size": Setting(512, "GRU units (the encoder's in each direction)", range="[1, inf)"),
                 "dropout": Setting(0.2, "dropout on embeddings and before the output layer", range="[0, 1)"),
             },
+        ),
+        "pointer-generator": Model(
+            builder="zoo.seq2seq.pointer:PointerGenerator",
+            summary="See et al. (2017): a bidirectional LSTM encoder, an attention decoder that copies source words (names, numbers, unknown words), with coverage",
+            params=pointer_params,
+            settings={
+                "embedding_dim": Setting(128, "token vector size", range="[1, inf)"),
+                "hidden_size": Setting(256, "LSTM units (the encoder's in each direction)", range="[1, inf)"),
+                "dropout": Setting(0.2, "dropout on embeddings and before the output layer", range="[0, 1)"),
+                "coverage": Setting(True, "attend with the coverage (the attention so far) and train with the coverage loss, against repetition"),
+                "coverage_weight": Setting(1.0, "the coverage loss's weight in the training loss", range="[0, inf)"),
+            },
+            tags=(COPIES,),
+            overrides={"trainer": {"gradient_clip_val": 2.0}},  # as See et al.: LSTM gradients spike
         ),
     }
 

@@ -25,7 +25,9 @@ from zoo import splits, tables, text, tokens
 from zoo.data import DataBundle, reused_info
 from zoo.errors import ZooError, counted
 from zoo.hub import fine_tuning_notes, hub_config
-from zoo.seq2seq.catalog import SOURCE_COLUMNS, TARGET_COLUMNS
+from zoo.plugins import find_task
+from zoo.seq2seq.catalog import COPIES, SOURCE_COLUMNS, TARGET_COLUMNS
+from zoo.seq2seq.copying import Copying
 from zoo.seq2seq.models import IGNORED
 
 _PARALLEL = re.compile(r"^(?P<split>[a-z]+)\.(?P<lang>[A-Za-z][A-Za-z_-]{0,9})(\.gz)?$")
@@ -173,12 +175,14 @@ class PairDataset(Dataset):
     they came from (the references the outputs are scored against); `lengths` (both sides
     together) lets the loader batch pairs of like length. Batches are (source (N, S), source
     lengths (N,), decoder input `start` + target (N, T), decoder output target + `end` (N, T),
-    padded with `IGNORED`, rows (N,)). The ids are read from the data cache (`zoo.tokens.Tokens`)."""
+    padded with `IGNORED`, rows (N,)). The ids are read from the data cache (`zoo.tokens.Tokens`).
+    With `copying`, unknown source words have extended ids on both sides (`zoo.seq2seq.copying`)."""
 
-    def __init__(self, sources: tokens.Tokens, targets: tokens.Tokens, pairs: Pairs, start: int, end: int) -> None:
+    def __init__(self, sources: tokens.Tokens, targets: tokens.Tokens, pairs: Pairs, start: int, end: int, copying: Copying | None = None) -> None:
         self.sources, self.targets = sources, targets
         self.source_texts, self.references = pairs.sources, pairs.targets
         self.start, self.end = start, end
+        self.copying = copying
         self.lengths = sources.lengths() + targets.lengths()
 
     def __len__(self) -> int:
@@ -190,7 +194,19 @@ class PairDataset(Dataset):
     def __getitems__(self, indices: Sequence[int]) -> list[tuple[Any, Any, int]]:
         return list(zip(self.sources.many(indices), self.targets.many(indices), indices))
 
+    def copied_words(self, rows: Sequence[int]) -> list[list[str]]:
+        """The unknown source words of each row, by extended id (see `zoo.seq2seq.copying`)."""
+        assert self.copying is not None
+        return [self.copying.source(ids, lambda row=row: self.source_texts[row])[1] for ids, row in zip(self.sources.many(rows), rows)]
+
+    def _extended(self, source: Any, target: Any, row: int) -> tuple[list[int], list[int], int]:
+        assert self.copying is not None
+        source, words = self.copying.source(source, lambda: self.source_texts[row])
+        return source, self.copying.target(target, lambda: self.references[row], words), row
+
     def collate(self, items: Sequence[tuple[Any, Any, int]]) -> tuple[torch.Tensor, ...]:
+        if self.copying is not None:
+            items = [self._extended(*item) for item in items]
         source, source_lengths = text.pad([s for s, _, _ in items])
         decoder_in, _ = text.pad([[self.start, *t] for _, t, _ in items])
         decoder_out, _ = text.pad([[*t, self.end] for _, t, _ in items], IGNORED)
@@ -223,7 +239,8 @@ def encode_pairs(pairs: Pairs, info: dict[str, Any]) -> tuple[PairDataset, int, 
     source_tokenizer, target_tokenizer = tokenizers_of(info)
     sources = tokens.token_ids(pairs.sources, source_tokenizer, info["max_source"], special_tokens=True)
     targets = tokens.token_ids(pairs.targets, target_tokenizer, info["max_target"] - 1, special_tokens=False)
-    return PairDataset(sources, targets, pairs, info["start"], info["end"]), sources.cut, targets.cut
+    copying = Copying(source_tokenizer, target_tokenizer) if info.get("copies") else None
+    return PairDataset(sources, targets, pairs, info["start"], info["end"], copying), sources.cut, targets.cut
 
 
 def tokenizers_of(info: dict[str, Any]) -> tuple[Any, Any]:
@@ -310,8 +327,10 @@ def _tokenizer_info(config: dict[str, Any], train: Pairs, notes: list[str]) -> d
         }
     source_tokenizer, target_tokenizer = train_tokenizers(train, model["shared_vocab"], model["tokenizer_kind"], model["vocab_size"], model["lowercase"])
     sides = "one shared tokenizer" if model["shared_vocab"] else "a tokenizer per side"
+    entry = None if model["source"] else find_task(config["task"]).models.get(model["name"])
     return {
         **info, "source_tokenizer": source_tokenizer.to_str(), "target_tokenizer": target_tokenizer.to_str(), "shared_vocab": model["shared_vocab"],
+        "copies": entry is not None and COPIES in entry.tags,
         "start": text.SPECIAL_TOKENS.index(text.BOS), "end": text.SPECIAL_TOKENS.index(text.EOS),
         "tokenizers": f"{sides} ({model['tokenizer_kind']}, {source_tokenizer.get_vocab_size():,} tokens)",
     }

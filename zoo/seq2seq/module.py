@@ -20,9 +20,11 @@ from torch.utils.data import Dataset
 from zoo import splits, tables, text, tokens
 from zoo.errors import ZooError
 from zoo.module import ZooModule
+from zoo.seq2seq.copying import Copying
 from zoo.seq2seq.data import Columns, Pairs, encode_pairs, read_configured, tokenizers_of
 from zoo.seq2seq.decoding import decode
 from zoo.seq2seq.models import PretrainedSeq2Seq, pretrained, sequence_loss
+from zoo.seq2seq.pointer import Penalized
 
 PREDICT_BATCH = 64
 MAX_SERVED_BEAM = 16  # in one /predict request of `zoo serve`: a beam's work grows with its size
@@ -156,38 +158,56 @@ class Seq2SeqModule(TextToTextModule):
                 pad_id=0, shared_vocab=info["shared_vocab"],
             )
         self.start, self.end = info["start"], info["end"]  # the decoder's first input, and the id that ends an output
+        self.copying = Copying(self.source_tokenizer, self.target_tokenizer) if info.get("copies") else None
 
-    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, decoder_in: torch.Tensor) -> torch.Tensor:
-        """Next-token logits (N, T, V) of the targets fed to the decoder (teacher forcing)."""
+    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, decoder_in: torch.Tensor) -> torch.Tensor | Penalized:
+        """Next-token logits (N, T, V) of the targets fed to the decoder (teacher forcing), with
+        a penalty for the training loss where the network has one (`Penalized`)."""
         return self.net(src, src_lengths, decoder_in)
+
+    def _teacher_forced(self, src: torch.Tensor, src_lengths: torch.Tensor, decoder_in: torch.Tensor) -> tuple[torch.Tensor, Penalized | None]:
+        """(logits, the output with its penalty where the network has one)."""
+        output = self(src, src_lengths, decoder_in)
+        return (output.logits, output) if isinstance(output, Penalized) else (output, None)
 
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
         src, src_lengths, decoder_in, decoder_out, _ = batch
-        loss = sequence_loss(self(src, src_lengths, decoder_in), decoder_out, self.config["model"]["label_smoothing"])
+        logits, penalized = self._teacher_forced(src, src_lengths, decoder_in)
+        loss = sequence_loss(logits, decoder_out, self.config["model"]["label_smoothing"])
+        if penalized is not None:
+            self.log_train_loss(penalized.penalty, batch_size=len(src), name=penalized.name)
+            loss = loss + penalized.penalty
         self.log_train_loss(loss, batch_size=len(src))
         return loss
 
     def evaluation_step(self, batch: Sequence[torch.Tensor], split: str) -> None:
+        """The cross-entropy (`{split}/loss`, without any penalty), and the decoded outputs."""
         src, src_lengths, decoder_in, decoder_out, rows = batch
-        loss = sequence_loss(self(src, src_lengths, decoder_in), decoder_out)
+        loss = sequence_loss(self._teacher_forced(src, src_lengths, decoder_in)[0], decoder_out)
         self.log(f"{split}/loss", loss, prog_bar=split == "val", batch_size=len(src), sync_dist=True)
         beam = 1 if self.trainer.state.fn == "fit" else self.config["model"]["beam"]
-        self.keep_outputs(rows, self._decode(src, src_lengths, beam))
+        loader = self.trainer.val_dataloaders if split == "val" else self.trainer.test_dataloaders
+        words = loader.dataset.copied_words(rows.tolist()) if self.copying else None
+        self.keep_outputs(rows, self._decode(src, src_lengths, beam, words))
 
     # Prediction -----------------------------------------------------------------------------
 
-    def _decode(self, src: torch.Tensor, src_lengths: torch.Tensor, beam: int) -> list[str]:
+    def _decode(self, src: torch.Tensor, src_lengths: torch.Tensor, beam: int, copied_words: Sequence[Sequence[str]] | None = None) -> list[str]:
         """Outputs of at most model.max_output tokens, and each at most twice its source's plus
         10, so an untrained model's endless outputs stay cheap, and a text's output does not
         depend on the longer texts decoded beside it (greedy: the same as alone; a beam searches
-        to the longest limit of the batch and is then cut to its own)."""
+        to the longest limit of the batch and is then cut to its own). A model that copies has
+        its sources' unknown words, by extended id, in `copied_words`."""
         model = self.config["model"]
         limits = [min(model["max_output"], 2 * int(length) + 10) for length in src_lengths]
         if isinstance(self.net, PretrainedSeq2Seq):
             ids = self.net.generate(src, src_lengths, self.end, max(limits), beam, model["length_penalty"])
         else:
             ids = decode(self.net, src, src_lengths, self.start, self.end, max(limits), beam, model["length_penalty"])
-        return text.decode(self.target_tokenizer, [row[:limit] for row, limit in zip(ids, limits)])
+        ids = [row[:limit] for row, limit in zip(ids, limits)]
+        if self.copying is not None:
+            return self.copying.decode(ids, copied_words or [[] for _ in ids])
+        return text.decode(self.target_tokenizer, ids)
 
     def outputs(self, texts: list[str], beam: int | None, batch_size: int = PREDICT_BATCH) -> list[str]:
         """Decoded with `beam` (default model.beam), in batches of like length; order kept."""
@@ -195,6 +215,10 @@ class Seq2SeqModule(TextToTextModule):
         if not isinstance(beam, int) or beam < 1:
             raise ZooError(f"the beam size must be a whole number of at least 1, not {beam!r}")
         ids, _ = tokens.encode(self.source_tokenizer, texts, self.info["max_source"], special_tokens=True)
+        words: list[list[str]] = [[] for _ in ids]
+        if self.copying is not None:
+            for i, source in enumerate(texts):
+                ids[i], words[i] = self.copying.source(ids[i], lambda source=source: source)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         outputs: list[str] = [""] * len(ids)
         was_training = self.training
@@ -202,7 +226,8 @@ class Seq2SeqModule(TextToTextModule):
         for start in range(0, len(order), batch_size):
             chosen = order[start : start + batch_size]
             src, lengths = text.pad([ids[i] for i in chosen])
-            for row, output in zip(chosen, self._decode(src.to(self.device), lengths.to(self.device), beam)):
+            decoded = self._decode(src.to(self.device), lengths.to(self.device), beam, [words[i] for i in chosen])
+            for row, output in zip(chosen, decoded):
                 outputs[row] = output
         self.train(was_training)
         return outputs
@@ -219,6 +244,8 @@ class Seq2SeqModule(TextToTextModule):
             "max_source": self.info["max_source"],
             "max_target": self.info["max_target"],
             "decoding": f"beam search (model.beam {self.config['model']['beam']}, length penalty {self.config['model']['length_penalty']}), at most {self.config['model']['max_output']} tokens",
+            **({"copying": "a source's unknown words ([UNK]) have ids from the vocabulary's size on, in order of first appearance, and decode as the source wrote them"}
+               if self.copying else {}),
         }
 
     def describe(self) -> dict[str, Any]:
