@@ -9,11 +9,6 @@ from zoo.seq2seq.catalog import DEMO, OPTIM_DEFAULTS, SETTINGS, trained_models
 DOCUMENT_COLUMNS = ("document", "dialogue", "article", "text", "source")  # a table's columns, when data.*_column is null
 SUMMARY_COLUMNS = ("summary", "highlights", "target")
 
-# The demo trains a small GRU: from the 540 demo dialogues it learns to copy the names, places and
-# days (ROUGE-1 100 in 12 epochs), where the transformer learns the summaries' shape but writes
-# the most common names whatever the dialogue says.
-DEMO_MODEL = {"name": "gru-attention", "embedding_dim": 64, "hidden_size": 128}
-
 task = Task(
     name="summarization",
     summary="Abstractive summaries of documents or dialogues (tables of document and summary), and the lead baseline",
@@ -27,7 +22,7 @@ task = Task(
             module="zoo_tasks.summarization.module:LeadModule",
         ),
     },
-    default_model="transformer",
+    default_model="pointer-generator",  # on SAMSum it beats lead-3 after one epoch on 2 CPU cores; the transformer stays below it (README, Results)
     module="zoo_tasks.summarization.module:SummarizationModule",
     data="zoo_tasks.summarization.data:build_data",
     monitor="val/rouge1",
@@ -45,5 +40,5 @@ task = Task(
         "trainer": {"max_epochs": 10},
     },
     template="summarization",
-    demo={**DEMO, "model": DEMO_MODEL, "optim": {"lr": 3e-3, "warmup_epochs": 0.0}, "trainer": {"max_epochs": 12}},
+    demo={**DEMO, "optim": {"lr": 3e-3, "warmup_epochs": 0.0}, "trainer": {"max_epochs": 12}},
 )
