@@ -52,8 +52,9 @@ def test_lead_is_scored_on_validation_without_training_and_predicts(zoo_cli, tmp
 
 def test_the_demo_learns_to_summarize_what_each_dialogue_says(zoo_cli, tmp_path):
     """The plain task command trains the default pointer-generator, which copies the people from
-    the dialogue into its summary (the transformer wrote the most common names whatever the input)."""
-    result = zoo_cli("train", "summarization", "--output", tmp_path / "runs", "--json")
+    the dialogue into its summary (the transformer wrote the most common names whatever the input);
+    4 of the demo's 12 epochs do it (ROUGE-1 96 after 3)."""
+    result = zoo_cli("train", "summarization", "--output", tmp_path / "runs", "--json", "--max-epochs", "4")
     assert result.code == 0, result.err
     run = json.loads(result.out)
     assert run["model"] == "pointer-generator" and run["metrics"]["val"]["rouge1"] >= 80
