@@ -15,6 +15,7 @@ import torch
 
 import zoo
 from tests.test_errors import assert_user_error
+from tests.texts import write_table
 from zoo import text
 from zoo.seq2seq.copying import UNK_ID, Copying
 from zoo.seq2seq.decoding import beam_search, greedy, length_normalized
@@ -108,8 +109,6 @@ def dialogues(count: int, seed: int) -> list[tuple[str, str]]:
 
 
 def test_a_short_training_copies_names_never_seen_and_unknown_words_into_summaries(zoo_cli, tmp_path):
-    from tests.texts import write_table
-
     data = write_table(tmp_path / "chats.jsonl", dialogues(300, seed=0), text="dialogue", label="summary")
     result = zoo_cli("train", "summarization/pointer-generator", "--data", data, "--output", tmp_path / "runs", "--json", "--max-epochs", "6",
                      "model.embedding_dim=32", "model.hidden_size=64", "model.dropout=0", "optim.lr=3e-3", "data.batch_size=16")
