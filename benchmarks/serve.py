@@ -12,7 +12,9 @@ shared data: serving speed does not depend on how well it learned. Each server i
 each sending one input per request and the next request when its answer came, every request a
 distinct input; every answer is checked to be 200 with one record. Each setting runs --seconds
 after a warm-up. Printed: req/s, p50 and p99 latency, the server's peak memory (VmHWM), and
-the batching ratio at each client count (the target: at least 3x at 32 clients).
+the batching ratio at each client count (the target: at least 3x at 32 clients); then each
+model's own batching gain without HTTP (predict on 32 inputs against one at a time, per input),
+the most a server could gain from batching it.
 """
 
 from __future__ import annotations
@@ -162,6 +164,35 @@ async def load(url: str, bodies: list[bytes], clients: int, seconds: float) -> d
     }
 
 
+def model_gain(run: str, bodies: list[bytes], batch: int = 32, seconds: float = 4.0) -> tuple[float, float]:
+    """The model's own batching gain, without HTTP: ms per input of `predict` on one input and on
+    `batch` inputs at once (decoded as the server decodes them), on the threads a served model
+    gets (zoo.server.share_threads). No server can gain more from batching than the model does."""
+    import torch
+
+    import zoo
+    from zoo.server import share_threads
+
+    threads = torch.get_num_threads()
+    share_threads(1)
+    try:
+        module = zoo.load(run)
+        inputs = [module.decode_request(json.loads(body)).inputs[0] for body in bodies]
+        per_input = []
+        for size in (1, batch):
+            times, start, deadline = [], 0, time.perf_counter() + seconds
+            while time.perf_counter() < deadline or len(times) < 5:
+                chosen = [inputs[(start + i) % len(inputs)] for i in range(size)]
+                started = time.perf_counter()
+                module.predict(chosen)
+                times.append((time.perf_counter() - started) * 1000 / size)
+                start += size
+            per_input.append(statistics.median(times[1:]))
+        return per_input[0], per_input[1]
+    finally:
+        torch.set_num_threads(threads)
+
+
 def measure(name: str, run: str, bodies: list[bytes], seconds: float) -> list[dict]:
     rows = []
     for batching, options in SETTINGS.items():
@@ -194,6 +225,10 @@ def main() -> None:
     models = {name: (given.get(name) or train(name, folders[name.split("/")[0]], output), inputs[name.split("/")[0]]) for name in args.models}
     print(f"machine: {os.cpu_count()} CPUs; clients {CLIENTS}, {args.seconds:g} s each", flush=True)
     rows = [row for name, (run, bodies) in models.items() for row in measure(name, run, bodies, args.seconds)]
+    print("\nthe models alone (predict in this process, no HTTP, the server's threads): ms per input")
+    for name, (run, bodies) in models.items():
+        alone, batched = model_gain(run, bodies)
+        print(f"{name:<24} one input {alone:6.2f}  32 at once {batched:6.2f}  gain {alone / batched:5.2f}x")
     print("\nmodel                    clients  req/s: off  off x2      on  on/off  on/(off x2)   p50 ms off/on   p99 ms off/on   peak MB off/off x2/on")
     for name in models:
         for clients in CLIENTS:
