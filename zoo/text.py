@@ -6,7 +6,9 @@ per batch, so little compute goes to padding.
 from __future__ import annotations
 
 import itertools
+import json
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from zoo.tokens import RowTexts
 PAD, UNK, CLS, SEP, MASK, BOS, EOS = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[BOS]", "[EOS]"
 SPECIAL_TOKENS = (PAD, UNK, CLS, SEP, MASK, BOS, EOS)  # ids 0..6 in every tokenizer trained here
 TOKENIZER_FILE = "tokenizer.json"
+CONTINUATION = "##"  # WordPiece's mark of a piece inside a word
 APOSTROPHE = re.compile(r"(?<=\w) ' (?=(?:s|t|d|m|re|ve|ll)\b)", re.IGNORECASE)  # Carl's, don't, we're: as BERT's splitting spaces it out
 
 
@@ -32,26 +35,54 @@ def train_tokenizer(
 ) -> Any:
     """A `tokenizers.Tokenizer` learned from `texts` (or batches of texts): WordPiece (BERT's normalization and
     splitting, `##` continuations) or byte-level BPE (GPT-2's: never an unknown character).
-    The special tokens come first, [PAD] as id 0. `kind` and `vocab_size` are the config's
-    model.tokenizer_kind and model.vocab_size, checked by its schema (`zoo.shared_settings`)."""
+    The special tokens come first, [PAD] as id 0. WordPiece reads `texts` twice (a list, or
+    another re-iterable). `kind` and `vocab_size` are the config's model.tokenizer_kind and
+    model.vocab_size, checked by its schema (`zoo.shared_settings`)."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
     options = {"vocab_size": vocab_size, "min_frequency": min_frequency, "special_tokens": list(SPECIAL_TOKENS), "show_progress": False}
     if kind == "wordpiece":
+        if iter(texts) is texts:
+            raise TypeError("train_tokenizer reads the texts twice for WordPiece: pass a list or another re-iterable, not an iterator")
         tokenizer = Tokenizer(models.WordPiece(unk_token=UNK))
         tokenizer.normalizer = normalizers.BertNormalizer(lowercase=lowercase)
         tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         tokenizer.decoder = decoders.WordPiece()
-        trainer = trainers.WordPieceTrainer(**options)
-    else:
-        tokenizer = Tokenizer(models.BPE(unk_token=UNK))
-        steps = [normalizers.NFKC(), *([normalizers.Lowercase()] if lowercase else [])]
-        tokenizer.normalizer = normalizers.Sequence(steps)
-        tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
-        tokenizer.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), **options)
+        pieces = _continuation_pieces(texts, tokenizer.normalizer)
+        trainer = trainers.WordPieceTrainer(**{**options, "special_tokens": [*SPECIAL_TOKENS, *pieces]})
+        tokenizer.train_from_iterator(texts, trainer)
+        return _without_added(tokenizer, pieces)
+    tokenizer = Tokenizer(models.BPE(unk_token=UNK))
+    steps = [normalizers.NFKC(), *([normalizers.Lowercase()] if lowercase else [])]
+    tokenizer.normalizer = normalizers.Sequence(steps)
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), **options)
     tokenizer.train_from_iterator(texts, trainer)
     return tokenizer
+
+
+def _continuation_pieces(texts: Iterable[str | list[str]], normalizer: Any) -> list[str]:
+    """"##c" for each character c of the normalized texts but spaces and punctuation (split off
+    before training, so never inside a word), in code-point order. Given to the WordPiece trainer
+    first, they get fixed ids: `tokenizers` numbers them in hash-map order, and the ids break ties
+    between equally frequent merges, so two trainings on the same texts learned different
+    vocabularies (huggingface/tokenizers#1794)."""
+    characters: set[str] = set()
+    for item in texts:
+        characters.update(normalizer.normalize_str(item if isinstance(item, str) else "\n".join(item)))
+    return [CONTINUATION + c for c in sorted(characters) if not c.isspace() and not unicodedata.category(c).startswith("P")]
+
+
+def _without_added(tokenizer: Any, pieces: list[str]) -> Any:
+    """`tokenizer` with `pieces` in its vocabulary only: the trainer also made them added tokens,
+    which would split "##c" out of a text and drop it when decoding."""
+    from tokenizers import Tokenizer
+
+    saved = json.loads(tokenizer.to_str())
+    dropped = set(pieces)
+    saved["added_tokens"] = [token for token in saved["added_tokens"] if token["content"] not in dropped]
+    return Tokenizer.from_str(json.dumps(saved))
 
 
 TOKENIZER_TEXTS = 200_000  # a vocabulary is learned from at most this many texts of each side
@@ -62,14 +93,24 @@ def learned_tokenizer(corpus: Sequence[RowTexts], kind: str, vocab_size: int, lo
     spread: millions of texts teach a vocabulary no more than that many do), kept in the data
     cache under those texts and settings, so a second run on the same data reuses it."""
     corpus = [texts.at(np.linspace(0, len(texts) - 1, TOKENIZER_TEXTS).astype(np.int64)) if len(texts) > TOKENIZER_TEXTS else texts for texts in corpus]
-    name = cache.key("tokenizer", [texts.key() for texts in corpus], kind, vocab_size, lowercase)
+    name = cache.key("tokenizer 2", [texts.key() for texts in corpus], kind, vocab_size, lowercase)  # 2: WordPiece's ## pieces in a fixed order
     file = cache.entry("tokenizers", name) / TOKENIZER_FILE
     if file.is_file():
         return read_tokenizer(file)
-    tokenizer = train_tokenizer(itertools.chain.from_iterable(texts.batches() for texts in corpus), kind, vocab_size, lowercase)
+    tokenizer = train_tokenizer(_Batches(corpus), kind, vocab_size, lowercase)
     with cache.writing("tokenizers", name) as partial:
         (partial / TOKENIZER_FILE).write_text(tokenizer.to_str())
     return tokenizer
+
+
+class _Batches:
+    """The texts of `corpus` in batches, read afresh on each pass."""
+
+    def __init__(self, corpus: Sequence[RowTexts]) -> None:
+        self.corpus = corpus
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return itertools.chain.from_iterable(texts.batches() for texts in self.corpus)
 
 
 def read_tokenizer(path: Path) -> Any:
