@@ -157,7 +157,7 @@ def test_a_high_learning_rate_for_fine_tuning_is_pointed_out(zoo_cli, tmp_path, 
 
 
 def test_resume_keeps_the_runs_tokenizer(zoo_cli, tmp_path):
-    """WordPiece training breaks ties in no fixed order: a resumed run must reuse its own."""
+    """A resumed run reuses its own tokenizer (another `tokenizers` version may learn another)."""
     first = train(zoo_cli, tmp_path, "sentiment", "--max-epochs", "1", *TINY["textcnn"])
     folder = Path(first["path"])
     saved = (folder / "model" / "tokenizer.json").read_text()

@@ -44,9 +44,9 @@ def reusing(info: dict[str, Any] | None) -> Iterator[None]:
 
 def reused_info() -> dict[str, Any] | None:
     """The `info` a run's data was first built with, while `reusing` it; else None. A builder
-    that learns from the data in a way that can come out differently (a WordPiece tokenizer:
-    its training breaks ties in no fixed order) takes that from here, so token ids stay those
-    of the checkpoint and agree across devices."""
+    that learns from the data (a tokenizer, which another `tokenizers` version may learn
+    differently) takes that from here, so token ids stay those of the checkpoint and agree
+    across devices."""
     return _reused.get()
 
 

@@ -13,7 +13,7 @@ task = Task(
     name="summarization",
     summary="Abstractive summaries of documents or dialogues (tables of document and summary), and the lead baseline",
     models={
-        **trained_models(transformer_params=5_598_464, gru_params=6_975_753, pointer_params=1_945_610, max_positions=1024),
+        **trained_models(transformer_params=5_602_048, gru_params=7_004_439, pointer_params=1_951_000, max_positions=1024),
         "lead": Model(
             builder="zoo_tasks.summarization.lead:Lead",
             summary="The first k sentences of the document, no training: the baseline a summary model must beat",

@@ -9,7 +9,7 @@ from zoo.seq2seq.catalog import DEMO, OPTIM_DEFAULTS, SETTINGS, SOURCE_COLUMNS, 
 task = Task(
     name="translation",
     summary="Machine translation: parallel text files (Multi30k's layout) or tables of source and target",
-    models=trained_models(transformer_params=5_587_968, gru_params=6_891_744, pointer_params=1_929_825, max_positions=512),
+    models=trained_models(transformer_params=5_590_784, gru_params=6_914_283, pointer_params=1_934_060, max_positions=512),
     default_model="transformer",
     module="zoo_tasks.translation.module:TranslationModule",
     data="zoo_tasks.translation.data:build_data",
