@@ -63,7 +63,7 @@ def train_tokenizer(
 
 
 def _continuation_pieces(texts: Iterable[str | list[str]], normalizer: Any) -> list[str]:
-    """"##c" for each character c of the normalized texts but spaces and punctuation (split off
+    """The piece "##c" for each character c of the normalized texts but spaces and punctuation (split off
     before training, so never inside a word), in code-point order. Given to the WordPiece trainer
     first, they get fixed ids: `tokenizers` numbers them in hash-map order, and the ids break ties
     between equally frequent merges, so two trainings on the same texts learned different
