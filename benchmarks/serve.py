@@ -165,9 +165,10 @@ async def load(url: str, bodies: list[bytes], clients: int, seconds: float) -> d
 
 
 def model_gain(run: str, bodies: list[bytes], batch: int = 32, seconds: float = 4.0) -> tuple[float, float]:
-    """The model's own batching gain, without HTTP: ms per input of `predict` on one input and on
-    `batch` inputs at once (decoded as the server decodes them), on the threads a served model
-    gets (zoo.server.share_threads). No server can gain more from batching than the model does."""
+    """The model's own batching gain, without HTTP: ms per input of what the server's predict
+    thread runs (`predict_served`) on one input and on `batch` inputs at once (decoded and
+    prepared as the server does it), on the threads a served model gets (zoo.server.share_threads).
+    No server can gain more from batching than the model does."""
     import torch
 
     import zoo
@@ -184,7 +185,7 @@ def model_gain(run: str, bodies: list[bytes], batch: int = 32, seconds: float = 
             while time.perf_counter() < deadline or len(times) < 5:
                 chosen = [inputs[(start + i) % len(inputs)] for i in range(size)]
                 started = time.perf_counter()
-                module.predict(chosen)
+                module.predict_served(chosen)
                 times.append((time.perf_counter() - started) * 1000 / size)
                 start += size
             per_input.append(statistics.median(times[1:]))

@@ -12,7 +12,7 @@ trained briefly here unless a run is given; one input per request, every answer 
 zoo: a `zoo serve RUN --port 0` process, `--max-batch-size 32` (batch timeout 0) or 1.
 LitServe: a process running `litserve.LitServer(ZooAPI(...), accelerator="cpu")` on 127.0.0.1
 with LitServe's defaults otherwise (one inference worker per device, one API server process);
-ZooAPI calls the same zoo methods `zoo serve` calls (decode_request, predict on the joined
+ZooAPI calls the same zoo methods `zoo serve` calls (decode_request, predict_served on the joined
 inputs of a batch, served_records), with `max_batch_size=32` and `batch_timeout` 1 ms
 (--lit-batch-timeout; LitServe waits it out for every batch that does not fill, a lone request
 too), or `max_batch_size=1`. Its predict runs on as many torch threads as zoo serve's (the
@@ -73,7 +73,7 @@ class ZooAPI(ls.LitAPI):
         requests = x if isinstance(x, list) else [x]
         if any(r.options != requests[0].options for r in requests):
             raise ValueError("requests with different options cannot share a batch here")
-        outputs = self.module.predict(_joined([r.inputs for r in requests]), **requests[0].options)
+        outputs = self.module.predict_served(_joined([r.inputs for r in requests]), **requests[0].options)
         parts, start = [], 0
         for request in requests:
             parts.append((request, outputs[start : start + len(request.sent)]))

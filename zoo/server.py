@@ -62,7 +62,7 @@ def build_app(module: Any, settings: Settings) -> FastAPI:
     """The FastAPI application serving `module` (a loaded zoo model)."""
     from zoo.batching import Batcher, Busy
 
-    batcher = Batcher(lambda inputs, options: module.predict(inputs, **options), settings.max_batch_size, settings.batch_timeout, settings.max_queue)
+    batcher = Batcher(lambda inputs, options: module.predict_served(inputs, **options), settings.max_batch_size, settings.batch_timeout, settings.max_queue)
 
     name = f"{module.config['task']}/{module.config['model']['name']}"
     app = FastAPI(title=f"zoo: {name}", description=f"The {name} model of {settings.model}, served by zoo.")

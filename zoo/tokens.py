@@ -34,6 +34,7 @@ from zoo import cache
 BLOCK_TEXTS = 1 << 17  # texts a cache entry holds; up to this many are encoded before training
 BATCH_TEXTS = 2_000  # texts encoded in one call (their ids are Python lists a moment: a small batch keeps that small)
 RECHECK_S = 2.0  # how often a reader looks for blocks the background process has finished
+_TRUNCATION = threading.Lock()  # `encode` sets a tokenizer's truncation for its call: one call at a time (`zoo serve` encodes on several threads)
 
 
 class RowTexts:
@@ -147,12 +148,13 @@ def encode(tokenizer: Any, texts: Sequence[str], max_length: int | None = None, 
     """(token ids of each text, how many texts were cut): at most `max_length` ids each,
     special tokens included (a tokenizer's post-processor adds them, such as [CLS] ... [SEP]).
     The tokenizer is left without truncation, as it was given."""
-    if max_length:
-        tokenizer.enable_truncation(max_length)
-    try:
-        encodings = tokenizer.encode_batch_fast(list(texts), add_special_tokens=special_tokens)
-    finally:
-        tokenizer.no_truncation()
+    with _TRUNCATION:
+        if max_length:
+            tokenizer.enable_truncation(max_length)
+        try:
+            encodings = tokenizer.encode_batch_fast(list(texts), add_special_tokens=special_tokens)
+        finally:
+            tokenizer.no_truncation()
     return [e.ids for e in encodings], sum(1 for e in encodings if e.overflowing)
 
 

@@ -90,31 +90,41 @@ class ClassificationModule(ServedImages, ZooModule):
         """Each image (a file path, PIL image, or tensor (C, H, W): uint8, or float in [0, 1])
         -> its label, that label's probability, and the `top_k` most likely labels. A tensor
         (N, C, H, W) is N images."""
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise ZooError(f"top_k must be a whole number of at least 1, not {top_k!r}")
         if isinstance(inputs, torch.Tensor):
             inputs = list(inputs) if inputs.ndim == 4 else [inputs]
         elif isinstance(inputs, (str, Path)) or is_pil(inputs):
             inputs = [inputs]
+        return self.predict_served([self._prepared(item) for item in inputs], top_k=top_k)
+
+    def served_inputs(self, sent: list[Any]) -> list[torch.Tensor]:
+        return [self._prepared(image) for image in super().served_inputs(sent)]
+
+    def predict_served(self, images: list[torch.Tensor], *, top_k: int = TOP_K) -> list[dict[str, Any]]:
+        """Images as `_prepared` leaves them -> `predict`'s records."""
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise ZooError(f"top_k must be a whole number of at least 1, not {top_k!r}")
         records = []
-        for start in range(0, len(inputs), 64):
-            batch = torch.stack([self._prepared(item) for item in inputs[start : start + 64]]).to(self.device)
+        for start in range(0, len(images), 64):
+            batch = torch.stack(images[start : start + 64]).to(self.device)
             with torch.inference_mode():
                 probabilities = self(batch).float().softmax(dim=1).cpu()
-            records += [self._record(p, top_k) for p in probabilities]
+            records += self._records(probabilities, top_k)
         return records
 
     def _prepared(self, item: Any) -> torch.Tensor:
+        """An image as the network takes it: uint8 (C, H, W) at the model's size."""
         if isinstance(item, (str, Path)):
             item = open_image(Path(item))
-        image = self.eval_transform(to_tensor(item, self.channels))
-        return image.float() / 255
+        return self.eval_transform(to_tensor(item, self.channels))
 
-    def _record(self, probabilities: torch.Tensor, top_k: int) -> dict[str, Any]:
-        values, indices = probabilities.topk(min(top_k, len(self.classes)))
-        best = self.classes[int(indices[0])]
-        top = [{"label": self.classes[int(i)], "probability": round(float(v), 6)} for v, i in zip(values, indices)]
-        return {"label": best, "probability": top[0]["probability"], "top_k": top}
+    def _records(self, probabilities: torch.Tensor, top_k: int) -> list[dict[str, Any]]:
+        """A record per row of `probabilities` (N, classes)."""
+        values, indices = probabilities.topk(min(top_k, len(self.classes)), dim=1)
+        records = []
+        for row_values, row_indices in zip(values.tolist(), indices.tolist()):
+            top = [{"label": self.classes[i], "probability": round(v, 6)} for v, i in zip(row_values, row_indices)]
+            records.append({"label": top[0]["label"], "probability": top[0]["probability"], "top_k": top})
+        return records
 
     def predict_from_cli(self, args: Sequence[str], top_k: str = str(TOP_K)) -> list[dict[str, Any]]:
         """Image files, and folders of them (searched recursively, in name order)."""

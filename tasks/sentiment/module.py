@@ -82,7 +82,13 @@ class SentimentModule(ZooModule):
     def predict(self, inputs: Sequence[str] | str, *, batch_size: int = PREDICT_BATCH) -> list[dict[str, Any]]:
         """Each text of `inputs` -> its label, that label's probability (`score`) and every label's
         probability (`scores`). Texts are batched by length; records keep the input order."""
-        ids, _ = tokens.encode(self.tokenizer, text.checked_texts(inputs), self.max_length, special_tokens=True)
+        return self.predict_served(self._token_ids(text.checked_texts(inputs)), batch_size=batch_size)
+
+    def served_inputs(self, sent: list[Any]) -> list[list[int]]:
+        return self._token_ids(text.checked_texts(sent))
+
+    def predict_served(self, ids: list[list[int]], *, batch_size: int = PREDICT_BATCH) -> list[dict[str, Any]]:
+        """The token ids of texts, as `_token_ids` gives them -> `predict`'s records."""
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         probabilities = torch.empty(len(ids), len(self.classes))
         with torch.inference_mode():
@@ -91,20 +97,23 @@ class SentimentModule(ZooModule):
                 batch, lengths = text.pad([ids[i] for i in chosen], self.pad_id)
                 logits = self(batch.to(self.device), lengths.to(self.device))
                 probabilities[chosen] = logits.float().softmax(dim=1).cpu()
-        return [self._record(p) for p in probabilities]
+        return self._records(probabilities)
 
-    def _record(self, probabilities: torch.Tensor) -> dict[str, Any]:
-        best = int(probabilities.argmax())
-        scores = {label: round(float(p), 6) for label, p in zip(self.classes, probabilities)}
-        return {"label": self.classes[best], "score": scores[self.classes[best]], "scores": scores}
+    def _token_ids(self, texts: list[str]) -> list[list[int]]:
+        return tokens.encode(self.tokenizer, texts, self.max_length, special_tokens=True)[0]
+
+    def _records(self, probabilities: torch.Tensor) -> list[dict[str, Any]]:
+        """A record per row of `probabilities` (N, classes)."""
+        records = []
+        for best, row in zip(probabilities.argmax(dim=1).tolist(), probabilities.tolist()):
+            scores = {label: round(p, 6) for label, p in zip(self.classes, row)}
+            records.append({"label": self.classes[best], "score": scores[self.classes[best]], "scores": scores})
+        return records
 
     def predict_from_cli(self, args: Sequence[str], file: str | None = None) -> list[dict[str, Any]]:
         """The texts given, then the lines of `--file`."""
         texts = text.cli_texts(args, file, example="a gripping film")
         return [{"input": t, **record} for t, record in zip(texts, self.predict(texts))]
-
-    def served_inputs(self, sent: list[Any]) -> list[str]:
-        return text.checked_texts(sent)
 
     def format_prediction(self, record: dict[str, Any]) -> str:
         return f"{record['label']} {record['score']:.3f}  {record['input']}"
