@@ -88,11 +88,14 @@ def test_info_health_openapi_and_a_page(sentiment_run):
         import urllib.request
 
         page = urllib.request.urlopen(url + "/").read().decode()
+        docs = urllib.request.urlopen(url + "/docs").read().decode()
+        script = urllib.request.urlopen(url + "/swagger-ui/swagger-ui-bundle.js")
     assert status == 200 and info["name"] == "sentiment/textcnn" and info["classes"] == ["negative", "positive"]
     assert info["metrics"]["val"]["acc"] == json.loads((sentiment_run / "metrics.json").read_text())["val"]["acc"]
     body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]
     assert list(body) == ["application/json"] and body["application/json"]["schema"]["properties"]["inputs"]["description"] == "texts, one per input"
     assert page.lstrip().lower().startswith("<!doctype html>") and "https://" not in page  # no CDN
+    assert "/swagger-ui/swagger-ui-bundle.js" in docs and "https://" not in docs and script.status == 200  # the API's docs: no CDN either
 
 
 def test_bad_requests_are_one_json_line_and_the_server_goes_on(sentiment_run):

@@ -286,6 +286,15 @@ def test_sentiment_page_shows_the_label_and_every_score(browser, sentiment_run, 
         assert error.is_displayed() and error.text.startswith("text 1 is empty")
 
 
+def test_api_docs_list_predict_and_load_nothing_from_elsewhere(browser, sentiment_run):
+    """/docs is Swagger UI from the server's own files: it lists /predict, and every file it loads comes from the server."""
+    with serving(sentiment_run) as url:
+        browser.get(url + "/docs")
+        wait(browser, lambda: browser.find_elements(By.CSS_SELECTOR, '.opblock-summary-path[data-path="/predict"]'))
+        loaded = browser.execute_script("return performance.getEntriesByType('resource').map(entry => entry.name)")
+    assert any(name.endswith("/openapi.json") for name in loaded) and all(name.startswith(url) for name in loaded), loaded
+
+
 def test_generic_page_sends_the_json_body_and_shows_the_answer(browser, sentiment_run, monkeypatch, tmp_path):
     """The page of a plugin task without one of its own (here served for sentiment)."""
     from zoo import server

@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException
 from zoo.errors import ZooError
 
 PAGES = resources.files("zoo") / "pages"  # the pages' shared files (zoo.css, zoo.js) and the page of a task without its own
+SWAGGER_UI = "fastapi_offline"  # the package whose static/ folder holds Swagger UI 5 (its script, style and icon), so /docs needs no CDN
 INLINE_DECODE_BYTES = 64 * 1024  # a larger body (a photo) is decoded in a thread, so the server reads other requests meanwhile
 SETTINGS_VARIABLE = "ZOO_SERVE_SETTINGS"  # how `--workers` hands the settings to each worker process
 
@@ -65,10 +66,11 @@ def build_app(module: Any, settings: Settings) -> FastAPI:
     batcher = Batcher(lambda inputs, options: module.predict_served(inputs, **options), settings.max_batch_size, settings.batch_timeout, settings.max_queue)
 
     name = f"{module.config['task']}/{module.config['model']['name']}"
-    app = FastAPI(title=f"zoo: {name}", description=f"The {name} model of {settings.model}, served by zoo.")
+    app = FastAPI(title=f"zoo: {name}", description=f"The {name} model of {settings.model}, served by zoo.", docs_url=None, redoc_url=None)
     app.state.batcher = batcher
     app.add_middleware(BodyLimit, megabytes=settings.max_body_mb)
     app.mount("/static", StaticFiles(directory=str(PAGES)), name="static")
+    app.mount("/swagger-ui", StaticFiles(directory=str(resources.files(SWAGGER_UI) / "static")), name="swagger-ui")
     info = describe(module, settings)
     page = task_page(module)
 
@@ -102,6 +104,13 @@ def build_app(module: Any, settings: Settings) -> FastAPI:
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def home() -> str:
         return page
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title}: API",
+                                   swagger_js_url="/swagger-ui/swagger-ui-bundle.js", swagger_css_url="/swagger-ui/swagger-ui.css", swagger_favicon_url="/swagger-ui/favicon.png")
 
     @app.get("/health", summary="Whether the server is up")
     async def health() -> dict[str, str]:
