@@ -184,6 +184,30 @@ def test_gpu_with_bf16_mixed_precision(tmp_path):
     assert zoo.load(run.path).predict(torch.zeros(3, 24, 24))[0]["label"]  # loads on CPU
 
 
+def test_the_cnn_folds_its_batch_norms_when_predicting():
+    """Without gradients each batch norm is folded into its convolution: the same logits, and
+    folded again after a training step has changed the weights and running statistics."""
+    from zoo_tasks.classification.models import SmallCNN
+
+    torch.manual_seed(0)
+    net = SmallCNN(3, 4, [4, 8], dropout=0.0)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.5)
+    images = torch.rand(6, 3, 12, 12)
+    folded = []
+    for _ in range(2):
+        net.train()
+        net(images).logsumexp(dim=1).mean().backward()
+        optimizer.step()
+        net.eval()
+        with torch.enable_grad():
+            unfolded = net(images).detach()
+        with torch.inference_mode():
+            assert torch.allclose(net(images), unfolded, atol=1e-5)
+        folded.append(net._folded[1])
+        assert not any(isinstance(layer, torch.nn.BatchNorm2d) for layer in folded[-1])
+    assert folded[0] is not folded[1]
+
+
 def test_top5_is_counted_apart_from_accuracy():
     """A first batch that top-1 gets right must not tie top-5 to top-1 for the rest."""
     module = zoo.create("classification")

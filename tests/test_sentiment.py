@@ -85,6 +85,33 @@ def test_padding_never_changes_a_prediction(name):
     assert torch.allclose(batched[0], alone[0], atol=1e-5)
 
 
+def test_textcnn_reads_its_token_table_as_it_would_convolve(monkeypatch):
+    """Without gradients textcnn sums rows of a token table instead of convolving: the same
+    logits, the table made again after the weights change, and convolutions past its size cap."""
+    from zoo_tasks.sentiment.models import TextCNN
+
+    torch.manual_seed(0)
+    net = TextCNN(50, 3, 0, embedding_dim=16, widths=[2, 3, 5], maps=8, dropout=0.5).eval()
+    lengths = torch.tensor([1, 4, 9, 6])
+    ids = torch.randint(1, 50, (4, 9)) * (torch.arange(9) < lengths[:, None])
+
+    def both() -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.enable_grad():
+            convolved = net(ids, lengths).detach()
+        with torch.inference_mode():
+            return convolved, net(ids, lengths)
+
+    convolved, read = both()
+    assert net._table is not None and torch.allclose(read, convolved, atol=1e-5)
+    with torch.no_grad():
+        net.convolutions[1].weight.mul_(-2)
+        net.embedding.weight[7] += 1
+    convolved_again, read_again = both()
+    assert not torch.allclose(convolved_again, convolved, atol=1e-3) and torch.allclose(read_again, convolved_again, atol=1e-5)
+    monkeypatch.setattr(TextCNN, "TABLE_BYTES", 1000)
+    assert net._token_table() is None and torch.allclose(both()[1], convolved_again, atol=1e-5)
+
+
 @pytest.mark.parametrize("file", ["data.csv", "data.tsv", "data.jsonl", "data.csv.gz", "data.parquet"])
 def test_table_formats(zoo_cli, tmp_path, file):
     data = write_table(tmp_path / file, reviews(), text="review", label="sentiment")
