@@ -13,8 +13,9 @@ each sending one input per request and the next request when its answer came, ev
 distinct input; every answer is checked to be 200 with one record. Each setting runs --seconds
 after a warm-up. Printed: req/s, p50 and p99 latency, the server's peak memory (VmHWM), and
 the batching ratio at each client count (the target: at least 3x at 32 clients); then each
-model's own batching gain without HTTP (predict on 32 inputs against one at a time, per input),
-the most a server could gain from batching it.
+model's own batching gain without HTTP (predict_served on 32 inputs against one at a time, per
+input; a server gains somewhat more, as unbatched each forward pass also waits for the GIL at
+each operation while the event loop answers other requests).
 """
 
 from __future__ import annotations
@@ -167,8 +168,7 @@ async def load(url: str, bodies: list[bytes], clients: int, seconds: float) -> d
 def model_gain(run: str, bodies: list[bytes], batch: int = 32, seconds: float = 4.0) -> tuple[float, float]:
     """The model's own batching gain, without HTTP: ms per input of what the server's predict
     thread runs (`predict_served`) on one input and on `batch` inputs at once (decoded and
-    prepared as the server does it), on the threads a served model gets (zoo.server.share_threads).
-    No server can gain more from batching than the model does."""
+    prepared as the server does it), on the threads a served model gets (zoo.server.share_threads)."""
     import torch
 
     import zoo

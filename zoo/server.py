@@ -129,8 +129,10 @@ def build_app(module: Any, settings: Settings) -> FastAPI:
         return Response(json.dumps({"predictions": module.served_records(decoded, outputs)}, ensure_ascii=False, separators=(",", ":")), media_type="application/json")
 
     # A plain Starlette route: FastAPI's per-request dependency solving would cost more than a
-    # batched forward pass per request. OpenAPI learns of it below.
+    # batched forward pass per request. OpenAPI learns of it below. It is the router's first
+    # route, so a request for it is not matched against every other route first.
     app.add_route("/predict", predict, methods=["POST"])
+    app.router.routes.insert(0, app.router.routes.pop())
     app.openapi = lambda: app.openapi_schema or documented(app, module)
     return app
 

@@ -22,6 +22,7 @@ from zoo.module import ZooModule
 from zoo_tasks.classification.data import ImageDataset, transforms
 
 TOP_K = 5
+PREDICT_BATCH = 64  # images prepared and run at once
 
 
 class ClassificationModule(ServedImages, ZooModule):
@@ -90,22 +91,23 @@ class ClassificationModule(ServedImages, ZooModule):
         """Each image (a file path, PIL image, or tensor (C, H, W): uint8, or float in [0, 1])
         -> its label, that label's probability, and the `top_k` most likely labels. A tensor
         (N, C, H, W) is N images."""
+        _check_top_k(top_k)
         if isinstance(inputs, torch.Tensor):
             inputs = list(inputs) if inputs.ndim == 4 else [inputs]
         elif isinstance(inputs, (str, Path)) or is_pil(inputs):
             inputs = [inputs]
-        return self.predict_served([self._prepared(item) for item in inputs], top_k=top_k)
+        chunks = (inputs[start : start + PREDICT_BATCH] for start in range(0, len(inputs), PREDICT_BATCH))
+        return [record for chunk in chunks for record in self.predict_served([self._prepared(item) for item in chunk], top_k=top_k)]
 
     def served_inputs(self, sent: list[Any]) -> list[torch.Tensor]:
         return [self._prepared(image) for image in super().served_inputs(sent)]
 
     def predict_served(self, images: list[torch.Tensor], *, top_k: int = TOP_K) -> list[dict[str, Any]]:
         """Images as `_prepared` leaves them -> `predict`'s records."""
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise ZooError(f"top_k must be a whole number of at least 1, not {top_k!r}")
+        _check_top_k(top_k)
         records = []
-        for start in range(0, len(images), 64):
-            batch = torch.stack(images[start : start + 64]).to(self.device)
+        for start in range(0, len(images), PREDICT_BATCH):
+            batch = torch.stack(images[start : start + PREDICT_BATCH]).to(self.device)
             with torch.inference_mode():
                 probabilities = self(batch).float().softmax(dim=1).cpu()
             records += self._records(probabilities, top_k)
@@ -166,3 +168,8 @@ class ClassificationModule(ServedImages, ZooModule):
     def describe(self) -> dict[str, Any]:
         shown = ", ".join(self.classes[:10]) + (f" ... ({len(self.classes)})" if len(self.classes) > 10 else "")
         return {"classes": shown, "input": "x".join(map(str, [self.channels, *self.image_size]))}
+
+
+def _check_top_k(top_k: Any) -> None:
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise ZooError(f"top_k must be a whole number of at least 1, not {top_k!r}")
