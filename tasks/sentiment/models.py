@@ -78,7 +78,10 @@ class TextCNN(nn.Module):
 
     def _convolved(self, ids: torch.Tensor) -> list[torch.Tensor]:
         """relu(convolution) of each width over one sequence of token ids: (maps, len - width + 1) each."""
-        table = None if torch.is_grad_enabled() else self._token_table()
+        if torch.is_grad_enabled():  # training: the weights change, so a table would go stale; its memory is freed
+            self._table = table = None
+        else:
+            table = self._token_table()
         if table is None:
             embedded = self.embedding(ids).T[None]  # (1, E, len)
             return [F.relu(convolution(embedded))[0] for convolution in self.convolutions]
