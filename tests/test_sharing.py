@@ -114,3 +114,17 @@ def test_push_uploads_the_model_folder_with_hub_metadata_on_its_card(zoo_cli, tr
     assert card.split("---\n", 2)[2].lstrip() == (trained_run / "model" / "README.md").read_text()  # the card itself, unchanged below
     assert "---" not in (trained_run / "model" / "README.md").read_text()[:3]  # the run's own card is left as it was
     assert_user_error(zoo_cli("push", trained_run, "not-a-repo"), "'not-a-repo' is not a Hub repository name", "write ORG/NAME")
+
+
+def test_a_push_that_cannot_reach_the_hub_or_is_refused_is_one_line(zoo_cli, trained_run: Path, monkeypatch):
+    import httpx2
+    from huggingface_hub.errors import HfHubHTTPError
+
+    assert_user_error(zoo_cli("push", trained_run, "someone/line"), "cannot push to someone/line: HF_HUB_OFFLINE is set", "unset HF_HUB_OFFLINE")
+    failures = {
+        "cannot reach the Hugging Face Hub to push to someone/line: [Errno -2] Name or service not known": httpx2.ConnectError("[Errno -2] Name or service not known"),
+        "the Hub refused the push to someone/line: 401 Unauthorized": HfHubHTTPError("401 Unauthorized\nmore lines", response=httpx2.Response(401, request=httpx2.Request("POST", "https://huggingface.co/api/repos/create"))),
+    }
+    for message, failure in failures.items():
+        monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", lambda api, *args, _failure=failure, **kwargs: (_ for _ in ()).throw(_failure))
+        assert_user_error(zoo_cli("push", trained_run, "someone/line"), message, "hf auth login" if "refused" in message else "check the connection")

@@ -89,9 +89,16 @@ def serve(run: str | Path, **settings: Any) -> None:
     """Serve a trained model over HTTP until Ctrl-C: POST /predict (batched), a web page at /,
     /info, /health and /docs. Settings: host ("127.0.0.1"), port (8000), workers (1),
     max_batch_size (32), batch_timeout (0.0 seconds), max_body_mb (16), max_queue (1024), trust_code (False)."""
+    from dataclasses import fields
+
+    from zoo.errors import did_you_mean
     from zoo.server import Settings
     from zoo.server import serve as serve_model
 
+    names = [field.name for field in fields(Settings) if field.name != "model"]
+    for name in settings:
+        if name not in names:
+            raise ZooError(f"zoo.serve has no setting {name!r}", did_you_mean(name, names) or f"its settings: {', '.join(names)}")
     serve_model(Settings(model=str(run), **settings))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import types
 import typing
 from collections.abc import Sequence
@@ -223,7 +224,7 @@ class ZooModule(L.LightningModule):
         elif str in allowed and isinstance(value, str):
             return value
         wanted = " or ".join(KIND_WORDS.get(kind, kind.__name__) for kind in allowed)
-        raise ZooError(f"{name} must be {wanted}, not {value!r}")
+        raise ZooError(f"{name} must be {wanted}, not {json.dumps(value, default=str)}")  # as the client wrote it: true, "3", null
 
     def request_fields(self) -> list[str]:
         """The fields of a /predict body: "inputs" and the options."""

@@ -166,11 +166,12 @@ async def read_body(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(raw)  # whatever its Content-Type says: `curl -d '{...}'` calls JSON a form
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        if kind not in ("application/json", ""):
+        if kind not in ("application/json", "") and raw.lstrip()[:1] not in (b"{", b"["):  # `curl -d '{...'` calls broken JSON a form
             raise ZooError(f"the body is {kind}, not JSON or multipart/form-data", 'send {"inputs": [...]} as application/json, or upload files as multipart/form-data') from None
         raise ZooError(f"the body is not JSON: {error}", 'send {"inputs": [...]}') from None
     if not isinstance(body, dict):
-        raise ZooError(f"the body is a JSON {type(body).__name__}, not an object", 'send {"inputs": [...]}')
+        kind = {list: "an array", str: "a string", bool: "true or false", int: "a number", float: "a number"}.get(type(body), "null")
+        raise ZooError(f"the body is {kind}, not a JSON object", 'send {"inputs": [...]}')
     return body
 
 
@@ -296,6 +297,32 @@ def task_page(module: Any) -> str:
     return (PAGES / "generic.html").read_text(encoding="utf-8")
 
 
+def announce_when_answering(host: str, port: int, announce: Any, wait_s: float = 600.0) -> None:
+    """Call `announce` from a thread once GET /health on (host, port) answers 200: the workers are
+    up. (http.client, not urllib: a proxy set in the environment must not stand in between.)"""
+    import http.client
+    import time
+
+    local = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+
+    def wait() -> None:
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            connection = http.client.HTTPConnection(local, port, timeout=1)
+            try:
+                connection.request("GET", "/health")
+                if connection.getresponse().status == 200:
+                    announce()
+                    return
+            except OSError:
+                pass
+            finally:
+                connection.close()
+            time.sleep(0.1)
+
+    threading.Thread(target=wait, name="zoo-announce", daemon=True).start()
+
+
 def bound_socket(host: str, port: int) -> socket.socket:
     """A listening socket on (host, port); a port in use or a host not on this machine is a ZooError."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -338,8 +365,9 @@ def share_threads(workers: int) -> None:
     torch.set_num_threads(max(1, usable_cores() // workers - 1))
 
 
-def serve(settings: Settings, announce: Any = print) -> None:
-    """Serve until Ctrl-C. The model loads before the port opens, so a bad folder is one line."""
+def serve(settings: Settings, announce: Any = None) -> None:
+    """Serve until Ctrl-C. The model loads before the port opens, so a bad folder is one line.
+    `announce(line)` says where it serves (default: printed, flushed for a reader of a pipe)."""
     import uvicorn
 
     settings.check()
@@ -350,7 +378,12 @@ def serve(settings: Settings, announce: Any = print) -> None:
     sock = bound_socket(settings.host, settings.port)
     port = sock.getsockname()[1]
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
-    announce(f"serving {settings.model} at http://{shown}:{port} (page /, API /predict, docs /docs); Ctrl-C stops")
+    line = f"serving {settings.model} at http://{shown}:{port} (page /, API /predict, docs /docs); Ctrl-C stops"
+    announce = announce or (lambda text: print(text, flush=True))
+    if module is not None:
+        announce(line)  # the socket listens already: requests wait there for the moment the loop starts
+    else:
+        announce_when_answering(settings.host, port, lambda: announce(line))  # worker processes start and load the model first
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill`, `docker stop`: stop as Ctrl-C does (uvicorn passes it on after shutting down)
     # log_config None: uvicorn's own would reconfigure logging process-wide (dictConfig closes every handler there is).

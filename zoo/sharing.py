@@ -5,8 +5,10 @@ huggingface_hub is imported only when one is used."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +61,7 @@ def download(name: str) -> Path:
         raise ZooError(f"{name}: the model has no revision {revision!r}", "name a branch, tag or commit it has") from None
     except LocalEntryNotFoundError:
         raise ZooError(f"{name} is not in the Hugging Face cache, and the Hub cannot be reached",
-                       "run the command once with a connection (HF_HUB_OFFLINE unset) to download it") from None
+                       "run the command once with a connection (and HF_HUB_OFFLINE unset) to download it") from None
 
 
 def push(run: str | Path, repo: str, *, private: bool = False, revision: str | None = None) -> dict[str, Any]:
@@ -78,13 +80,34 @@ def push(run: str | Path, repo: str, *, private: bool = False, revision: str | N
         shutil.copytree(folder, staged)
         card = staged / CARD
         card.write_text(front_matter(folder) + card.read_text(encoding="utf-8"), encoding="utf-8")
-        url = api.create_repo(repo, private=private, exist_ok=True)
-        if revision:
-            api.create_branch(repo, branch=revision, exist_ok=True)
-        commit = api.upload_folder(repo_id=repo, folder_path=staged, revision=revision,
-                                   commit_message=f"Upload {folder.name} with zoo {__version__}")
+        with _hub_errors(repo):
+            url = api.create_repo(repo, private=private, exist_ok=True)
+            if revision:
+                api.create_branch(repo, branch=revision, exist_ok=True)
+            commit = api.upload_folder(repo_id=repo, folder_path=staged, revision=revision,
+                                       commit_message=f"Upload {folder.name} with zoo {__version__}")
         files = sorted(str(path.relative_to(staged)) for path in staged.rglob("*") if path.is_file())
     return {"repo": repo, "url": str(url), "revision": revision or "main", "commit": getattr(commit, "oid", None), "files": files}
+
+
+@contextlib.contextmanager
+def _hub_errors(repo: str) -> Iterator[None]:
+    """The Hub's refusals and an unreachable Hub, while pushing to `repo`, as ZooErrors."""
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    from zoo.files import first_line
+
+    try:
+        yield
+    except OfflineModeIsEnabled:
+        raise ZooError(f"cannot push to {repo}: HF_HUB_OFFLINE is set", "unset HF_HUB_OFFLINE and push again") from None
+    except HfHubHTTPError as error:
+        raise ZooError(f"the Hub refused the push to {repo}: {first_line(error)}",
+                       "log in with a token that may write (`hf auth login`), and check the repository is yours or your organization's") from None
+    except Exception as error:
+        if not (isinstance(error, OSError) or any(kind.__name__ == "TransportError" for kind in type(error).__mro__)):  # httpx's: no connection, DNS, timeout
+            raise
+        raise ZooError(f"cannot reach the Hugging Face Hub to push to {repo}: {first_line(error)}", "check the connection and push again") from None
 
 
 def front_matter(folder: Path) -> str:
