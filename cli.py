@@ -32,10 +32,22 @@ class Parser(argparse.ArgumentParser):
     --help that is worked out only when asked for (the installed tasks)."""
 
     more_help: Callable[[], str] | None = None
+    given: Sequence[str] = ()  # the arguments being parsed, so an unknown flag is matched against its command's
 
     def error(self, message: str) -> NoReturn:
-        print(f"zoo: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        hint = self._flag_hint(message)
+        print(f"zoo: error: {message}{f'; {hint}' if hint else ''} (see `{self.prog} --help`)", file=sys.stderr)
         sys.exit(2)
+
+    def _flag_hint(self, message: str) -> str | None:
+        """For an unrecognized --flag, the flags of its command that are close to it."""
+        unknown = [word.split("=")[0] for word in message.removeprefix("unrecognized arguments: ").split() if word.startswith("--")]
+        if not message.startswith("unrecognized arguments: ") or not unknown or self._subparsers is None:
+            return None
+        choices = self._subparsers._group_actions[0].choices
+        command = choices.get(next((word for word in self.given if word in choices), ""))
+        flags = [option for action in (command or self)._actions for option in action.option_strings if option.startswith("--")]
+        return did_you_mean(unknown[0], flags, cutoff=0.75)
 
     def format_help(self) -> str:
         return super().format_help() + (f"\n{self.more_help()}" if self.more_help else "")
@@ -162,7 +174,12 @@ def build_parser() -> Parser:
     export.add_argument("--json", action="store_true", help="print one JSON document")
     export.add_argument("--trust-code", action="store_true", help="run the Python code the model folder carries (model.source)")
 
-    push = commands.add_parser("push", help="upload a trained model to the Hugging Face Hub")
+    push = commands.add_parser(
+        "push",
+        help="upload a trained model to the Hugging Face Hub",
+        description="Upload a run's model/ folder to a Hub model repository (created when missing), with the Hub's metadata on its card. "
+        "Needs a Hugging Face token that may write: `hf auth login` once, or HF_TOKEN. Anyone then loads it as hf://ORG/NAME.",
+    )
     push.add_argument("run", help="a run folder or its model/ folder")
     push.add_argument("repo", metavar="ORG/NAME", help="the Hub model repository (created when missing)")
     push.add_argument("--private", action="store_true", help="create the repository private")
@@ -304,7 +321,9 @@ def _run(args_list: list[str], debug: bool) -> int:
         args_list = split_evaluate_args(args_list)
         args_list, overrides, flags = split_train_args(args_list)
         try:
-            args = build_parser().parse_args(args_list)
+            parser = build_parser()
+            parser.given = args_list
+            args = parser.parse_args(args_list)
         except SystemExit as exit:  # --help, --version, or a usage mistake already reported
             return int(exit.code or 0)
         args.overrides, args.flags = overrides, flags or predict_flags

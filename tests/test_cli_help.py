@@ -74,6 +74,14 @@ def test_unknown_flags_and_values_are_answered_by_meaning(zoo_cli, args, fragmen
     assert "'none'" not in result.err
 
 
+def test_a_misspelt_flag_of_any_command_is_answered_by_its_close_flags(zoo_cli):
+    assert_user_error(zoo_cli("serve", "runs/x", "--prot", "9000"), "unrecognized arguments: --prot 9000; did you mean '--port'?")
+    assert_user_error(zoo_cli("runs", "--jsn"), "unrecognized arguments: --jsn; did you mean '--json'?")
+    result = zoo_cli("serve", "runs/x", "--zzzzzz")
+    assert_user_error(result, "unrecognized arguments: --zzzzzz")
+    assert "did you mean" not in result.err
+
+
 def test_python_keywords_that_are_no_flag_are_answered_too():
     with pytest.raises(zoo.ZooError, match=r"unknown option --gpus .*--devices \(trainer.devices\)"):
         resolve_config("linear-regression", gpus=2)

@@ -68,6 +68,7 @@ def build_app(module: Any, settings: Settings) -> FastAPI:
     name = f"{module.config['task']}/{module.config['model']['name']}"
     app = FastAPI(title=f"zoo: {name}", description=f"The {name} model of {settings.model}, served by zoo.", docs_url=None, redoc_url=None)
     app.state.batcher = batcher
+    app.router.redirect_slashes = False  # /predict/ is a 404 with its one line, not a redirect with an empty body
     app.add_middleware(BodyLimit, megabytes=settings.max_body_mb)
     app.mount("/static", StaticFiles(directory=str(PAGES)), name="static")
     app.mount("/swagger-ui", StaticFiles(directory=str(resources.files(SWAGGER_UI) / "static")), name="swagger-ui")
