@@ -13,7 +13,9 @@ import inspect
 import json
 import os
 import re
+import signal
 import sys
+import threading
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -311,7 +313,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in args_list
     args_list = [a for a in args_list if a != "--debug"]
     with _one_line_warnings():
-        return _run(args_list, debug)
+        code = _run(args_list, debug)
+    if argv is None and threading.current_thread() is threading.main_thread():
+        # This process is zoo and ends now: a late Ctrl-C (a process group's, passed on again by
+        # `uv run`) must not break the interpreter's clean-up into tracebacks.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return code
 
 
 def _run(args_list: list[str], debug: bool) -> int:
