@@ -117,6 +117,7 @@ def test_bad_requests_are_one_json_line_and_the_server_goes_on(sentiment_run):
             (call(url + "/predict", method="GET"), 405, "GET is not how /predict is used"),
             (call(url + "/nowhere"), 404, "no page /nowhere"),
             (call(url + "/predict/", {"inputs": ["fine"]}), 404, "no page /predict/"),
+            (call(url + "/predict?top_k=2", {"inputs": ["fine"]}), 400, "/predict reads no query parameters (top_k=2); put options in the body"),
         ]
         still = call(url + "/predict", {"inputs": ["a fine film"]})
     for (status, answer), expected_status, fragment in cases:
