@@ -316,8 +316,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = _run(args_list, debug)
     if argv is None and threading.current_thread() is threading.main_thread():
         # This process is zoo and ends now: a late Ctrl-C (a process group's, passed on again by
-        # `uv run`) must not break the interpreter's clean-up into tracebacks.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # `uv run`) ends it at once, rather than breaking the interpreter's clean-up into tracebacks.
+        def exit_now(*_: Any) -> None:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+
+        signal.signal(signal.SIGINT, exit_now)
     return code
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -203,9 +204,12 @@ def test_the_cnn_folds_its_batch_norms_when_predicting():
             unfolded = net(images).detach()
         with torch.inference_mode():
             assert torch.allclose(net(images), unfolded, atol=1e-5)
-        folded.append(net._folded[1])
+        folded.append(net._folded._made[1])
         assert not any(isinstance(layer, torch.nn.BatchNorm2d) for layer in folded[-1])
     assert folded[0] is not folded[1]
+    with torch.no_grad():  # exported (and compiled) with its plain layers: a traced weight has no storage to key on
+        exported = torch.export.export(net, (images,)).module()
+    assert torch.allclose(exported(images), unfolded, atol=1e-5) and copy.deepcopy(net)._folded._made is None
 
 
 def test_top5_is_counted_apart_from_accuracy():

@@ -3,6 +3,7 @@ tokenizers, prediction from the command line and from Python."""
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import shutil
@@ -102,12 +103,16 @@ def test_textcnn_reads_its_token_table_as_it_would_convolve(monkeypatch):
             return convolved, net(ids, lengths)
 
     convolved, read = both()
-    assert net._table is not None and torch.allclose(read, convolved, atol=1e-5)
+    assert net._table._made is not None and torch.allclose(read, convolved, atol=1e-5)
     with torch.no_grad():
         net.convolutions[1].weight.mul_(-2)
         net.embedding.weight[7] += 1
     convolved_again, read_again = both()
     assert not torch.allclose(convolved_again, convolved, atol=1e-3) and torch.allclose(read_again, convolved_again, atol=1e-5)
+    net.eval()  # a switch of mode clears it; made again under autocast, it is still float32
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        net(ids, lengths)
+    assert net._table._made[1].dtype == torch.float32 and copy.deepcopy(net)._table._made is None
     monkeypatch.setattr(TextCNN, "TABLE_BYTES", 1000)
     assert net._token_table() is None and torch.allclose(both()[1], convolved_again, atol=1e-5)
 

@@ -122,8 +122,8 @@ def build_app(module: Any, settings: Settings) -> FastAPI:
         return {**info, "served": {"requests": batcher.requests, "forward_passes": batcher.batches}}
 
     async def predict(request: Request) -> JSONResponse:
-        if request.url.query:
-            raise ZooError(f"/predict reads no query parameters ({request.url.query[:80]})", 'put options in the body: {"inputs": [...], "top_k": 3}')
+        if misplaced := [key for key in request.query_params if key in module.request_fields()]:  # others (a cache-buster) are let be
+            raise ZooError(f"/predict reads {misplaced[0]} from the body, not the URL", f'put it in the body: {{"inputs": [...], "{misplaced[0]}": ...}}')
         body = await read_body(request)
         large = int(request.headers.get("content-length") or INLINE_DECODE_BYTES + 1) > INLINE_DECODE_BYTES
         decoded = await asyncio.to_thread(module.decode_request, body) if large else module.decode_request(body)

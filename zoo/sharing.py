@@ -102,8 +102,10 @@ def _hub_errors(repo: str) -> Iterator[None]:
     except OfflineModeIsEnabled:
         raise ZooError(f"cannot push to {repo}: HF_HUB_OFFLINE is set", "unset HF_HUB_OFFLINE and push again") from None
     except HfHubHTTPError as error:
-        raise ZooError(f"the Hub refused the push to {repo}: {first_line(error)}",
-                       "log in with a token that may write (`hf auth login`), and check the repository is yours or your organization's") from None
+        status = error.response.status_code if error.response is not None else None
+        hint = {401: "log in with a token that may write (`hf auth login`)", 403: "log in with a token that may write to it (`hf auth login`)",
+                404: "check the repository's name: ORG is your user or an organization of yours"}.get(status, "try again later" if status in (429, 500, 502, 503, 504) else None)
+        raise ZooError(f"the Hub refused the push to {repo}: {first_line(error)}", hint) from None
     except Exception as error:
         if not (isinstance(error, OSError) or any(kind.__name__ == "TransportError" for kind in type(error).__mro__)):  # httpx's: no connection, DNS, timeout
             raise

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from zoo.inference import WeightsCache, predicting
 from zoo.weights import check_architecture, starting_weights
 
 MIN_IMAGE_SIZE = 32  # torchvision's networks downsample 32 times
@@ -72,24 +73,26 @@ class SmallCNN(nn.Module):
         self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(width, num_classes))
         self.to(memory_format=torch.channels_last)
         self.register_state_dict_post_hook(_usual_layout)
-        self._folded: tuple[tuple[Any, ...], nn.Sequential] | None = None  # (the tensors it was made from, `features` folded)
+        self._folded = WeightsCache()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = self.features if self.training or torch.is_grad_enabled() else self._folded_features()
+        features = self._folded_features() if predicting(self) else self.features
         return self.head(self.pool(features(x.contiguous(memory_format=torch.channels_last))))
 
     def _folded_features(self) -> nn.Sequential:
         """`features` with each batch norm folded into the convolution before it."""
         from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-        tensors = [*self.features.parameters(), *self.features.buffers()]
-        made_from = tuple((t.data_ptr(), 0 if t.is_inference() else t._version) for t in tensors)
-        if self._folded is None or self._folded[0] != made_from:
+        def make() -> nn.Sequential:
             layers = list(self.features)
-            folded = [fuse_conv_bn_eval(layer, after) if isinstance(after, nn.BatchNorm2d) else layer
-                      for layer, after in zip(layers, [*layers[1:], None]) if not isinstance(layer, nn.BatchNorm2d)]
-            self._folded = (made_from, nn.Sequential(*folded))
-        return self._folded[1]
+            return nn.Sequential(*(fuse_conv_bn_eval(layer, after) if isinstance(after, nn.BatchNorm2d) else layer
+                                   for layer, after in zip(layers, [*layers[1:], None]) if not isinstance(layer, nn.BatchNorm2d)))
+
+        return self._folded.get([*self.features.parameters(), *self.features.buffers()], make)
+
+    def train(self, mode: bool = True) -> SmallCNN:
+        self._folded.clear()  # training changes the weights and statistics
+        return super().train(mode)
 
 
 def _usual_layout(module: nn.Module, state: dict[str, Any], prefix: str, local_metadata: dict[str, Any]) -> None:

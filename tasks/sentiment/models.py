@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo.hub import hub_model
+from zoo.inference import WeightsCache, predicting
 
 
 def word_embeddings(vocab_size: int, dim: int, pad_id: int) -> nn.Embedding:
@@ -56,7 +57,7 @@ class TextCNN(nn.Module):
         self.widths = list(widths)
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(maps * len(widths), num_classes)
-        self._table: tuple[tuple[Any, ...], torch.Tensor] | None = None  # (the weights it was worked out from, the table)
+        self._table = WeightsCache()
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         widest = max(self.widths)
@@ -78,10 +79,7 @@ class TextCNN(nn.Module):
 
     def _convolved(self, ids: torch.Tensor) -> list[torch.Tensor]:
         """relu(convolution) of each width over one sequence of token ids: (maps, len - width + 1) each."""
-        if torch.is_grad_enabled():  # training: the weights change, so a table would go stale; its memory is freed
-            self._table = table = None
-        else:
-            table = self._token_table()
+        table = self._token_table() if predicting(self) else None
         if table is None:
             embedded = self.embedding(ids).T[None]  # (1, E, len)
             return [F.relu(convolution(embedded))[0] for convolution in self.convolutions]
@@ -104,11 +102,16 @@ class TextCNN(nn.Module):
         taps = sum(self.widths) * self.convolutions[0].out_channels
         if weights[0].dtype != torch.float32 or len(weights[0]) * taps * 4 > self.TABLE_BYTES:
             return None
-        made_from = tuple((w.data_ptr(), 0 if w.is_inference() else w._version) for w in weights)
-        if self._table is None or self._table[0] != made_from:
+
+        def make() -> torch.Tensor:
             filters = torch.cat([c.weight.permute(2, 0, 1).flatten(0, 1) for c in self.convolutions])  # (taps x maps, E)
-            self._table = (made_from, self.embedding.weight @ filters.T)
-        return self._table[1]
+            return self.embedding.weight @ filters.T
+
+        return self._table.get(weights, make)
+
+    def train(self, mode: bool = True) -> TextCNN:
+        self._table.clear()  # training changes the weights, and frees the table's memory meanwhile
+        return super().train(mode)
 
 
 class BiLSTM(nn.Module):
