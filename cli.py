@@ -37,18 +37,25 @@ class Parser(argparse.ArgumentParser):
     given: Sequence[str] = ()  # the arguments being parsed, so an unknown flag is matched against its command's
 
     def error(self, message: str) -> NoReturn:
-        hint = self._flag_hint(message)
-        print(f"zoo: error: {message}{f'; {hint}' if hint else ''} (see `{self.prog} --help`)", file=sys.stderr)
+        command = self._given_command()
+        hint = self._flag_hint(message, command or self)
+        print(f"zoo: error: {message}{f'; {hint}' if hint else ''} (see `{(command or self).prog} --help`)", file=sys.stderr)
         sys.exit(2)
 
-    def _flag_hint(self, message: str) -> str | None:
-        """For an unrecognized --flag, the flags of its command that are close to it."""
-        unknown = [word.split("=")[0] for word in message.removeprefix("unrecognized arguments: ").split() if word.startswith("--")]
-        if not message.startswith("unrecognized arguments: ") or not unknown or self._subparsers is None:
+    def _given_command(self) -> argparse.ArgumentParser | None:
+        """The parser of the command in the arguments being parsed (None: none, or this is one)."""
+        if self._subparsers is None:
             return None
         choices = self._subparsers._group_actions[0].choices
-        command = choices.get(next((word for word in self.given if word in choices), ""))
-        flags = [option for action in (command or self)._actions for option in action.option_strings if option.startswith("--")]
+        return choices.get(next((word for word in self.given if word in choices), ""))
+
+    @staticmethod
+    def _flag_hint(message: str, parser: argparse.ArgumentParser) -> str | None:
+        """For an unrecognized --flag, the flags of `parser` that are close to it."""
+        unknown = [word.split("=")[0] for word in message.removeprefix("unrecognized arguments: ").split() if word.startswith("--")]
+        if not message.startswith("unrecognized arguments: ") or not unknown:
+            return None
+        flags = [option for action in parser._actions for option in action.option_strings if option.startswith("--")]
         return did_you_mean(unknown[0], flags, cutoff=0.75)
 
     def format_help(self) -> str:

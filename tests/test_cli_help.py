@@ -75,7 +75,7 @@ def test_unknown_flags_and_values_are_answered_by_meaning(zoo_cli, args, fragmen
 
 
 def test_a_misspelt_flag_of_any_command_is_answered_by_its_close_flags(zoo_cli):
-    assert_user_error(zoo_cli("serve", "runs/x", "--prot", "9000"), "unrecognized arguments: --prot 9000; did you mean '--port'?")
+    assert_user_error(zoo_cli("serve", "runs/x", "--prot", "9000"), "unrecognized arguments: --prot 9000; did you mean '--port'? (see `zoo serve --help`)")
     assert_user_error(zoo_cli("runs", "--jsn"), "unrecognized arguments: --jsn; did you mean '--json'?")
     result = zoo_cli("serve", "runs/x", "--zzzzzz")
     assert_user_error(result, "unrecognized arguments: --zzzzzz")
