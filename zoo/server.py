@@ -173,8 +173,9 @@ async def read_body(request: Request) -> dict[str, Any]:
             raise ZooError(f"the body is {kind}, not JSON or multipart/form-data", 'send {"inputs": [...]} as application/json, or upload files as multipart/form-data') from None
         raise ZooError(f"the body is not JSON: {error}", 'send {"inputs": [...]}') from None
     if not isinstance(body, dict):
-        kind = {list: "an array", str: "a string", bool: "true or false", int: "a number", float: "a number"}.get(type(body), "null")
-        raise ZooError(f"the body is {kind}, not a JSON object", 'send {"inputs": [...]}')
+        from zoo.plugins import KIND_WORDS
+
+        raise ZooError(f"the body is {KIND_WORDS[type(body)]}, not a JSON object", 'send {"inputs": [...]}')
     return body
 
 
