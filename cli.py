@@ -7,6 +7,7 @@ the traceback). `--json` prints one JSON document on stdout and nothing else the
 from __future__ import annotations
 
 import argparse
+import atexit
 import collections
 import contextlib
 import inspect
@@ -317,6 +318,10 @@ def split_evaluate_args(argv: list[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if argv is None and threading.current_thread() is threading.main_thread():
+        # The last of zoo's clean-up at exit (handlers run last registered first): from there on a
+        # late Ctrl-C is ignored, as Python puts back the default handler, which would end zoo by the signal.
+        atexit.register(signal.signal, signal.SIGINT, signal.SIG_IGN)
     debug = "--debug" in args_list
     args_list = [a for a in args_list if a != "--debug"]
     with _one_line_warnings():

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -223,6 +224,12 @@ def test_zoo_serve_starts_workers_answers_and_stops_on_ctrl_c(trained_run, ctrl_
         url = line.split(" at ")[1].split()[0]
         status, answer = call(url + "/predict", {"inputs": [4]})  # announced once the workers answer
         assert status == 200 and answer["predictions"][0]["y"] == pytest.approx(8, abs=1e-3)
+        if sys.platform == "linux":  # a listening socket per worker, the kernel spreading connections over them
+            port, deadline = int(url.rsplit(":", 1)[1]), time.monotonic() + 60
+            while listening_sockets(port) < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert listening_sockets(port) == 2
+            assert "libtorch" not in Path(f"/proc/{process.pid}/maps").read_text()  # the parent checked the model in a process of its own
     finally:
         process.send_signal(signal.SIGINT)
     assert process.stdout.readline() == "zoo serve stopped\n"
@@ -238,6 +245,12 @@ def test_serve_mistakes_are_one_line(zoo_cli, trained_run, tmp_path):
         taken.listen()
         port = taken.getsockname()[1]
         assert_user_error(zoo_cli("serve", trained_run, "--port", port), f"cannot listen on 127.0.0.1:{port}", "choose another --port")
+    with socket.socket() as shared:  # another server's port, open to sharing (SO_REUSEPORT): workers do not join it
+        shared.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_REUSEPORT", socket.SO_REUSEADDR), 1)
+        shared.bind(("127.0.0.1", 0))
+        shared.listen()
+        port = shared.getsockname()[1]
+        assert_user_error(zoo_cli("serve", trained_run, "--port", port, "--workers", "2"), f"cannot listen on 127.0.0.1:{port}")
     assert_user_error(zoo_cli("serve", tmp_path / "nothing"), "does not exist")
     assert_user_error(zoo_cli("serve", trained_run, "--max-batch-size", "0"), "--max-batch-size must be a whole number of at least 1, not 0")
     assert_user_error(zoo_cli("serve", trained_run, "--batch-timeout", "nan"), "--batch-timeout must be a finite number of 0 or more")
@@ -245,3 +258,9 @@ def test_serve_mistakes_are_one_line(zoo_cli, trained_run, tmp_path):
     assert_user_error(zoo_cli("serve", trained_run, "--host", ""), "--host is empty")  # not every network by accident
     with pytest.raises(zoo.ZooError, match=r"zoo.serve has no setting 'max_body_size'; did you mean 'max_body_mb'"):
         zoo.serve(trained_run, max_body_size=1)
+
+
+def listening_sockets(port: int) -> int:
+    """How many TCP sockets on this machine listen on `port` (Linux's /proc/net/tcp)."""
+    rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return sum(1 for row in rows if int(row[1].rsplit(":", 1)[1], 16) == port and row[3] == "0A")

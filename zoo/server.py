@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import socket
+import sys
 import threading
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -327,19 +328,51 @@ def announce_when_answering(host: str, port: int, announce: Any, wait_s: float =
     threading.Thread(target=wait, name="zoo-announce", daemon=True).start()
 
 
-def bound_socket(host: str, port: int) -> socket.socket:
-    """A listening socket on (host, port); a port in use or a host not on this machine is a ZooError."""
+def bound_socket(host: str, port: int, workers: int = 1) -> socket.socket:
+    """The socket to serve on at (host, port); a port in use or a host not on this machine is a
+    ZooError. One process listens on it at once; `workers` processes on Linux each get a socket
+    of their own on the port (WorkersPort), elsewhere they share this one, listening."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        if workers > 1 and sys.platform == "linux":
+            address = sock.getsockname()  # port 0 has become a free port
+            sock.close()  # bound alone first: a port another program serves on (with SO_REUSEPORT too) is refused, not shared
+            sock = WorkersPort(family, socket.SOCK_STREAM)
+            sock.bind(address)
+            return sock
     except OSError as error:
         sock.close()
         taken = error.errno in (98, 48)  # EADDRINUSE on Linux, macOS
         raise ZooError(f"cannot listen on {host}:{port}: {error.strerror}", "choose another --port" if taken else "pass --host 127.0.0.1 or an address of this machine") from None
     sock.listen(2048)
     sock.set_inheritable(True)
+    return sock
+
+
+class WorkersPort(socket.socket):
+    """The port of `--workers` processes on Linux, held by the parent, which never listens on it
+    (no connection waits for it). uvicorn pickles its sockets to each worker it starts: this one
+    arrives as a new socket of the worker's own on the same port (SO_REUSEPORT), listened on once
+    the worker's model has loaded, and the kernel spreads new connections over the workers' sockets.
+    On one shared socket, whichever worker woke first took every connection waiting: the
+    benchmark's keep-alive clients all landed on one worker of two, at times."""
+
+    def __init__(self, family: int, kind: int) -> None:
+        super().__init__(family, kind)
+        self.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _worker_socket, (self.family, self.getsockname())
+
+
+def _worker_socket(family: int, address: tuple[Any, ...]) -> socket.socket:
+    """A worker's own socket on the `WorkersPort` at `address`, bound (uvicorn listens on it)."""
+    sock = WorkersPort(family, socket.SOCK_STREAM)
+    sock.bind(address)
     return sock
 
 
@@ -355,6 +388,24 @@ def loaded(settings: Settings) -> Any:
     from zoo.artifact import load
 
     return load(settings.model, settings.trust_code)
+
+
+def loads_apart(settings: Settings) -> None:
+    """Load the model in a process of its own and raise what loading raised: the workers' parent
+    checks the model before starting them without holding torch and a model itself (about 900 MB
+    that no request would use)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    process = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        process.submit(_loads, settings).result()
+    finally:
+        process.shutdown(wait=False)  # it exits while the workers start
+
+
+def _loads(settings: Settings) -> None:
+    loaded(settings)
 
 
 def share_threads(workers: int) -> None:
@@ -375,11 +426,13 @@ def serve(settings: Settings, announce: Any = None) -> None:
     import uvicorn
 
     settings.check()
-    share_threads(settings.workers)
-    module = loaded(settings) if settings.workers == 1 else None
-    if module is None:
-        loaded(Settings(**{**asdict(settings), "workers": 1}))  # a bad model folder fails here, once, not in every worker
-    sock = bound_socket(settings.host, settings.port)
+    module = None
+    if settings.workers == 1:
+        share_threads(1)
+        module = loaded(settings)
+    else:
+        loads_apart(settings)  # a bad model folder fails here, once, not in every worker
+    sock = bound_socket(settings.host, settings.port, settings.workers)
     port = sock.getsockname()[1]
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     line = f"serving {settings.model} at http://{shown}:{port} (page /, API /predict, docs /docs); Ctrl-C stops"
