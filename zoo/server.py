@@ -302,17 +302,17 @@ def task_page(module: Any) -> str:
     return (PAGES / "generic.html").read_text(encoding="utf-8")
 
 
-def announce_when_answering(host: str, port: int, announce: Any, wait_s: float = 600.0) -> None:
+def announce_when_answering(host: str, port: int, announce: Any) -> None:
     """Call `announce` from a thread once GET /health on (host, port) answers 200: the workers are
-    up. (http.client, not urllib: a proxy set in the environment must not stand in between.)"""
+    up, however long they take to load. (http.client, not urllib: a proxy set in the environment
+    must not stand in between.)"""
     import http.client
     import time
 
     local = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
 
     def wait() -> None:
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
+        while True:
             connection = http.client.HTTPConnection(local, port, timeout=1)
             try:
                 connection.request("GET", "/health")
