@@ -319,8 +319,9 @@ def split_evaluate_args(argv: list[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if argv is None and threading.current_thread() is threading.main_thread():
-        # The last of zoo's clean-up at exit (handlers run last registered first): from there on a
-        # late Ctrl-C is ignored, as Python puts back the default handler, which would end zoo by the signal.
+        # A late Ctrl-C in the interpreter's final clean-up would end zoo by the signal (Python puts
+        # back the default handler there); from this atexit handler on, it is ignored. Registered
+        # before the command runs, it runs after the exit handlers the command registers.
         atexit.register(signal.signal, signal.SIGINT, signal.SIG_IGN)
     debug = "--debug" in args_list
     args_list = [a for a in args_list if a != "--debug"]

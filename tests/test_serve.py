@@ -9,6 +9,7 @@ import contextlib
 import io
 import json
 import os
+import pickle
 import signal
 import socket
 import subprocess
@@ -17,6 +18,7 @@ import time
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,7 @@ import zoo
 from tests.images import image_folder, picture
 from tests.serving import call, serving
 from tests.test_errors import assert_user_error
+from zoo.server import bound_socket
 
 WORDS = "good bad great awful fine dull moving boring warm cold sharp flat".split()
 
@@ -224,11 +227,14 @@ def test_zoo_serve_starts_workers_answers_and_stops_on_ctrl_c(trained_run, ctrl_
         url = line.split(" at ")[1].split()[0]
         status, answer = call(url + "/predict", {"inputs": [4]})  # announced once the workers answer
         assert status == 200 and answer["predictions"][0]["y"] == pytest.approx(8, abs=1e-3)
-        if sys.platform == "linux":  # a listening socket per worker, the kernel spreading connections over them
+        if sys.platform == "linux":  # each worker listens on a socket of its own (the kernel spreads connections over them), the parent on none
             port, deadline = int(url.rsplit(":", 1)[1]), time.monotonic() + 60
-            while listening_sockets(port) < 2 and time.monotonic() < deadline:
+            while len(listening_sockets(port)) < 2 and time.monotonic() < deadline:
                 time.sleep(0.1)
-            assert listening_sockets(port) == 2
+            listening = listening_sockets(port)
+            children = [int(pid) for task in Path(f"/proc/{process.pid}/task").iterdir() for pid in (task / "children").read_text().split()]
+            assert len(listening) == 2 and not listening & socket_inodes(process.pid)
+            assert sorted(len(listening & socket_inodes(pid)) for pid in children if listening & socket_inodes(pid)) == [1, 1]
             assert "libtorch" not in Path(f"/proc/{process.pid}/maps").read_text()  # the parent checked the model in a process of its own
     finally:
         process.send_signal(signal.SIGINT)
@@ -245,13 +251,15 @@ def test_serve_mistakes_are_one_line(zoo_cli, trained_run, tmp_path):
         taken.listen()
         port = taken.getsockname()[1]
         assert_user_error(zoo_cli("serve", trained_run, "--port", port), f"cannot listen on 127.0.0.1:{port}", "choose another --port")
-    with socket.socket() as shared:  # another server's port, open to sharing (SO_REUSEPORT): workers do not join it
-        shared.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_REUSEPORT", socket.SO_REUSEADDR), 1)
-        shared.bind(("127.0.0.1", 0))
-        shared.listen()
-        port = shared.getsockname()[1]
-        assert_user_error(zoo_cli("serve", trained_run, "--port", port, "--workers", "2"), f"cannot listen on 127.0.0.1:{port}")
+    if hasattr(socket, "SO_REUSEPORT"):
+        with socket.socket() as shared:  # another server's port, open to sharing (SO_REUSEPORT): workers do not join it
+            shared.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            shared.bind(("127.0.0.1", 0))
+            shared.listen()
+            port = shared.getsockname()[1]
+            assert_user_error(zoo_cli("serve", trained_run, "--port", port, "--workers", "2"), f"cannot listen on 127.0.0.1:{port}", "choose another --port")
     assert_user_error(zoo_cli("serve", tmp_path / "nothing"), "does not exist")
+    assert_user_error(zoo_cli("serve", tmp_path / "nothing", "--workers", "2"), "does not exist")  # found by the workers' check, in a process of its own
     assert_user_error(zoo_cli("serve", trained_run, "--max-batch-size", "0"), "--max-batch-size must be a whole number of at least 1, not 0")
     assert_user_error(zoo_cli("serve", trained_run, "--batch-timeout", "nan"), "--batch-timeout must be a finite number of 0 or more")
     assert_user_error(zoo_cli("serve", trained_run, "--max-body-size", "0"), "--max-body-size must be a finite number above 0, not 0.0")
@@ -260,7 +268,32 @@ def test_serve_mistakes_are_one_line(zoo_cli, trained_run, tmp_path):
         zoo.serve(trained_run, max_body_size=1)
 
 
-def listening_sockets(port: int) -> int:
-    """How many TCP sockets on this machine listen on `port` (Linux's /proc/net/tcp)."""
+@pytest.mark.skipif(sys.platform != "linux", reason="workers get sockets of their own on Linux only")
+def test_the_workers_port_is_theirs_alone_while_they_load():
+    held = bound_socket("127.0.0.1", 0, workers=2)
+    port = held.getsockname()[1]
+    with held:
+        for workers in (1, 2):  # another zoo serve, with or without workers
+            with pytest.raises(zoo.ZooError, match=f"cannot listen on 127.0.0.1:{port}: Address already in use; choose another --port"):
+                bound_socket("127.0.0.1", port, workers)
+        worker = pickle.loads(ForkingPickler.dumps(held))  # as uvicorn hands it to a worker: a socket of the worker's own
+        with worker:
+            worker.listen()
+            assert worker.getsockname() == held.getsockname() and worker.fileno() != held.fileno()
+
+
+def listening_sockets(port: int) -> set[str]:
+    """The inodes of the TCP sockets on this machine that listen on `port` (Linux's /proc/net/tcp)."""
     rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
-    return sum(1 for row in rows if int(row[1].rsplit(":", 1)[1], 16) == port and row[3] == "0A")
+    return {row[9] for row in rows if int(row[1].rsplit(":", 1)[1], 16) == port and row[3] == "0A"}
+
+
+def socket_inodes(pid: int) -> set[str]:
+    """The inodes of the sockets process `pid` has open."""
+    inodes = set()
+    for descriptor in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):  # closed meanwhile
+            target = os.readlink(descriptor)
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    return inodes

@@ -16,9 +16,6 @@ class ZooError(Exception):
         self.hint = hint
         super().__init__(f"{message}; {hint}" if hint else message)
 
-    def __reduce__(self) -> tuple[type[ZooError], tuple[str, str | None]]:
-        return type(self), (self.message, self.hint)  # raised in another process (zoo serve --workers), it arrives whole
-
 
 def close_matches(word: str, choices: Iterable[str], limit: int = 3, cutoff: float = 0.5) -> list[str]:
     """The names in `choices` that look most like `word` (for 'did you mean ...?'); a higher

@@ -31,6 +31,7 @@ PAGES = resources.files("zoo") / "pages"  # the pages' shared files (zoo.css, zo
 SWAGGER_UI = "fastapi_offline"  # the package whose static/ folder holds Swagger UI 5 (its script, style and icon), so /docs needs no CDN
 INLINE_DECODE_BYTES = 64 * 1024  # a larger body (a photo) is decoded in a thread, so the server reads other requests meanwhile
 SETTINGS_VARIABLE = "ZOO_SERVE_SETTINGS"  # how `--workers` hands the settings to each worker process
+STARTUP_FAILURE = 3  # a worker's exit status that stops uvicorn's supervisor (uvicorn.config.STARTUP_FAILURE)
 
 
 @dataclass(frozen=True)
@@ -330,49 +331,58 @@ def announce_when_answering(host: str, port: int, announce: Any) -> None:
 
 def bound_socket(host: str, port: int, workers: int = 1) -> socket.socket:
     """The socket to serve on at (host, port); a port in use or a host not on this machine is a
-    ZooError. One process listens on it at once; `workers` processes on Linux each get a socket
-    of their own on the port (WorkersPort), elsewhere they share this one, listening."""
+    ZooError. For one process, a listening socket; for `workers` processes on Linux, a
+    WorkersPort, bound and never listened on, from which each worker makes a listening socket of
+    its own; elsewhere one listening socket the workers share."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    spread = workers > 1 and sys.platform == "linux"
+    sock = (WorkersPort if spread else socket.socket)(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-        if workers > 1 and sys.platform == "linux":
-            address = sock.getsockname()  # port 0 has become a free port
-            sock.close()  # bound alone first: a port another program serves on (with SO_REUSEPORT too) is refused, not shared
-            sock = WorkersPort(family, socket.SOCK_STREAM)
-            sock.bind(address)
-            return sock
     except OSError as error:
         sock.close()
         taken = error.errno in (98, 48)  # EADDRINUSE on Linux, macOS
         raise ZooError(f"cannot listen on {host}:{port}: {error.strerror}", "choose another --port" if taken else "pass --host 127.0.0.1 or an address of this machine") from None
+    if spread:
+        # Bound alone first (a port in use, even by another program's SO_REUSEPORT socket, is
+        # refused); from now on only sockets with SO_REUSEPORT of this user may share the port,
+        # and no socket without it (SO_REUSEADDR off) may take it while the workers load.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
+        return sock
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
 
 
 class WorkersPort(socket.socket):
-    """The port of `--workers` processes on Linux, held by the parent, which never listens on it
+    """The port of `--workers` processes on Linux, held by their parent, which never listens on it
     (no connection waits for it). uvicorn pickles its sockets to each worker it starts: this one
     arrives as a new socket of the worker's own on the same port (SO_REUSEPORT), listened on once
-    the worker's model has loaded, and the kernel spreads new connections over the workers' sockets.
-    On one shared socket, whichever worker woke first took every connection waiting: the
-    benchmark's keep-alive clients all landed on one worker of two, at times."""
-
-    def __init__(self, family: int, kind: int) -> None:
-        super().__init__(family, kind)
-        self.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    the worker's model has loaded, and the kernel spreads new connections over the workers' sockets
+    by their addresses (not by load). On one shared socket, whichever worker woke first took every
+    connection waiting: the benchmark's keep-alive clients all landed on one worker of two, at
+    times. The price: connections still waiting in a worker's queue when it dies are reset (the
+    kernel moves them to another worker only with net.ipv4.tcp_migrate_req=1)."""
 
     def __reduce__(self) -> tuple[Any, ...]:
         return _worker_socket, (self.family, self.getsockname())
 
 
 def _worker_socket(family: int, address: tuple[Any, ...]) -> socket.socket:
-    """A worker's own socket on the `WorkersPort` at `address`, bound (uvicorn listens on it)."""
-    sock = WorkersPort(family, socket.SOCK_STREAM)
-    sock.bind(address)
+    """A worker's own socket on the WorkersPort at `address`, bound (uvicorn listens on it). A
+    worker that cannot bind ends with uvicorn's startup-failure status: its parent stops, rather
+    than starting it again and again."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind(address)
+    except OSError as error:
+        sock.close()
+        print(f"zoo serve: a worker cannot listen on port {address[1]}: {error.strerror}", file=sys.stderr, flush=True)
+        sys.exit(STARTUP_FAILURE)
     return sock
 
 
@@ -392,20 +402,44 @@ def loaded(settings: Settings) -> Any:
 
 def loads_apart(settings: Settings) -> None:
     """Load the model in a process of its own and raise what loading raised: the workers' parent
-    checks the model before starting them without holding torch and a model itself (about 900 MB
-    that no request would use)."""
+    checks the model once before starting them, without holding torch and a model itself (about
+    900 MB that no request would use). Stopped (Ctrl-C, SIGTERM), it stops that process too."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
-    process = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    context = multiprocessing.get_context("spawn")
+    receiving, sending = context.Pipe(duplex=False)
+    process = context.Process(target=_load_and_answer, args=(settings, sending), name="zoo-check", daemon=True)
+    process.start()
+    sending.close()
     try:
-        process.submit(_loads, settings).result()
+        error = receiving.recv()  # None: it loaded
+    except EOFError:
+        process.join()
+        raise ZooError(f"loading {settings.model} ended its process abruptly (exit status {process.exitcode})",
+                       "run zoo serve without --workers to see why") from None
     finally:
-        process.shutdown(wait=False)  # it exits while the workers start
+        if process.is_alive():
+            process.terminate()  # stopped while it loads, or done: it exits without unwinding torch
+        process.join()
+        receiving.close()
+    if error is not None:
+        if not isinstance(error, (ZooError, OSError)):
+            error.add_note("(raised loading the model in a process of its own; without --workers its traceback shows where)")
+        raise error
 
 
-def _loads(settings: Settings) -> None:
-    loaded(settings)
+def _load_and_answer(settings: Settings, answer: Any) -> None:
+    """In loads_apart's process: send None once the model has loaded, else the error it raised."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops this process
+    try:
+        loaded(settings)
+    except Exception as error:
+        try:
+            answer.send(error)
+        except Exception:  # an exception that does not pickle: its text
+            answer.send(RuntimeError(f"{type(error).__name__}: {error}"))
+    else:
+        answer.send(None)
 
 
 def share_threads(workers: int) -> None:
@@ -426,6 +460,8 @@ def serve(settings: Settings, announce: Any = None) -> None:
     import uvicorn
 
     settings.check()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill`, `docker stop`: stop as Ctrl-C does (uvicorn passes it on after shutting down)
     module = None
     if settings.workers == 1:
         share_threads(1)
@@ -441,8 +477,6 @@ def serve(settings: Settings, announce: Any = None) -> None:
         announce(line)  # the socket listens already: requests wait there for the moment the loop starts
     else:
         announce_when_answering(settings.host, port, lambda: announce(line))  # worker processes start and load the model first
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill`, `docker stop`: stop as Ctrl-C does (uvicorn passes it on after shutting down)
     # log_config None: uvicorn's own would reconfigure logging process-wide (dictConfig closes every handler there is).
     # lifespan off: nothing starts with the app (the batcher starts with the first request), and a second Ctrl-C finds no lifespan task to break.
     common = {"lifespan": "off", "log_config": None, "log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 5}
