@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
@@ -44,6 +45,19 @@ def test_encode_cuts_to_max_length_and_counts_the_cut_texts():
     cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     assert all(i[0] == cls and i[-1] == sep for i in ids)
     assert encode(tokenizer, ["a film"])[0][0] == ids[0][1:-1]  # without special tokens
+
+
+def test_threads_encode_at_once_with_one_tokenizer_at_their_own_lengths():  # zoo serve's event loop and its threads
+    tokenizer = add_cls_sep(train_tokenizer(TEXTS, vocab_size=300))
+    lengths = [3, 5, 8, None] * 8
+    alone = [encode(tokenizer, TEXTS, length, special_tokens=True) for length in lengths]
+    with ThreadPoolExecutor(4) as threads:
+        together = list(threads.map(lambda length: encode(tokenizer, TEXTS, length, special_tokens=True), lengths))
+    assert together == alone and {max(len(i) for i in ids) for ids, _ in alone[:3]} == {3, 5, 8}
+    assert tokenizer.truncation is None  # the tokenizer given is left as it was
+    tokenizer.add_tokens(["superbly"])  # a tokenizer given tokens since: cut with them too
+    [ids], _ = encode(tokenizer, ["superbly"], 5, special_tokens=True)
+    assert ids[1] == tokenizer.token_to_id("superbly")
 
 
 def test_a_missing_tokenizer_is_a_user_error(tmp_path):

@@ -14,6 +14,7 @@ Torch-free: the background process (`python -c ... fill_from_stdin()`) imports t
 from __future__ import annotations
 
 import atexit
+import functools
 import hashlib
 import itertools
 import json
@@ -34,7 +35,6 @@ from zoo import cache
 BLOCK_TEXTS = 1 << 17  # texts a cache entry holds; up to this many are encoded before training
 BATCH_TEXTS = 2_000  # texts encoded in one call (their ids are Python lists a moment: a small batch keeps that small)
 RECHECK_S = 2.0  # how often a reader looks for blocks the background process has finished
-_TRUNCATION = threading.Lock()  # `encode` sets a tokenizer's truncation for its call: one call at a time (`zoo serve` encodes on several threads)
 
 
 class RowTexts:
@@ -147,15 +147,22 @@ def filled_rows(*columns: tuple[Any, str]) -> tuple[Any, int | None]:
 def encode(tokenizer: Any, texts: Sequence[str], max_length: int | None = None, special_tokens: bool = False) -> tuple[list[list[int]], int]:
     """(token ids of each text, how many texts were cut): at most `max_length` ids each,
     special tokens included (a tokenizer's post-processor adds them, such as [CLS] ... [SEP]).
-    The tokenizer is left without truncation, as it was given."""
-    with _TRUNCATION:
-        if max_length:
-            tokenizer.enable_truncation(max_length)
-        try:
-            encodings = tokenizer.encode_batch_fast(list(texts), add_special_tokens=special_tokens)
-        finally:
-            tokenizer.no_truncation()
+    The tokenizer given is not changed, so threads may encode with it at once (`zoo serve`)."""
+    if max_length:
+        tokenizer = _truncating(tokenizer, tokenizer.get_vocab_size(with_added_tokens=True), max_length)
+    encodings = tokenizer.encode_batch_fast(list(texts), add_special_tokens=special_tokens)
     return [e.ids for e in encodings], sum(1 for e in encodings if e.overflowing)
+
+
+@functools.lru_cache(maxsize=4)
+def _truncating(tokenizer: Any, vocab_size: int, max_length: int) -> Any:
+    """A copy of `tokenizer` that cuts texts at `max_length` ids, made once (`vocab_size` in the
+    key: a tokenizer given tokens since is copied again)."""
+    from tokenizers import Tokenizer
+
+    copy = Tokenizer.from_str(tokenizer.to_str())
+    copy.enable_truncation(max_length)
+    return copy
 
 
 class TokenIds:
