@@ -3,8 +3,11 @@
 #   1. the GPU tests (tests/test_gpu.py, `-m gpu`): every model trains briefly in bf16 mixed
 #      precision on the GPU and predicts and evaluates alike on the GPU and the CPU; the image
 #      models train compiled; two GPUs train one run with DDP where there are two;
-#   2. classification training throughput on the GPU, bf16: zoo against the hand-written loop
-#      (benchmarks/classification_throughput.py, MNIST under DATA_ROOT/mnist).
+#   2. training throughput on the GPU, bf16, zoo against a hand-written loop on the same model,
+#      data and batches, median of 3: classification's cnn on MNIST (images/s,
+#      benchmarks/classification_throughput.py), the sentiment transformer on SST-2 and the
+#      translation transformer on Multi30k (tokens/s, benchmarks/sentiment_training.py and
+#      translation_throughput.py: hand-written AMP loops), from DATA_ROOT.
 # Without a CUDA device it says so and exits 0: nothing is checked.
 #
 #   bash benchmarks/gpu_check.sh [DATA_ROOT]      (default ../shared/data)
@@ -32,8 +35,11 @@ fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 export PYTHONUNBUFFERED=1
 "${PYTHON[@]}" -m pytest -m gpu -p no:cacheprovider -n 4 tests/test_gpu.py
-if [ -d "$DATA_ROOT/mnist" ]; then
-  "${PYTHON[@]}" benchmarks/classification_throughput.py --data-root "$DATA_ROOT" --accelerator gpu --precision bf16-mixed --repeat 3 --epochs 2
-else
-  echo "gpu_check: no $DATA_ROOT/mnist: throughput not measured"
-fi
+GPU=(--data-root "$DATA_ROOT" --accelerator gpu --precision bf16-mixed --repeat 3)
+for pair in mnist:classification_throughput.py sst2:sentiment_training.py multi30k_de_en:translation_throughput.py; do
+  if [ -d "$DATA_ROOT/${pair%%:*}" ]; then
+    "${PYTHON[@]}" "benchmarks/${pair#*:}" "${GPU[@]}"
+  else
+    echo "gpu_check: no $DATA_ROOT/${pair%%:*}: ${pair#*:} not run"
+  fi
+done

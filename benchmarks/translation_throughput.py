@@ -9,7 +9,11 @@ schedule), label smoothing (0.1) and epochs. Both validate after every epoch: th
 decoding (zoo's `greedy`, the same limit) and sacreBLEU. The loop trains on the datasets zoo's
 data builder makes (one tokenizer); `zoo train` builds its own the same way. Timed in one
 process after a warm-up, alternating zoo and the loop: training pairs per second over the whole
-fit (zoo's includes Lightning's loop, checkpoints and CSV logs). Prints medians and zoo/loop.
+fit (zoo's includes Lightning's loop, checkpoints and CSV logs), and tokens per second (source
+and target tokens of the training pairs). Prints medians and zoo/loop.
+
+--accelerator picks the device as Lightning would (cpu, gpu, auto); --precision bf16-mixed runs
+both sides under bf16 autocast, the loop as a hand-written AMP loop would (bf16 needs no scaler).
 """
 
 from __future__ import annotations
@@ -47,42 +51,57 @@ def subset(root: Path, pairs: int, val_pairs: int) -> Path:
     return folder
 
 
-def hand_loop(bundle, epochs: int) -> float:
+def hand_loop(bundle, epochs: int, device: str, precision: str | None) -> float:
     """Seconds for a plain training loop with per-epoch validation, as a person would write it."""
     from tokenizers import Tokenizer
 
     torch.manual_seed(0)
     started = time.perf_counter()
+    autocast = torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=precision == "bf16-mixed")
     target_tokenizer = Tokenizer.from_str(bundle.info["target_tokenizer"])
     vocab = target_tokenizer.get_vocab_size()
     sizes = {k: v for k, v in find_task("translation").models["transformer"].defaults.items() if k != "pretrained"}  # the module's key, not the network's
-    net = Transformer(vocab, vocab, pad_id=0, shared_vocab=True, **sizes)
+    net = Transformer(vocab, vocab, pad_id=0, shared_vocab=True, **sizes).to(device)
     optimizer = torch.optim.AdamW(net.parameters(), lr=5e-4, weight_decay=0.01)
     train = DataLoader(bundle.train, batch_sampler=LengthBatches(RandomSampler(bundle.train), BATCH), collate_fn=bundle.train.collate)
     val = DataLoader(bundle.val, batch_sampler=LengthBatches(SequentialSampler(bundle.val), BATCH), collate_fn=bundle.val.collate)
     start, end = bundle.info["start"], bundle.info["end"]
     for _ in range(epochs):
         net.train()
-        for src, lengths, decoder_in, decoder_out, _ in train:
-            loss = sequence_loss(net(src, lengths, decoder_in), decoder_out, label_smoothing=0.1)
+        for batch in train:
+            src, lengths, decoder_in, decoder_out = (t.to(device, non_blocking=True) for t in batch[:4])
+            with autocast:
+                loss = sequence_loss(net(src, lengths, decoder_in), decoder_out, label_smoothing=0.1)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
         net.eval()
         outputs, total = {}, 0.0
         with torch.no_grad():
-            for src, lengths, decoder_in, decoder_out, rows in val:
-                total += sequence_loss(net(src, lengths, decoder_in), decoder_out).item()
-                ids = greedy(net, src, lengths, start, end, min(128, 2 * int(lengths.max()) + 10))
+            for batch in val:
+                src, lengths, decoder_in, decoder_out = (t.to(device, non_blocking=True) for t in batch[:4])
+                rows = batch[4]
+                with autocast:
+                    total += sequence_loss(net(src, lengths, decoder_in), decoder_out).item()
+                    ids = greedy(net, src, lengths, start, end, min(128, 2 * int(lengths.max()) + 10))
                 outputs.update(zip(rows.tolist(), target_tokenizer.decode_batch(ids)))
         rows = sorted(outputs)
         translation_scores([outputs[r] for r in rows], [bundle.val.references[r] for r in rows])
+    if device == "cuda":
+        torch.cuda.synchronize()
     return time.perf_counter() - started
 
 
-def zoo_fit(folder: Path, output: Path, epochs: int) -> float:
+def zoo_fit(folder: Path, output: Path, epochs: int, accelerator: str, precision: str | None) -> float:
     """Fit seconds of the same training through `zoo.train`."""
-    return zoo.train("translation", data=folder, output=output, max_epochs=epochs, progress=False, overrides=OVERRIDES).seconds
+    overrides = {**OVERRIDES, "trainer.accelerator": accelerator, **({"trainer.precision": precision} if precision else {})}
+    return zoo.train("translation", data=folder, output=output, max_epochs=epochs, progress=False, overrides=overrides).seconds
+
+
+def training_tokens(bundle) -> int:
+    """Source and target tokens of one epoch's training pairs (padding not counted)."""
+    batches = DataLoader(bundle.train, batch_sampler=LengthBatches(SequentialSampler(bundle.train), BATCH), collate_fn=bundle.train.collate)
+    return sum(int(lengths.sum()) + int((decoder_out != 0).sum()) for _, lengths, _, decoder_out, _ in batches)
 
 
 def main() -> None:
@@ -92,26 +111,30 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--pairs", type=int, default=3200)
     parser.add_argument("--val-pairs", type=int, default=200)
+    parser.add_argument("--accelerator", default="cpu")
+    parser.add_argument("--precision", default=None, help="e.g. bf16-mixed (GPU)")
     args = parser.parse_args()
+    device = "cuda" if args.accelerator in ("gpu", "cuda") or (args.accelerator == "auto" and torch.cuda.is_available()) else "cpu"
     folder = subset(args.data_root.resolve(), args.pairs, args.val_pairs)
     output = folder.parent / "runs"
     task, config = resolve_config("translation", data=folder, overrides=OVERRIDES)
     bundle = load_ref(task.data)(config)
 
-    hand_loop(bundle, 1)  # warm-up both
-    zoo_fit(folder, output, 1)
+    hand_loop(bundle, 1, device, args.precision)  # warm-up both
+    zoo_fit(folder, output, 1, args.accelerator, args.precision)
     zoo_seconds, loop_seconds = [], []
     for _ in range(args.repeat):
-        zoo_seconds.append(zoo_fit(folder, output, args.epochs))
-        loop_seconds.append(hand_loop(bundle, args.epochs))
+        zoo_seconds.append(zoo_fit(folder, output, args.epochs, args.accelerator, args.precision))
+        loop_seconds.append(hand_loop(bundle, args.epochs, device, args.precision))
 
-    seen = len(bundle.train) * args.epochs
-    zoo_rate, loop_rate = seen / statistics.median(zoo_seconds), seen / statistics.median(loop_seconds)
+    pairs, tokens = len(bundle.train) * args.epochs, training_tokens(bundle) * args.epochs
+    zoo_median, loop_median = statistics.median(zoo_seconds), statistics.median(loop_seconds)
     print(f"Multi30k de-en, first {len(bundle.train):,} train / {len(bundle.val):,} val pairs, transformer, batch {BATCH}, "
-          f"{args.epochs} epoch(s); torch {torch.__version__}, {torch.get_num_threads()} threads; median of {args.repeat}")
-    print(f"  zoo train:    {zoo_rate:8.1f} pairs/s  (fits: {', '.join(f'{s:.1f}' for s in zoo_seconds)} s)")
-    print(f"  hand loop:    {loop_rate:8.1f} pairs/s  (fits: {', '.join(f'{s:.1f}' for s in loop_seconds)} s)")
-    print(f"  zoo / loop:   {zoo_rate / loop_rate:8.3f}")
+          f"{args.epochs} epoch(s), {device}, precision {args.precision or '32'}; torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads; median of {args.repeat}")
+    print(f"  zoo train:    {pairs / zoo_median:8.1f} pairs/s  {tokens / zoo_median:9.0f} tokens/s  (fits: {', '.join(f'{s:.1f}' for s in zoo_seconds)} s)")
+    print(f"  hand loop:    {pairs / loop_median:8.1f} pairs/s  {tokens / loop_median:9.0f} tokens/s  (fits: {', '.join(f'{s:.1f}' for s in loop_seconds)} s)")
+    print(f"  zoo / loop:   {loop_median / zoo_median:8.3f}")
 
 
 if __name__ == "__main__":
