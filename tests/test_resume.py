@@ -200,3 +200,12 @@ def test_ctrl_c_in_the_first_epoch_says_nothing_was_kept(tmp_path, zoo_cli, monk
     assert result.code == 130
     assert result.err.strip().splitlines()[-1] == "zoo: interrupted: training stopped before its first epoch finished; nothing was kept"
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_last_ckpt_is_best_ckpt_under_a_second_name_when_they_hold_the_same_step(tmp_path):
+    run = zoo.train("linear-regression", output=tmp_path, max_epochs=3, progress=False).path
+    best, last = run / "checkpoints" / "best.ckpt", run / "checkpoints" / "last.ckpt"
+    steps = [torch.load(path, weights_only=True)["global_step"] for path in (best, last)]
+    assert steps[1] == max(steps) > 0
+    assert best.samefile(last) == (steps[0] == steps[1])  # one file, not the same state written twice
+    assert not list(run.rglob("*.partial"))

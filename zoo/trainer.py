@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from weakref import proxy
 
 import lightning as L
 import torch
@@ -120,6 +122,36 @@ class LaterOnTies(ModelCheckpoint):
         return trainer.strategy.reduce_boolean_decision(bool(better_or_equal))
 
 
+class EveryEpoch(ModelCheckpoint):
+    """last.ckpt after every epoch, for --resume. In an epoch whose state `best` has just saved,
+    it is a hard link to that file (a copy where links are not to be had), not the same state
+    written again: a model and its optimizer's state can be hundreds of MB, and on a GPU a small
+    epoch takes a second or two."""
+
+    def __init__(self, best: ModelCheckpoint, **settings: Any) -> None:
+        super().__init__(**settings)
+        self.best = best
+
+    def _save_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
+        saved = self.best._last_checkpoint_saved
+        if not saved or self.best._last_global_step_saved != trainer.global_step or self.save_weights_only != self.best.save_weights_only:
+            super()._save_checkpoint(trainer, filepath)
+            return
+        if trainer.is_global_zero:
+            with written_whole(Path(filepath)) as partial:
+                partial.unlink(missing_ok=True)
+                try:
+                    os.link(saved, partial)
+                except OSError:  # a file system without hard links
+                    shutil.copyfile(saved, partial)
+        trainer.strategy.barrier("EveryEpoch._save_checkpoint")
+        self._last_global_step_saved = trainer.global_step
+        self._last_checkpoint_saved = filepath
+        if trainer.is_global_zero:
+            for logger in trainer.loggers:
+                logger.after_save_checkpoint(proxy(self))
+
+
 class EpochSeeds(Callback):
     """Seed each training epoch's randomness from (seed, epoch): torch, numpy and random in
     each process (dropout, noise, augmentations there; the process rank mixed in), and the
@@ -219,18 +251,9 @@ def build(
     if run_dir is not None:
         # best.ckpt by the monitored metric (ties: the later epoch); last.ckpt after every epoch,
         # for --resume (Lightning's save_last rewrites it only in epochs that improve the best).
-        for filename, metric, checkpoint in (("best", monitor, LaterOnTies), ("last", None, ModelCheckpoint)):
-            callbacks.append(
-                checkpoint(
-                    dirpath=run_dir / "checkpoints",
-                    filename=filename,
-                    monitor=metric,
-                    mode=mode,
-                    save_top_k=1,
-                    auto_insert_metric_name=False,
-                    enable_version_counter=False,
-                )
-            )
+        common = {"dirpath": run_dir / "checkpoints", "mode": mode, "save_top_k": 1, "auto_insert_metric_name": False, "enable_version_counter": False}
+        best = LaterOnTies(filename="best", monitor=monitor, **common)
+        callbacks += [best, EveryEpoch(best, filename="last", **common)]
         loggers += run_loggers(config, run_dir)
     stopping = config["early_stopping"]
     if stopping["patience"]:
