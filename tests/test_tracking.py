@@ -34,6 +34,7 @@ def test_tensorboard_and_mlflow_hold_every_epoch_and_the_config(tmp_path, monkey
     assert [event.value for event in events.Scalars("val/loss")] == pytest.approx(losses)
     logged = yaml.safe_load((run.path / "logs" / "tensorboard" / "hparams.yaml").read_text())
     assert logged["config"]["optim"]["lr"] == 0.02 and logged["config"]["logger"] == ["tensorboard", "mlflow"]
+    assert list(logged) == ["config"]  # the data's info (a tokenizer's JSON, for text) stays in the checkpoints
 
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'runs' / 'mlruns' / 'mlflow.db'}")
     [tracked] = client.search_runs([client.get_experiment_by_name("linear-regression").experiment_id])

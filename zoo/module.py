@@ -9,6 +9,7 @@ Its training step reports its loss with `log_train_loss`.
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import json
@@ -79,6 +80,15 @@ class ZooModule(L.LightningModule):
         self.config = config
         self.info = info
         self.save_hyperparameters({"config": config, "info": info})
+
+    @property
+    def hparams_initial(self) -> Any:
+        """What Lightning hands the loggers (hparams.yaml, TensorBoard's hparams, MLflow's params):
+        the config as given. The data's info (a tokenizer's whole JSON among it: 0.55 s a run to
+        write twice as YAML) stays in the checkpoints, where loading needs it."""
+        from lightning.fabric.utilities.data import AttributeDict
+
+        return AttributeDict(config=copy.deepcopy(self._hparams_initial["config"]))
 
     def build_net(self, **dims: Any) -> torch.nn.Module:
         """The configured network, called with the data's dimensions and the model.* keys:
