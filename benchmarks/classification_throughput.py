@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +30,9 @@ import zoo
 from zoo.images import read_idx
 from zoo.plugins import find_task
 from zoo_tasks.classification.models import cnn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from devices import add_device_arguments, autocast, torch_device, trainer_overrides  # noqa: E402  (benchmarks/devices.py)
 
 TRAIN, VAL = 8000, 2000
 
@@ -49,10 +53,10 @@ def hand_loop(images: torch.Tensor, labels: torch.Tensor, epochs: int, batch: in
     mean, std = scaled.mean().item(), scaled.std().item()
     net = cnn(1, 10, [28, 28], **find_task("classification").models["cnn"].defaults).to(device)
     optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.05)
-    autocast = torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=precision == "bf16-mixed")
+    mixed = autocast(device, precision)
 
     def logits(x: torch.Tensor) -> torch.Tensor:
-        with autocast:
+        with mixed:
             return net((x.to(device, non_blocking=True).float() / 255 - mean) / std)
 
     for _ in range(epochs):
@@ -81,8 +85,7 @@ def zoo_fit(root: Path, output: Path, epochs: int, batch: int, accelerator: str,
         "data.val_fraction": VAL / (TRAIN + VAL),
         "data.batch_size": batch,
         "optim.scheduler": "none",
-        "trainer.accelerator": accelerator,
-        **({"trainer.precision": precision} if precision else {}),
+        **trainer_overrides(accelerator, precision),
     }
     run = zoo.train("classification", data=root / "mnist", output=output, max_epochs=epochs, progress=False, overrides=overrides)
     return run.seconds
@@ -94,10 +97,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--accelerator", default="cpu")
-    parser.add_argument("--precision", default=None, help="e.g. bf16-mixed (GPU)")
+    add_device_arguments(parser)
     args = parser.parse_args()
-    device = "cuda" if args.accelerator in ("gpu", "cuda") or (args.accelerator == "auto" and torch.cuda.is_available()) else "cpu"
+    device = torch_device(args.accelerator)
     images, labels = mnist(args.data_root)
     output = Path(tempfile.mkdtemp(prefix="zoo-bench-"))
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +33,9 @@ import zoo
 from zoo.plugins import find_task, load_ref
 from zoo.text import LengthBatches
 from zoo.training import resolve_config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from devices import add_device_arguments, autocast, torch_device, trainer_overrides  # noqa: E402  (benchmarks/devices.py)
 
 BATCH = 64
 OVERRIDES = {"optim.scheduler": "none", "optim.warmup_epochs": 0.0, "data.batch_size": BATCH}
@@ -52,7 +56,7 @@ def hand_loop(bundle, config: dict, epochs: int, device: str, precision: str | N
     """Seconds for a plain training loop with per-epoch validation, as a person would write it."""
     torch.manual_seed(0)
     started = time.perf_counter()
-    autocast = torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=precision == "bf16-mixed")
+    mixed = autocast(device, precision)
     model = find_task("sentiment").models["transformer"]
     sizes = {key: config["model"][key] for key in model.defaults if key != "pretrained"}  # the module's key, not the network's
     net = load_ref(model.builder)(bundle.info["vocab_size"], len(bundle.info["classes"]), bundle.info["pad_id"], **sizes).to(device)
@@ -63,7 +67,7 @@ def hand_loop(bundle, config: dict, epochs: int, device: str, precision: str | N
         net.train()
         for batch in train:
             ids, lengths, targets = (t.to(device, non_blocking=True) for t in batch)
-            with autocast:
+            with mixed:
                 loss = F.cross_entropy(net(ids, lengths), targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -73,7 +77,7 @@ def hand_loop(bundle, config: dict, epochs: int, device: str, precision: str | N
         with torch.no_grad():
             for batch in val:
                 ids, lengths, targets = (t.to(device, non_blocking=True) for t in batch)
-                with autocast:
+                with mixed:
                     logits = net(ids, lengths)
                 total_loss += F.cross_entropy(logits.float(), targets, reduction="sum").item()
                 correct += (logits.argmax(1) == targets).sum().item()
@@ -84,7 +88,7 @@ def hand_loop(bundle, config: dict, epochs: int, device: str, precision: str | N
 
 def zoo_fit(folder: Path, output: Path, epochs: int, accelerator: str, precision: str | None) -> float:
     """Fit seconds of the same training through `zoo.train`."""
-    overrides = {**OVERRIDES, "trainer.accelerator": accelerator, **({"trainer.precision": precision} if precision else {})}
+    overrides = {**OVERRIDES, **trainer_overrides(accelerator, precision)}
     return zoo.train("sentiment/transformer", data=folder, output=output, max_epochs=epochs, progress=False, overrides=overrides).seconds
 
 
@@ -95,10 +99,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--texts", type=int, default=8000)
     parser.add_argument("--val-texts", type=int, default=872)
-    parser.add_argument("--accelerator", default="cpu")
-    parser.add_argument("--precision", default=None, help="e.g. bf16-mixed (GPU)")
+    add_device_arguments(parser)
     args = parser.parse_args()
-    device = "cuda" if args.accelerator in ("gpu", "cuda") or (args.accelerator == "auto" and torch.cuda.is_available()) else "cpu"
+    device = torch_device(args.accelerator)
     folder = subset(args.data_root.resolve(), args.texts, args.val_texts)
     output = folder.parent / "runs"
     task, config = resolve_config("sentiment/transformer", data=folder, overrides=OVERRIDES)

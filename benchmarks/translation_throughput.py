@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,6 +36,9 @@ from zoo.seq2seq.metrics import translation_scores
 from zoo.seq2seq.models import Transformer, sequence_loss
 from zoo.text import LengthBatches
 from zoo.training import resolve_config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from devices import add_device_arguments, autocast, torch_device, trainer_overrides  # noqa: E402  (benchmarks/devices.py)
 
 BATCH = 64
 OVERRIDES = {"optim.scheduler": "none", "optim.warmup_epochs": 0.0, "data.batch_size": BATCH}
@@ -57,7 +61,7 @@ def hand_loop(bundle, epochs: int, device: str, precision: str | None) -> float:
 
     torch.manual_seed(0)
     started = time.perf_counter()
-    autocast = torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=precision == "bf16-mixed")
+    mixed = autocast(device, precision)
     target_tokenizer = Tokenizer.from_str(bundle.info["target_tokenizer"])
     vocab = target_tokenizer.get_vocab_size()
     sizes = {k: v for k, v in find_task("translation").models["transformer"].defaults.items() if k != "pretrained"}  # the module's key, not the network's
@@ -70,7 +74,7 @@ def hand_loop(bundle, epochs: int, device: str, precision: str | None) -> float:
         net.train()
         for batch in train:
             src, lengths, decoder_in, decoder_out = (t.to(device, non_blocking=True) for t in batch[:4])
-            with autocast:
+            with mixed:
                 loss = sequence_loss(net(src, lengths, decoder_in), decoder_out, label_smoothing=0.1)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -81,7 +85,7 @@ def hand_loop(bundle, epochs: int, device: str, precision: str | None) -> float:
             for batch in val:
                 src, lengths, decoder_in, decoder_out = (t.to(device, non_blocking=True) for t in batch[:4])
                 rows = batch[4]
-                with autocast:
+                with mixed:
                     total += sequence_loss(net(src, lengths, decoder_in), decoder_out).item()
                     ids = greedy(net, src, lengths, start, end, min(128, 2 * int(lengths.max()) + 10))
                 outputs.update(zip(rows.tolist(), target_tokenizer.decode_batch(ids)))
@@ -94,7 +98,7 @@ def hand_loop(bundle, epochs: int, device: str, precision: str | None) -> float:
 
 def zoo_fit(folder: Path, output: Path, epochs: int, accelerator: str, precision: str | None) -> float:
     """Fit seconds of the same training through `zoo.train`."""
-    overrides = {**OVERRIDES, "trainer.accelerator": accelerator, **({"trainer.precision": precision} if precision else {})}
+    overrides = {**OVERRIDES, **trainer_overrides(accelerator, precision)}
     return zoo.train("translation", data=folder, output=output, max_epochs=epochs, progress=False, overrides=overrides).seconds
 
 
@@ -111,10 +115,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--pairs", type=int, default=3200)
     parser.add_argument("--val-pairs", type=int, default=200)
-    parser.add_argument("--accelerator", default="cpu")
-    parser.add_argument("--precision", default=None, help="e.g. bf16-mixed (GPU)")
+    add_device_arguments(parser)
     args = parser.parse_args()
-    device = "cuda" if args.accelerator in ("gpu", "cuda") or (args.accelerator == "auto" and torch.cuda.is_available()) else "cpu"
+    device = torch_device(args.accelerator)
     folder = subset(args.data_root.resolve(), args.pairs, args.val_pairs)
     output = folder.parent / "runs"
     task, config = resolve_config("translation", data=folder, overrides=OVERRIDES)
