@@ -32,7 +32,7 @@ from zoo.plugins import find_task
 from zoo_tasks.classification.models import cnn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from devices import add_device_arguments, autocast, torch_device, trainer_overrides  # noqa: E402  (benchmarks/devices.py)
+from devices import add_arguments, autocast, torch_device, trainer_overrides  # noqa: E402  (benchmarks/devices.py)
 
 TRAIN, VAL = 8000, 2000
 
@@ -93,11 +93,8 @@ def zoo_fit(root: Path, output: Path, epochs: int, batch: int, accelerator: str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-root", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
-    add_device_arguments(parser)
+    add_arguments(parser, epochs=2)
     args = parser.parse_args()
     device = torch_device(args.accelerator)
     images, labels = mnist(args.data_root)

@@ -1,15 +1,21 @@
-"""What the training benchmarks against a hand-written loop share: the device both sides train
-on, named as `zoo train` takes it (--accelerator, --precision) and used so by the loop."""
+"""What the training benchmarks against a hand-written loop share: their arguments, and the
+device both sides train on, named as `zoo train` takes it (--accelerator, --precision) and used
+so by the loop."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import torch
 
 
-def add_device_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, epochs: int) -> None:
+    """The arguments every such benchmark takes: the data, the repeats and epochs, the device."""
+    parser.add_argument("--data-root", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--repeat", type=int, default=3, help="fits of each side; the medians are compared")
+    parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--accelerator", default="cpu", help="cpu, gpu or auto, as Lightning takes it")
     parser.add_argument("--precision", default=None, help="bf16-mixed: both sides under bf16 autocast (the loop as a hand-written AMP loop)")
 

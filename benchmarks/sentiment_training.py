@@ -35,7 +35,7 @@ from zoo.text import LengthBatches
 from zoo.training import resolve_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from devices import add_device_arguments, autocast, torch_device, trainer_overrides  # noqa: E402  (benchmarks/devices.py)
+from devices import add_arguments, autocast, torch_device, trainer_overrides  # noqa: E402  (benchmarks/devices.py)
 
 BATCH = 64
 OVERRIDES = {"optim.scheduler": "none", "optim.warmup_epochs": 0.0, "data.batch_size": BATCH}
@@ -94,12 +94,9 @@ def zoo_fit(folder: Path, output: Path, epochs: int, accelerator: str, precision
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-root", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--texts", type=int, default=8000)
     parser.add_argument("--val-texts", type=int, default=872)
-    add_device_arguments(parser)
+    add_arguments(parser, epochs=1)
     args = parser.parse_args()
     device = torch_device(args.accelerator)
     folder = subset(args.data_root.resolve(), args.texts, args.val_texts)

@@ -38,7 +38,7 @@ from zoo.text import LengthBatches
 from zoo.training import resolve_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from devices import add_device_arguments, autocast, torch_device, trainer_overrides  # noqa: E402  (benchmarks/devices.py)
+from devices import add_arguments, autocast, torch_device, trainer_overrides  # noqa: E402  (benchmarks/devices.py)
 
 BATCH = 64
 OVERRIDES = {"optim.scheduler": "none", "optim.warmup_epochs": 0.0, "data.batch_size": BATCH}
@@ -110,12 +110,9 @@ def training_tokens(bundle) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-root", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--pairs", type=int, default=3200)
     parser.add_argument("--val-pairs", type=int, default=200)
-    add_device_arguments(parser)
+    add_arguments(parser, epochs=1)
     args = parser.parse_args()
     device = torch_device(args.accelerator)
     folder = subset(args.data_root.resolve(), args.pairs, args.val_pairs)
