@@ -35,6 +35,15 @@ def test_optimizers(name):
                           monitor="val/mse", mode="min")["optimizer"]
     assert type(optimizer).__name__.lower() == name
     assert optimizer.defaults["weight_decay"] == 0.01
+    assert optimizer.defaults["fused"]  # one kernel for every parameter on a CPU or a CUDA GPU
+    params[0].grad = torch.ones(2)
+    settings = {k: optimizer.defaults[k] for k in ("lr", "weight_decay", "momentum", "betas") if k in optimizer.defaults}
+    reference = type(optimizer)([torch.nn.Parameter(torch.zeros(2))], foreach=False, **settings)
+    reference.param_groups[0]["params"][0].grad = torch.ones(2)
+    optimizer.step(), reference.step()
+    assert torch.allclose(params[0], reference.param_groups[0]["params"][0], rtol=1e-6, atol=1e-7)  # the same update
+    on_meta = configure([torch.nn.Parameter(torch.zeros(2, device="meta"))], {**OPTIM, "name": name}, total_steps=10, max_epochs=5, monitor=None, mode="min")
+    assert not on_meta["optimizer"].defaults.get("fused")  # a device without fused kernels: the default form
 
 
 def test_cosine_schedule_warms_up_then_decays_to_floor():
