@@ -318,7 +318,8 @@ def split_evaluate_args(argv: list[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if argv is None and threading.current_thread() is threading.main_thread():
+    whole_process = argv is None and threading.current_thread() is threading.main_thread()  # zoo the program, not a call
+    if whole_process:
         # A late Ctrl-C in the interpreter's final clean-up would end zoo by the signal (Python puts
         # back the default handler there); from this atexit handler on, it is ignored. Registered
         # before the command runs, it runs after the exit handlers the command registers.
@@ -327,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = [a for a in args_list if a != "--debug"]
     with _one_line_warnings():
         code = _run(args_list, debug)
-    if argv is None and threading.current_thread() is threading.main_thread():
+    if whole_process:
         # This process is zoo and ends now: a late Ctrl-C (a process group's, passed on again by
         # `uv run`) ends it at once, rather than breaking the interpreter's clean-up into tracebacks.
         def exit_now(*_: Any) -> None:
