@@ -212,6 +212,65 @@ def test_the_cnn_folds_its_batch_norms_when_predicting():
     assert torch.allclose(exported(images), unfolded, atol=1e-5) and copy.deepcopy(net)._folded._made is None
 
 
+def test_classifiers_predict_on_the_cpu_through_a_frozen_graph():
+    """Predicting on the CPU, a network marked traces_faithfully runs as a frozen TorchScript
+    graph (traced at one batch size, right at others): the logits of the network as it is, the
+    graph made again after a training step; not while training, with gradients, under autocast
+    or for an unmarked network; a network tracing cannot follow runs as it is."""
+    import torchvision
+
+    from zoo.inference import FrozenGraph, traces_faithfully
+    from zoo_tasks.classification.models import SmallCNN
+
+    torch.manual_seed(0)
+    for net, size in ((traces_faithfully(SmallCNN(3, 4, [4, 8], dropout=0.2)), 12), (traces_faithfully(torchvision.models.resnet18(num_classes=3)), 32)):
+        graph, optimizer = FrozenGraph(), torch.optim.SGD(net.parameters(), lr=0.1)
+        made = []
+        for _ in range(2):
+            net.train()
+            graph(net, torch.rand(4, 3, size, size)).logsumexp(dim=1).mean().backward()  # training: the network itself
+            optimizer.step()
+            assert graph._made._made is None or graph._made._made[1] is made[-1]
+            net.eval()
+            for batch in (2, 5):
+                images = torch.rand(batch, 3, size, size)
+                with torch.enable_grad():
+                    plain = graph(net, images).detach()
+                with torch.inference_mode():
+                    assert torch.allclose(graph(net, images), plain, atol=1e-5)
+                made.append(graph._made._made[1])
+                assert isinstance(made[-1], torch.jit.ScriptModule)
+            assert made[-1] is made[-2]  # one graph for every batch size
+        assert made[1] is not made[2]  # made again after the step
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            assert graph(net, images).dtype == torch.bfloat16  # autocast: the network itself, in bf16
+        assert copy.deepcopy(graph)._made._made is None
+
+    unmarked, graph = torch.nn.Linear(3, 2).eval(), FrozenGraph()
+    with torch.no_grad():
+        graph(unmarked, torch.rand(2, 3))
+    assert graph._made._made is None
+
+    class Untraceable(torch.nn.Module):  # returns a dict: tracing refuses it
+        def __init__(self) -> None:
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.tensor(2.0))
+
+        def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+            return {"logits": x * self.scale}
+
+    net, graph = traces_faithfully(Untraceable()).eval(), FrozenGraph()
+    with torch.no_grad():
+        assert graph(net, torch.ones(1, 1))["logits"].item() == 2
+    assert graph._made._made is None or graph._made._made[1] is None
+
+
+def test_a_loaded_classifier_predicts_through_its_graph(shapes_run):
+    module = zoo.load(shapes_run)
+    records = module.predict(torch.rand(3, 3, 24, 24))
+    assert len(records) == 3 and isinstance(module.graph._made._made[1], torch.jit.ScriptModule)
+
+
 def test_top5_is_counted_apart_from_accuracy():
     """A first batch that top-1 gets right must not tie top-5 to top-1 for the rest."""
     module = zoo.create("classification")

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.inference import WeightsCache, predicting
+from zoo.inference import WeightsCache, predicting, traces_faithfully
 from zoo.weights import check_architecture, starting_weights
 
 MIN_IMAGE_SIZE = 32  # torchvision's networks downsample 32 times
@@ -57,7 +57,8 @@ class SmallCNN(nn.Module):
     Without gradients (prediction, evaluation) each batch norm is folded into the convolution
     before it, one convolution with a bias doing the work of both (torch's fuse_conv_bn_eval),
     made again whenever a weight or a running statistic has changed: 1.16x the digits a second
-    served in batches of 32 (benchmarks/serve.py)."""
+    served in batches of 32 (benchmarks/serve.py). On the CPU the classifier runs it as a frozen
+    graph instead (zoo.inference.FrozenGraph), which folds them the same way."""
 
     def __init__(self, in_channels: int, num_classes: int, channels: Sequence[int], dropout: float) -> None:
         super().__init__()
@@ -120,7 +121,7 @@ def cnn(
         load_weights(net, start[0], head="head.2", stem="features.0", source=start[1])
     if freeze_backbone:
         freeze_all_but(net, "head")
-    return net
+    return traces_faithfully(net)
 
 
 def _torchvision_builder(model_name: str) -> Callable[..., nn.Module]:
@@ -149,7 +150,7 @@ def _torchvision_builder(model_name: str) -> Callable[..., nn.Module]:
             load_weights(net, start[0], head=architecture.head, stem=architecture.stem, source=start[1])
         if freeze_backbone:
             freeze_all_but(net, architecture.head)
-        return net
+        return traces_faithfully(net)
 
     build.__name__ = build.__qualname__ = model_name.replace("-", "_")
     build.__doc__ = f"torchvision's {architecture.torchvision_name}, adapted to the data's channels and classes."

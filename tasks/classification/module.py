@@ -18,6 +18,7 @@ from torch import nn
 from zoo.class_metrics import class_metrics, confusion_plots, log_class_metrics
 from zoo.errors import ZooError
 from zoo.images import ServedImages, encode, image_files, is_pil, open_image, single_split, to_tensor
+from zoo.inference import FrozenGraph
 from zoo.module import ZooModule
 from zoo_tasks.classification.data import ImageDataset, transforms
 
@@ -42,6 +43,7 @@ class ClassificationModule(ServedImages, ZooModule):
         self.channels: int = info["channels"]
         self.image_size: list[int] = info["image_size"]
         self.net = self.build_net(in_channels=self.channels, num_classes=len(self.classes), image_size=self.image_size)
+        self.graph = FrozenGraph()  # how the network predicts on the CPU, where it traces faithfully
         shape = (1, self.channels, 1, 1)
         self.register_buffer("mean", torch.tensor(info["mean"]).reshape(shape), persistent=False)
         self.register_buffer("std", torch.tensor(info["std"]).reshape(shape), persistent=False)
@@ -53,7 +55,7 @@ class ClassificationModule(ServedImages, ZooModule):
         """Logits of float images in [0, 1] (uint8 images are scaled first)."""
         if images.dtype == torch.uint8:
             images = images.float() / 255
-        return self.net((images - self.mean) / self.std)
+        return self.graph(self.net, (images - self.mean) / self.std)
 
     def on_train_epoch_start(self) -> None:
         """With a frozen backbone its batch-norm statistics stay frozen too."""
