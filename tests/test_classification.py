@@ -245,6 +245,13 @@ def test_classifiers_predict_on_the_cpu_through_a_frozen_graph():
         with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
             assert graph(net, images).dtype == torch.bfloat16  # autocast: the network itself, in bf16
         assert copy.deepcopy(graph)._made._made is None
+        seen = []
+        last = [layer for layer in net.modules() if isinstance(layer, torch.nn.Linear)][-1]
+        hook = last.register_forward_hook(lambda layer, inputs, output: seen.append(inputs[0].shape))
+        with torch.no_grad():
+            graph(net, images)  # a hook watches a layer: the network itself, which calls it
+        hook.remove()
+        assert seen == [(5, last.in_features)]
 
     unmarked, graph = torch.nn.Linear(3, 2).eval(), FrozenGraph()
     with torch.no_grad():

@@ -60,7 +60,8 @@ class FrozenGraph:
     changes (WeightsCache), in about 0.1 s.
 
     Only for networks marked `traces_faithfully`, predicting (`predicting`), on the CPU, without
-    autocast; otherwise, or where tracing fails, the network runs as it is. TorchScript is
+    autocast and without forward hooks (features read from a layer); otherwise, or where tracing
+    fails, the network runs as it is. TorchScript is
     deprecated for torch.compile and torch.export: with torch 2.15 here, inductor's freezing
     failed on channels-last convolutions and compiling takes seconds to minutes per model, where
     a trace takes 0.04-0.1 s."""
@@ -70,13 +71,22 @@ class FrozenGraph:
 
     def __call__(self, net: torch.nn.Module, inputs: torch.Tensor) -> torch.Tensor:
         """`net(inputs)`, through the graph where it applies."""
-        if not (getattr(net, "_zoo_traces_faithfully", False) and predicting(net) and inputs.device.type == "cpu" and not torch.is_autocast_enabled("cpu")):
+        if not (getattr(net, "_zoo_traces_faithfully", False) and predicting(net) and inputs.device.type == "cpu"
+                and not torch.is_autocast_enabled("cpu") and not _hooked(net)):
             return net(inputs)
         weights = [*net.parameters(), *net.buffers()]
         if not weights or any(w.is_inference() for w in weights):  # no version counters to see a change by
             return net(inputs)
         graph = self._made.get(weights, lambda: _frozen(net, inputs))
         return net(inputs) if graph is None else graph(inputs)
+
+
+def _hooked(net: torch.nn.Module) -> bool:
+    """Whether a forward hook watches `net` or a layer in it (a graph would run without it)."""
+    from torch.nn.modules import module
+
+    return bool(module._global_forward_hooks or module._global_forward_pre_hooks) or any(
+        layer._forward_hooks or layer._forward_pre_hooks for layer in net.modules())
 
 
 def _frozen(net: torch.nn.Module, inputs: torch.Tensor) -> torch.jit.ScriptModule | None:
