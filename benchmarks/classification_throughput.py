@@ -12,15 +12,26 @@ checkpoints and CSV logs). Prints medians and the ratio zoo/loop (1.0 = as fast)
 
 --precision bf16-mixed (on a GPU) runs both sides under bf16 autocast; --accelerator picks the
 device as Lightning would (cpu, gpu, auto).
+
+--peer torchvision compares with torchvision's reference training script instead
+(references/classification/train.py: `train_one_epoch` and `evaluate` as written there, each step
+logging its loss, learning rate, top-1 and top-5 accuracy and images/s through its MetricLogger,
+which reads each value back from the device; the log lines every 10 steps go to a buffer). It
+differs from the script in what the comparison needs: the same in-memory data, optimizer and
+precision as zoo (bf16 autocast where its --amp is float16 with a GradScaler), no scheduler, no
+checkpoints.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import io
 import statistics
 import sys
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
 
 import torch
@@ -80,6 +91,109 @@ def hand_loop(images: torch.Tensor, labels: torch.Tensor, model: str, optim: dic
     return time.perf_counter() - started
 
 
+class SmoothedValue:
+    """torchvision's references/classification/utils.py SmoothedValue: a window and a global average."""
+
+    def __init__(self, window_size: int = 20) -> None:
+        self.deque: deque[float] = deque(maxlen=window_size)
+        self.total, self.count = 0.0, 0
+
+    def update(self, value: float, n: int = 1) -> None:
+        self.deque.append(value)
+        self.count += n
+        self.total += value * n
+
+    def __str__(self) -> str:
+        values = torch.tensor(list(self.deque))
+        return f"{values.median().item():.4f} ({self.total / self.count:.4f})"
+
+
+class MetricLogger:
+    """The reference's MetricLogger: meters updated each step, a line every `print_freq` steps."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self.meters: dict[str, SmoothedValue] = {}
+        self.out = out
+
+    def update(self, **values: float | torch.Tensor) -> None:
+        for name, value in values.items():
+            self.meters.setdefault(name, SmoothedValue()).update(value.item() if isinstance(value, torch.Tensor) else value)
+
+    def log_every(self, iterable: DataLoader, print_freq: int, header: str):
+        start = end = time.time()
+        for i, item in enumerate(iterable):
+            yield item
+            if i % print_freq == 0 or i == len(iterable) - 1:
+                eta = datetime.timedelta(seconds=int((time.time() - end) * (len(iterable) - i)))
+                memory = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else 0
+                print(header, f"[{i}/{len(iterable)}]", f"eta: {eta}", "  ".join(f"{k}: {v}" for k, v in self.meters.items()),
+                      f"max mem: {memory:.0f}", file=self.out)
+            end = time.time()
+        print(f"{header} Total time: {datetime.timedelta(seconds=int(time.time() - start))}", file=self.out)
+
+
+def accuracy(output: torch.Tensor, target: torch.Tensor, topk: tuple[int, ...] = (1,)) -> list[torch.Tensor]:
+    """The reference's utils.accuracy: top-k accuracies in percent, as tensors on the device."""
+    with torch.inference_mode():
+        batch_size = target.size(0)
+        _, pred = output.topk(max(topk), 1, True, True)
+        correct = pred.t().eq(target[None])
+        return [correct[:k].flatten().sum(dtype=torch.float32) * (100.0 / batch_size) for k in topk]
+
+
+def reference_loop(images: torch.Tensor, labels: torch.Tensor, model: str, optim: dict, epochs: int, batch: int, device: str, precision: str | None) -> float:
+    """Seconds for torchvision's reference train_one_epoch and evaluate on the same data."""
+    torch.manual_seed(0)
+    started = time.perf_counter()
+    scaled = images[:TRAIN].float() / 255
+    mean, std = scaled.mean().item(), scaled.std().item()
+    normalized = (images.float() / 255 - mean) / std  # the reference normalizes in its dataset's transforms
+    train = DataLoader(TensorDataset(normalized[:TRAIN], labels[:TRAIN]), batch_size=batch, shuffle=True, pin_memory=device == "cuda")
+    val = DataLoader(TensorDataset(normalized[TRAIN:], labels[TRAIN:]), batch_size=batch, pin_memory=device == "cuda")
+    spec = find_task("classification").models[model]
+    net = load_ref(spec.builder)(1, 10, [28, 28], **spec.defaults).to(device)
+    criterion = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.AdamW(net.parameters(), lr=optim["lr"], weight_decay=optim["weight_decay"])
+    mixed = autocast(device, precision)
+    out = io.StringIO()
+    for epoch in range(epochs):
+        net.train()  # train_one_epoch
+        logger = MetricLogger(out)
+        for image, target in logger.log_every(train, 10, f"Epoch: [{epoch}]"):
+            start_time = time.time()
+            image, target = image.to(device), target.to(device)
+            with mixed:
+                output = net(image)
+                loss = criterion(output, target)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            acc1, acc5 = accuracy(output, target, topk=(1, 5))
+            logger.update(loss=loss.item(), lr=optimizer.param_groups[0]["lr"])
+            logger.meters.setdefault("acc1", SmoothedValue()).update(acc1.item(), n=image.shape[0])
+            logger.meters.setdefault("acc5", SmoothedValue()).update(acc5.item(), n=image.shape[0])
+            logger.meters.setdefault("img/s", SmoothedValue(10)).update(image.shape[0] / (time.time() - start_time))
+        net.eval()  # evaluate
+        logger = MetricLogger(out)
+        with torch.inference_mode():
+            for image, target in logger.log_every(val, 100, "Test:"):
+                image, target = image.to(device, non_blocking=True), target.to(device, non_blocking=True)
+                with mixed:
+                    output = net(image)
+                    loss = criterion(output, target)
+                acc1, acc5 = accuracy(output, target, topk=(1, 5))
+                logger.update(loss=loss.item())
+                logger.meters.setdefault("acc1", SmoothedValue()).update(acc1.item(), n=image.shape[0])
+                logger.meters.setdefault("acc5", SmoothedValue()).update(acc5.item(), n=image.shape[0])
+        print(f"Test: Acc@1 {logger.meters['acc1'].total / logger.meters['acc1'].count:.3f}", file=out)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - started
+
+
+PEERS = {"loop": hand_loop, "torchvision": reference_loop}
+
+
 def zoo_overrides(batch: int, accelerator: str, precision: str | None) -> dict:
     return {
         "data.val_split": "last",
@@ -100,6 +214,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--model", default="cnn", help="a classification model: cnn, resnet18, resnet50, ...")
+    parser.add_argument("--peer", choices=PEERS, default="loop", help="a hand-written loop, or torchvision's reference training script")
     add_arguments(parser, epochs=2)
     args = parser.parse_args()
     device = torch_device(args.accelerator)
@@ -109,21 +224,23 @@ def main() -> None:
     if config["optim"]["name"] != "adamw":
         raise SystemExit(f"classification/{args.model} trains with {config['optim']['name']}; the loop here is written for adamw")
 
-    hand_loop(images, labels, args.model, config["optim"], 1, args.batch_size, device, args.precision)  # warm-up both
+    peer = PEERS[args.peer]
+    peer(images, labels, args.model, config["optim"], 1, args.batch_size, device, args.precision)  # warm-up both
     zoo_fit(args.data_root, output, args.model, 1, args.batch_size, args.accelerator, args.precision)
     zoo_seconds, loop_seconds = [], []
     for _ in range(args.repeat):
         zoo_seconds.append(zoo_fit(args.data_root, output, args.model, args.epochs, args.batch_size, args.accelerator, args.precision))
-        loop_seconds.append(hand_loop(images, labels, args.model, config["optim"], args.epochs, args.batch_size, device, args.precision))
+        loop_seconds.append(peer(images, labels, args.model, config["optim"], args.epochs, args.batch_size, device, args.precision))
 
     seen = TRAIN * args.epochs
     zoo_rate, loop_rate = seen / statistics.median(zoo_seconds), seen / statistics.median(loop_seconds)
     print(f"MNIST {TRAIN:,} train / {VAL:,} val images, {args.model}, batch {args.batch_size}, {args.epochs} epochs, "
           f"{device}, precision {args.precision or '32'}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"median of {args.repeat}")
-    print(f"  zoo train:    {zoo_rate:8.0f} images/s  (fits: {', '.join(f'{s:.1f}' for s in zoo_seconds)} s)")
-    print(f"  hand loop:    {loop_rate:8.0f} images/s  (fits: {', '.join(f'{s:.1f}' for s in loop_seconds)} s)")
-    print(f"  zoo / loop:   {zoo_rate / loop_rate:8.3f}")
+    print(f"  {'zoo train:':<22}{zoo_rate:8.0f} images/s  (fits: {', '.join(f'{s:.1f}' for s in zoo_seconds)} s)")
+    name = {"loop": "hand loop", "torchvision": "torchvision reference"}[args.peer]
+    print(f"  {name + ':':<22}{loop_rate:8.0f} images/s  (fits: {', '.join(f'{s:.1f}' for s in loop_seconds)} s)")
+    print(f"  zoo / {args.peer}:{zoo_rate / loop_rate:8.3f}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 #      models train compiled; two GPUs train one run with DDP where there are two;
 #   2. training throughput on the GPU, bf16, zoo against a hand-written loop on the same model,
 #      data and batches, median of 3: classification's cnn on MNIST (images/s,
-#      benchmarks/classification_throughput.py), the sentiment transformer on SST-2 and the
+#      benchmarks/classification_throughput.py), resnet50 on MNIST against torchvision's reference
+#      training script (--peer torchvision), the sentiment transformer on SST-2 and the
 #      translation transformer on Multi30k (tokens/s, benchmarks/sentiment_training.py and
 #      translation_throughput.py: hand-written AMP loops), from DATA_ROOT.
 # Without a CUDA device it says so and exits 0: nothing is checked.
@@ -43,3 +44,6 @@ for pair in mnist:classification_throughput.py sst2:sentiment_training.py multi3
     echo "gpu_check: no $DATA_ROOT/${pair%%:*}: ${pair#*:} not run"
   fi
 done
+if [ -d "$DATA_ROOT/mnist" ]; then
+  "${PYTHON[@]}" benchmarks/classification_throughput.py "${GPU[@]}" --model resnet50 --peer torchvision --batch-size 128
+fi
