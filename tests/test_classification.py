@@ -272,10 +272,20 @@ def test_classifiers_predict_on_the_cpu_through_a_frozen_graph():
     assert graph._made._made is None or graph._made._made[1] is None
 
 
-def test_a_loaded_classifier_predicts_through_its_graph(shapes_run):
+def test_a_loaded_classifier_predicts_through_its_graph_but_not_while_fitting(shapes_run):
+    """A graph is made for predicting and evaluating a model as it is, not for a fit's
+    validations (the weights change each epoch; it would be traced again each time)."""
+    import lightning
+    from torch.utils.data import DataLoader, TensorDataset
+
     module = zoo.load(shapes_run)
-    records = module.predict(torch.rand(3, 3, 24, 24))
-    assert len(records) == 3 and isinstance(module.graph._made._made[1], torch.jit.ScriptModule)
+    data = DataLoader(TensorDataset(torch.rand(8, 3, 24, 24), torch.randint(0, len(module.classes), (8,))), batch_size=4)
+    trainer = lightning.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(module.train(), data, data)
+    assert module.graph._made._made is None and not module.fitting
+    trainer.validate(module, data, verbose=False)
+    assert isinstance(module.graph._made._made[1], torch.jit.ScriptModule)
+    assert len(module.predict(torch.rand(3, 3, 24, 24))) == 3
 
 
 def test_top5_is_counted_apart_from_accuracy():

@@ -90,6 +90,15 @@ class ZooModule(L.LightningModule):
 
         return AttributeDict(config=copy.deepcopy(self._hparams_initial["config"]))
 
+    @property
+    def fitting(self) -> bool:
+        """Whether a Trainer is fitting this module now (its weights change between evaluations)."""
+        try:
+            state = self.trainer.state
+        except RuntimeError:  # attached to no Trainer
+            return False
+        return state.fn == "fit" and state.status == "running"
+
     def build_net(self, **dims: Any) -> torch.nn.Module:
         """The configured network, called with the data's dimensions and the model.* keys:
         a registered builder, or the user's own `model.source` ("file.py:Name"). With

@@ -55,7 +55,9 @@ class ClassificationModule(ServedImages, ZooModule):
         """Logits of float images in [0, 1] (uint8 images are scaled first)."""
         if images.dtype == torch.uint8:
             images = images.float() / 255
-        return self.graph(self.net, (images - self.mean) / self.std)
+        normalized = (images - self.mean) / self.std
+        # While fitting the weights change every epoch: a graph would be traced again for each validation.
+        return self.net(normalized) if self.fitting else self.graph(self.net, normalized)
 
     def on_train_epoch_start(self) -> None:
         """With a frozen backbone its batch-norm statistics stay frozen too."""
