@@ -202,6 +202,33 @@ def test_ctrl_c_in_the_first_epoch_says_nothing_was_kept(tmp_path, zoo_cli, monk
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
+class CtrlCWhileBusy(Callback):
+    """Ctrl-C while a hook is busy in Python (as a logger writing an event is), at batch 2's end."""
+
+    def __init__(self) -> None:
+        self.started: list[int] = []
+        self.finished: list[int] = []
+
+    def on_train_batch_start(self, trainer: Any, module: Any, batch: Any, batch_idx: int) -> None:
+        self.started.append(batch_idx)
+
+    def on_train_batch_end(self, trainer: Any, module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if batch_idx == 2:
+            signal.raise_signal(signal.SIGINT)
+            total = 0
+            for i in range(100_000):  # Python's own handler would raise KeyboardInterrupt in here
+                total += i
+            self.finished.append(batch_idx)
+
+
+def test_ctrl_c_stops_training_between_batches_not_inside_a_hook(tmp_path, ctrl_c):
+    busy = CtrlCWhileBusy()
+    with pytest.raises(KeyboardInterrupt, match="before its first epoch finished"):
+        zoo.train("linear-regression", data=points(tmp_path), output=tmp_path / "runs", progress=False, callbacks=[busy], overrides={"data.batch_size": 8})
+    assert busy.finished == [2] and busy.started == [0, 1, 2]  # the hook ran to its end; batch 3 never started
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_last_ckpt_is_best_ckpt_under_a_second_name_when_they_hold_the_same_step(tmp_path):
     run = zoo.train("linear-regression", output=tmp_path, max_epochs=3, progress=False).path
     best, last = run / "checkpoints" / "best.ckpt", run / "checkpoints" / "last.ckpt"

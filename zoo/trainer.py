@@ -6,7 +6,9 @@ import logging
 import math
 import os
 import shutil
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -191,6 +193,40 @@ class AtomicCheckpoints(TorchCheckpointIO):
             torch.save(checkpoint, partial)
 
 
+class CtrlCBetweenBatches(Callback):
+    """Ctrl-C while one process fits raises KeyboardInterrupt at the next batch's start or end,
+    from this callback, where Lightning takes it as its interrupt as before, rather than wherever
+    the main thread happens to be. There it could land inside a logger's code: TensorBoard's
+    writer thread then never saw its stop signal, and zoo hung at exit (one Ctrl-C in 25 under
+    load). A second Ctrl-C raises at once. Several processes (DDP) keep Python's own handling:
+    one rank stopping at its batch edge while another waits in a collective would hang."""
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self._replaced: Any = None
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if stage == "fit" and trainer.world_size == 1 and threading.current_thread() is threading.main_thread():
+            self.pressed = False
+            self._replaced = signal.signal(signal.SIGINT, self._press)
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if self._replaced is not None and signal.getsignal(signal.SIGINT) == self._press:
+            signal.signal(signal.SIGINT, self._replaced)
+        self._replaced = None
+
+    def _press(self, signum: int, frame: Any) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
+        self.pressed = True
+
+    def _stop_if_pressed(self, *args: Any) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
+
+    on_train_batch_start = on_train_batch_end = on_validation_batch_start = on_validation_batch_end = _stop_if_pressed
+
+
 class StopOnNonFiniteLoss(Callback):
     """Stop with a clear message the moment a training loss is NaN or infinite (`loss`, and
     every other loss a training step returns, such as a GAN's `d_loss` and `g_loss`)."""
@@ -246,7 +282,7 @@ def build(
 ) -> L.Trainer:
     """The Trainer for `config`; with a `run_dir` it checkpoints and logs there. Without a
     `monitor`, best.ckpt is the last epoch's. `extra_callbacks` are the caller's (zoo tune's pruning)."""
-    callbacks: list[Callback] = [EpochSeeds(config["seed"]), StopOnNonFiniteLoss(), *extra_callbacks]
+    callbacks: list[Callback] = [CtrlCBetweenBatches(), EpochSeeds(config["seed"]), StopOnNonFiniteLoss(), *extra_callbacks]
     loggers: list[Logger] = []
     if run_dir is not None:
         # best.ckpt by the monitored metric (ties: the later epoch); last.ckpt after every epoch,
