@@ -199,14 +199,16 @@ class CtrlCBetweenBatches(Callback):
     the main thread happens to be. There it could land inside a logger's code: TensorBoard's
     writer thread then never saw its stop signal, and zoo hung at exit (one Ctrl-C in 25 under
     load). A second Ctrl-C raises at once. Several processes (DDP) keep Python's own handling:
-    one rank stopping at its batch edge while another waits in a collective would hang."""
+    one rank stopping at its batch edge while another waits in a collective would hang; so does a
+    caller that handles Ctrl-C its own way (zoo tune: after the trial)."""
 
     def __init__(self) -> None:
         self.pressed = False
         self._replaced: Any = None
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        if stage == "fit" and trainer.world_size == 1 and threading.current_thread() is threading.main_thread():
+        if (stage == "fit" and trainer.world_size == 1 and threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):  # not when the caller has a way of its own (zoo tune)
             self.pressed = False
             self._replaced = signal.signal(signal.SIGINT, self._press)
 
