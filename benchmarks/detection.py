@@ -2,7 +2,7 @@
 
     uv run python benchmarks/detection.py shapes   [--epochs 20]
     uv run python benchmarks/detection.py raccoon  [--data-root ../shared/data] [--epochs 60] [--image-size 320]
-    uv run python benchmarks/detection.py throughput [--epochs 2] [--repeat 3]
+    uv run python benchmarks/detection.py throughput [--epochs 2] [--repeat 3] [--accelerator gpu --precision bf16-mixed]
 
 shapes:     `zoo train detection/yolo` on the embedded demo (480 drawn pictures, 10% validated);
             prints COCO mAP@.5 and mAP@[.5:.95] per epoch, the first epoch reaching mAP@.5 >= 0.9
@@ -14,6 +14,8 @@ throughput: training images per second of `zoo train detection/yolo` on the demo
             hand-written loop with the same network, datasets, batch size, optimizer (AdamW, no
             schedule) and a COCO evaluation of the validation split after every epoch;
             alternating in one process after a warm-up; medians and the ratio zoo/loop.
+            --accelerator and --precision pick the device and precision of both sides (the
+            loop under bf16 autocast with bf16-mixed).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +32,9 @@ from typing import Any
 import torch
 
 import zoo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from devices import add_arguments, autocast, torch_device, trainer_overrides  # noqa: E402  (benchmarks/devices.py)
 
 OUTPUT = Path(tempfile.mkdtemp(prefix="zoo-bench-detection-"))
 
@@ -74,7 +80,7 @@ def raccoon(args: argparse.Namespace) -> None:
           f"fit {run.seconds:.1f} s ({run.seconds / 60:.1f} min)")
 
 
-def hand_loop(bundle: Any, classes: int, image_size: int, epochs: int, batch: int) -> float:
+def hand_loop(bundle: Any, classes: int, image_size: int, epochs: int, batch: int, device: str = "cpu", precision: str | None = None) -> float:
     """Seconds for a plain loop over the same datasets, with a COCO evaluation every epoch."""
     from torch.utils.data import DataLoader
     from torchmetrics.detection import MeanAveragePrecision
@@ -87,43 +93,54 @@ def hand_loop(bundle: Any, classes: int, image_size: int, epochs: int, batch: in
     collate = bundle.train.collate
     train = DataLoader(bundle.train, batch_size=batch, shuffle=True, collate_fn=collate)
     val = DataLoader(bundle.val, batch_size=batch, collate_fn=collate)
-    net = yolo(3, classes, image_size, **find_task("detection").models["yolo"].defaults)
+    net = yolo(3, classes, image_size, **find_task("detection").models["yolo"].defaults).to(device)
     optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.05)
+    mixed = autocast(device, precision)
+
+    def pixels(images: list[torch.Tensor]) -> list[torch.Tensor]:
+        return [i.to(device, non_blocking=True).float() / 255 for i in images]
+
     for _ in range(epochs):
         net.train()
         for images, targets in train:
-            losses = net([i.float() / 255 for i in images], targets)
-            loss = sum(losses.values())
+            with mixed:
+                losses = net(pixels(images), [{k: v.to(device) for k, v in t.items()} for t in targets])
+                loss = sum(losses.values())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
         net.eval()
         metric = MeanAveragePrecision(box_format="xyxy", iou_type="bbox", class_metrics=True, backend="faster_coco_eval")
-        with torch.no_grad():
+        with torch.no_grad(), mixed:
             for images, targets in val:
-                metric.update(net([i.float() / 255 for i in images]), targets)
+                found = [{k: v.cpu().float() if v.is_floating_point() else v.cpu() for k, v in boxes.items()} for boxes in net(pixels(images))]
+                metric.update(found, targets)
         metric.compute()
+    if device == "cuda":
+        torch.cuda.synchronize()
     return time.perf_counter() - started
 
 
 def throughput(args: argparse.Namespace) -> None:
-    from zoo.training import resolve_config
+    from zoo.training import choose_batch_size, resolve_config
     from zoo_tasks.detection.data import build_data
 
     _, config = resolve_config("detection/yolo", overrides={"optim.scheduler": "none"})
     bundle = build_data(config)
+    choose_batch_size(config, bundle)  # data.batch_size null: the batch zoo train picks for these images
     batch, classes, size = config["data"]["batch_size"], len(bundle.info["classes"]), bundle.info["image_size"]
-    overrides = {"optim.scheduler": "none"}
-    hand_loop(bundle, classes, size, 1, batch)  # warm-up both
+    overrides = {"optim.scheduler": "none", "data.batch_size": batch, **trainer_overrides(args.accelerator, args.precision)}
+    device = torch_device(args.accelerator)
+    hand_loop(bundle, classes, size, 1, batch, device, args.precision)  # warm-up both
     zoo.train("detection/yolo", output=OUTPUT, max_epochs=1, progress=False, overrides=overrides)
     zoo_seconds, loop_seconds = [], []
     for _ in range(args.repeat):
         zoo_seconds.append(zoo.train("detection/yolo", output=OUTPUT, max_epochs=args.epochs, progress=False, overrides=overrides).seconds)
-        loop_seconds.append(hand_loop(bundle, classes, size, args.epochs, batch))
+        loop_seconds.append(hand_loop(bundle, classes, size, args.epochs, batch, device, args.precision))
     seen = len(bundle.train) * args.epochs
     zoo_rate, loop_rate = seen / statistics.median(zoo_seconds), seen / statistics.median(loop_seconds)
     print(f"detection/yolo on the demo shapes ({len(bundle.train)} train / {len(bundle.val)} val images, {size} px), batch {batch}, "
-          f"{args.epochs} epochs; torch {torch.__version__}, {torch.get_num_threads()} threads; median of {args.repeat}")
+          f"{args.epochs} epochs, {device}, precision {args.precision or '32'}; torch {torch.__version__}, {torch.get_num_threads()} threads; median of {args.repeat}")
     print(f"  zoo train:    {zoo_rate:8.1f} images/s  (fits: {', '.join(f'{s:.1f}' for s in zoo_seconds)} s)")
     print(f"  hand loop:    {loop_rate:8.1f} images/s  (fits: {', '.join(f'{s:.1f}' for s in loop_seconds)} s)")
     print(f"  zoo / loop:   {zoo_rate / loop_rate:8.3f}")
@@ -132,9 +149,7 @@ def throughput(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workload", choices=["shapes", "raccoon", "throughput"])
-    parser.add_argument("--data-root", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--repeat", type=int, default=3)
+    add_arguments(parser, epochs=None)  # --data-root, --repeat, --epochs, and throughput's --accelerator and --precision
     parser.add_argument("--model", default="yolo", help="raccoon: the detection model")
     parser.add_argument("--image-size", type=int, default=320, help="raccoon: longer image side")
     parser.add_argument("--batch-size", type=int, default=8, help="raccoon")

@@ -8,7 +8,8 @@
 #      benchmarks/classification_throughput.py), resnet50 on MNIST against torchvision's reference
 #      training script (--peer torchvision), the sentiment transformer on SST-2 and the
 #      translation transformer on Multi30k (tokens/s, benchmarks/sentiment_training.py and
-#      translation_throughput.py: hand-written AMP loops), from DATA_ROOT.
+#      translation_throughput.py: hand-written AMP loops), from DATA_ROOT; and detection's yolo
+#      on its embedded demo (images/s, benchmarks/detection.py throughput).
 # Without a CUDA device it says so and exits 0: nothing is checked.
 #
 #   bash benchmarks/gpu_check.sh [DATA_ROOT]      (default ../shared/data)
@@ -47,3 +48,4 @@ done
 if [ -d "$DATA_ROOT/mnist" ]; then
   "${PYTHON[@]}" benchmarks/classification_throughput.py "${GPU[@]}" --model resnet50 --peer torchvision --batch-size 128
 fi
+"${PYTHON[@]}" benchmarks/detection.py throughput --accelerator gpu --precision bf16-mixed --repeat 3
