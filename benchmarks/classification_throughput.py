@@ -42,6 +42,7 @@ import zoo
 from zoo.images import read_idx
 from zoo.plugins import find_task, load_ref
 from zoo.training import resolve_config
+from zoo_tasks.classification.models import input_size
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from devices import add_arguments, autocast, torch_device, trainer_overrides  # noqa: E402  (benchmarks/devices.py)
@@ -64,7 +65,7 @@ def hand_loop(images: torch.Tensor, labels: torch.Tensor, model: str, optim: dic
     scaled = images[:TRAIN].float() / 255
     mean, std = scaled.mean().item(), scaled.std().item()
     spec = find_task("classification").models[model]
-    net = load_ref(spec.builder)(1, 10, [28, 28], **spec.defaults).to(device)
+    net = load_ref(spec.builder)(1, 10, list(images.shape[-2:]), **spec.defaults).to(device)
     optimizer = torch.optim.AdamW(net.parameters(), lr=optim["lr"], weight_decay=optim["weight_decay"])
     mixed = autocast(device, precision)
 
@@ -151,7 +152,7 @@ def reference_loop(images: torch.Tensor, labels: torch.Tensor, model: str, optim
     train = DataLoader(TensorDataset(normalized[:TRAIN], labels[:TRAIN]), batch_size=batch, shuffle=True, pin_memory=device == "cuda")
     val = DataLoader(TensorDataset(normalized[TRAIN:], labels[TRAIN:]), batch_size=batch, pin_memory=device == "cuda")
     spec = find_task("classification").models[model]
-    net = load_ref(spec.builder)(1, 10, [28, 28], **spec.defaults).to(device)
+    net = load_ref(spec.builder)(1, 10, list(images.shape[-2:]), **spec.defaults).to(device)
     criterion = torch.nn.CrossEntropyLoss()
     optimizer = torch.optim.AdamW(net.parameters(), lr=optim["lr"], weight_decay=optim["weight_decay"])
     mixed = autocast(device, precision)
@@ -219,6 +220,9 @@ def main() -> None:
     args = parser.parse_args()
     device = torch_device(args.accelerator)
     images, labels = mnist(args.data_root)
+    size = input_size(args.model, [28, 28])
+    if size != [28, 28]:  # torchvision's networks take 32 px or more: the peers get the digits scaled as zoo train scales them
+        images = F.interpolate(images.float(), size=size, mode="bilinear", antialias=True).round().clamp(0, 255).to(torch.uint8)
     output = Path(tempfile.mkdtemp(prefix="zoo-bench-"))
     _, config = resolve_config(f"classification/{args.model}", data=args.data_root / "mnist", overrides=zoo_overrides(args.batch_size, args.accelerator, args.precision))
     if config["optim"]["name"] != "adamw":

@@ -269,7 +269,42 @@ def test_classifiers_predict_on_the_cpu_through_a_frozen_graph():
     net, graph = traces_faithfully(Untraceable()).eval(), FrozenGraph()
     with torch.no_grad():
         assert graph(net, torch.ones(1, 1))["logits"].item() == 2
-    assert graph._made._made is None or graph._made._made[1] is None
+    assert graph._made._made[1] is None
+
+    class BatchOfItsTrace(torch.nn.Module):  # x.view(len(x), ...) traces the batch size as a constant
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = torch.nn.Linear(4, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.linear(x.view(len(x), -1))
+
+    net, graph = traces_faithfully(BatchOfItsTrace()).eval(), FrozenGraph()
+    with torch.no_grad():
+        assert graph(net, torch.rand(1, 2, 2)).shape == (1, 2) and graph(net, torch.rand(4, 2, 2)).shape == (4, 2)
+    assert graph._made._made[1] is None  # checked on a batch of another size: refused
+
+    net, graph = traces_faithfully(SmallCNN(3, 4, [4, 8], dropout=0.0)).eval(), FrozenGraph()
+    net.features[1].train()  # a batch norm adapting at test time: the graph would not
+    with torch.no_grad():
+        graph(net, torch.rand(2, 3, 12, 12))
+    assert graph._made._made is None
+
+
+def test_a_classifiers_graph_follows_weights_written_through_data():
+    """Weights changed through `.data` (no version counter sees it): the next switch to eval
+    makes the graph again."""
+    module = zoo.create("classification").eval()
+    images = torch.rand(2, 3, *module.image_size)
+    with torch.no_grad():
+        module(images)
+        for parameter in module.net.parameters():
+            parameter.data.mul_(0.5)
+        module.train().eval()
+        through_graph = module(images)
+    with torch.enable_grad():
+        plain = module(images).detach()
+    assert torch.allclose(through_graph, plain, atol=1e-5) and isinstance(module.graph._made._made[1], torch.jit.ScriptModule)
 
 
 def test_a_loaded_classifier_predicts_through_its_graph_but_not_while_fitting(shapes_run):

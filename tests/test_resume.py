@@ -181,6 +181,19 @@ class WorkerTerminatedAt(Callback):
             raise RuntimeError("DataLoader worker (pid 4242) is killed by signal: Terminated. ")
 
 
+class OutOfMemoryAt(Callback):
+    """As batch 1 of epoch 0 starts, an error of the training itself (a GPU out of memory)."""
+
+    def on_train_batch_start(self, trainer: Any, module: Any, batch: Any, batch_idx: int) -> None:
+        if batch_idx == 1:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+def test_an_error_in_training_is_not_taken_for_ctrl_c(tmp_path):
+    with pytest.raises(RuntimeError, match="out of memory"):
+        zoo.train("linear-regression", data=points(tmp_path), output=tmp_path / "runs", progress=False, callbacks=[OutOfMemoryAt()], overrides={"data.batch_size": 8})
+
+
 def test_sigterm_stops_with_the_line_ctrl_c_gives(tmp_path, zoo_cli, monkeypatch, ctrl_c):
     from zoo import trainer
 

@@ -10,9 +10,10 @@ import torch
 
 
 def predicting(module: torch.nn.Module) -> bool:
-    """Whether `module` runs for a prediction only: in eval mode, without gradients, and not
+    """Whether `module` runs for a prediction only: every layer in eval mode, without gradients, and not
     being traced or compiled (an exported or compiled graph keeps the plain layers)."""
-    return not module.training and not torch.is_grad_enabled() and not torch.compiler.is_compiling() and not torch.jit.is_tracing()
+    return (not torch.is_grad_enabled() and not torch.compiler.is_compiling() and not torch.jit.is_tracing()
+            and not any(layer.training for layer in module.modules()))  # a layer adapting at test time (a batch norm in train mode): the plain layers
 
 
 class WeightsCache:
@@ -59,26 +60,37 @@ class FrozenGraph:
     second in batches and 1.4x one at a time; `cnn` 1.1-1.2x in batches). Made again when a weight
     changes (WeightsCache), in about 0.1 s.
 
-    Only for networks marked `traces_faithfully`, predicting (`predicting`), on the CPU, without
-    autocast and without forward hooks (features read from a layer); otherwise, or where tracing
-    fails, the network runs as it is. TorchScript is
-    deprecated for torch.compile and torch.export: with torch 2.15 here, inductor's freezing
-    failed on channels-last convolutions and compiling takes seconds to minutes per model, where
-    a trace takes 0.04-0.1 s."""
+    Only for networks marked `traces_faithfully`, predicting (`predicting`: every layer in eval
+    mode), on the CPU, without autocast, forward hooks (features read from a layer) or
+    torch.func transforms; otherwise, or where tracing fails or the graph disagrees with the
+    network on a batch of another size, the network runs as it is. TorchScript is deprecated for
+    torch.compile and torch.export: with torch 2.15 here, inductor's freezing failed on
+    channels-last convolutions and compiling takes seconds to minutes per model, where a trace
+    takes 0.04-0.1 s."""
 
     def __init__(self) -> None:
         self._made = WeightsCache()
+        self._signature: tuple[Any, ...] | None = None  # the traced inputs' shape but the batch, and dtype
 
     def __call__(self, net: torch.nn.Module, inputs: torch.Tensor) -> torch.Tensor:
         """`net(inputs)`, through the graph where it applies."""
         if not (getattr(net, "_zoo_traces_faithfully", False) and predicting(net) and inputs.device.type == "cpu"
-                and not torch.is_autocast_enabled("cpu") and not _hooked(net)):
+                and not torch.is_autocast_enabled("cpu") and not torch._C._are_functorch_transforms_active() and not _hooked(net)):
             return net(inputs)
         weights = [*net.parameters(), *net.buffers()]
         if not weights or any(w.is_inference() for w in weights):  # no version counters to see a change by
             return net(inputs)
+        signature = (tuple(inputs.shape[1:]), inputs.dtype)
+        if signature != self._signature:
+            self._made.clear()
+            self._signature = signature
         graph = self._made.get(weights, lambda: _frozen(net, inputs))
         return net(inputs) if graph is None else graph(inputs)
+
+    def clear(self) -> None:
+        """Forget the graph (its owner switched between training and eval: weights written through
+        `.data` have no version to see the change by)."""
+        self._made.clear()
 
 
 def _hooked(net: torch.nn.Module) -> bool:
@@ -90,12 +102,19 @@ def _hooked(net: torch.nn.Module) -> bool:
 
 
 def _frozen(net: torch.nn.Module, inputs: torch.Tensor) -> torch.jit.ScriptModule | None:
-    """`net` traced on inputs shaped like `inputs` and frozen, or None where that fails."""
+    """`net` traced on inputs shaped like `inputs` and frozen, or None where that fails or the
+    graph's outputs differ from the network's on random inputs of another batch size (a trace
+    that kept a batch size, or a branch, of the traced inputs)."""
     import warnings
 
     try:
         with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
             warnings.simplefilter("ignore")  # TorchScript's deprecation; tracer warnings of shape checks that hold for every input the task sends
-            return torch.jit.freeze(torch.jit.trace(net, torch.zeros(inputs.shape, dtype=inputs.dtype), check_trace=False))
+            graph = torch.jit.freeze(torch.jit.trace(net, torch.zeros(inputs.shape, dtype=inputs.dtype), check_trace=False))
+            probe = torch.rand(2 if len(inputs) == 1 else 1, *inputs.shape[1:]).to(inputs.dtype)
+            expected, got = net(probe), graph(probe)
+            if not (isinstance(got, torch.Tensor) and got.shape == expected.shape and torch.allclose(got, expected, rtol=1e-4, atol=1e-5)):
+                return None
+            return graph
     except Exception:  # a network tracing cannot follow: it runs as it is
         return None

@@ -93,11 +93,8 @@ class ZooModule(L.LightningModule):
     @property
     def fitting(self) -> bool:
         """Whether a Trainer is fitting this module now (its weights change between evaluations)."""
-        try:
-            state = self.trainer.state
-        except RuntimeError:  # attached to no Trainer
-            return False
-        return state.fn == "fit" and state.status == "running"
+        trainer = self._trainer  # None when no Trainer (or Fabric) runs it
+        return trainer is not None and trainer.state.fn == "fit" and trainer.state.status == "running"
 
     def build_net(self, **dims: Any) -> torch.nn.Module:
         """The configured network, called with the data's dimensions and the model.* keys:

@@ -194,28 +194,26 @@ class AtomicCheckpoints(TorchCheckpointIO):
 
 
 class CtrlCBetweenBatches(Callback):
-    """Ctrl-C while one process fits raises KeyboardInterrupt at the next batch's start or end,
-    from this callback, where Lightning takes it as its interrupt as before, rather than wherever
-    the main thread happens to be. There it could land inside a logger's code: TensorBoard's
-    writer thread then never saw its stop signal, and zoo hung at exit (one Ctrl-C in 25 under
-    load). A second Ctrl-C raises at once. Several processes (DDP) keep Python's own handling:
-    one rank stopping at its batch edge while another waits in a collective would hang; so does a
-    caller that handles Ctrl-C its own way (zoo tune: after the trial)."""
+    """Ctrl-C while one process fits raises KeyboardInterrupt at the next batch's start or end
+    (or as the fit ends), from this callback, where Lightning takes it as its interrupt as
+    before, rather than wherever the main thread happens to be. There it could land inside a
+    logger's code: TensorBoard's writer thread then never saw its stop signal, and zoo hung at
+    exit (one Ctrl-C in 25 under load). A second Ctrl-C raises at once. Several processes (DDP)
+    keep Python's own handling: one rank stopping at its batch edge while another waits in a
+    collective would hang; so does a caller that handles Ctrl-C its own way (zoo tune: after the
+    trial). Installed as the sanity check or training starts, after Lightning has noted the
+    signal handlers, which it puts back as the fit ends, however it ends."""
 
     def __init__(self) -> None:
         self.pressed = False
-        self._replaced: Any = None
 
-    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        if (stage == "fit" and trainer.world_size == 1 and threading.current_thread() is threading.main_thread()
-                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):  # not when the caller has a way of its own (zoo tune)
+    def _take_ctrl_c(self, trainer: L.Trainer, *args: Any) -> None:
+        if (trainer.world_size == 1 and threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
             self.pressed = False
-            self._replaced = signal.signal(signal.SIGINT, self._press)
+            signal.signal(signal.SIGINT, self._press)
 
-    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        if self._replaced is not None and signal.getsignal(signal.SIGINT) == self._press:
-            signal.signal(signal.SIGINT, self._replaced)
-        self._replaced = None
+    on_sanity_check_start = on_train_start = _take_ctrl_c
 
     def _press(self, signum: int, frame: Any) -> None:
         if self.pressed:
@@ -226,7 +224,7 @@ class CtrlCBetweenBatches(Callback):
         if self.pressed:
             raise KeyboardInterrupt
 
-    on_train_batch_start = on_train_batch_end = on_validation_batch_start = on_validation_batch_end = _stop_if_pressed
+    on_train_batch_start = on_train_batch_end = on_validation_batch_start = on_validation_batch_end = on_fit_end = _stop_if_pressed
 
 
 class StopOnNonFiniteLoss(Callback):

@@ -448,8 +448,10 @@ def _explained_failures(trainer: Any, run_dir: Path) -> Iterator[None]:
         # torch gives it the worker's whole traceback as its message: its last line is the error's own
         raise ZooError(str(error).rpartition(f"{ZooError.__qualname__}: ")[2].strip()) from None
     except (SystemExit, RuntimeError) as error:
-        # Ctrl-C, or SIGTERM (`timeout`, a scheduler), whose DataLoader workers may die of it first
-        if not (trainer.interrupted or trainer.received_sigterm or "is killed by signal: Terminated" in str(error)):
+        # Ctrl-C (Lightning's SystemExit), or SIGTERM (`timeout`, a scheduler), whose DataLoader
+        # workers may die of it first. Any other error marks the trainer interrupted too: it stays itself.
+        stopped = trainer.interrupted if isinstance(error, SystemExit) else any(f"is killed by signal: {name}" in str(error) for name in ("Terminated", "Interrupt"))
+        if not (stopped or trainer.received_sigterm):
             raise
         raise KeyboardInterrupt(
             f"training stopped at epoch {trainer.current_epoch}; resume with `zoo train --resume {run_dir}`"

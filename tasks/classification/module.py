@@ -59,6 +59,10 @@ class ClassificationModule(ServedImages, ZooModule):
         # While fitting the weights change every epoch: a graph would be traced again for each validation.
         return self.net(normalized) if self.fitting else self.graph(self.net, normalized)
 
+    def train(self, mode: bool = True) -> ClassificationModule:
+        self.graph.clear()  # training may change the weights in ways their versions do not show
+        return super().train(mode)
+
     def on_train_epoch_start(self) -> None:
         """With a frozen backbone its batch-norm statistics stay frozen too."""
         super().on_train_epoch_start()
