@@ -56,17 +56,27 @@ def mnist(root: Path) -> tuple[torch.Tensor, torch.Tensor]:
     return images[: TRAIN + VAL], labels[: TRAIN + VAL]
 
 
+def training_mean_std(images: torch.Tensor) -> tuple[float, float]:
+    """The training images' pixel mean and standard deviation in [0, 1], as zoo's data builder finds them."""
+    scaled = images[:TRAIN].float() / 255
+    return scaled.mean().item(), scaled.std().item()
+
+
+def network(model: str, images: torch.Tensor, optim: dict, device: str) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+    """The model as its builder makes it for these images (random init), and AdamW at zoo's settings."""
+    spec = find_task("classification").models[model]
+    net = load_ref(spec.builder)(1, 10, list(images.shape[-2:]), **spec.defaults).to(device)
+    return net, torch.optim.AdamW(net.parameters(), lr=optim["lr"], weight_decay=optim["weight_decay"])
+
+
 def hand_loop(images: torch.Tensor, labels: torch.Tensor, model: str, optim: dict, epochs: int, batch: int, device: str, precision: str | None) -> float:
     """Seconds for a plain training loop with per-epoch validation, as a person would write it."""
     torch.manual_seed(0)
     started = time.perf_counter()
     train = DataLoader(TensorDataset(images[:TRAIN], labels[:TRAIN]), batch_size=batch, shuffle=True)
     val = DataLoader(TensorDataset(images[TRAIN:], labels[TRAIN:]), batch_size=batch)
-    scaled = images[:TRAIN].float() / 255
-    mean, std = scaled.mean().item(), scaled.std().item()
-    spec = find_task("classification").models[model]
-    net = load_ref(spec.builder)(1, 10, list(images.shape[-2:]), **spec.defaults).to(device)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=optim["lr"], weight_decay=optim["weight_decay"])
+    mean, std = training_mean_std(images)
+    net, optimizer = network(model, images, optim, device)
     mixed = autocast(device, precision)
 
     def logits(x: torch.Tensor) -> torch.Tensor:
@@ -146,15 +156,12 @@ def reference_loop(images: torch.Tensor, labels: torch.Tensor, model: str, optim
     """Seconds for torchvision's reference train_one_epoch and evaluate on the same data."""
     torch.manual_seed(0)
     started = time.perf_counter()
-    scaled = images[:TRAIN].float() / 255
-    mean, std = scaled.mean().item(), scaled.std().item()
+    mean, std = training_mean_std(images)
     normalized = (images.float() / 255 - mean) / std  # the reference normalizes in its dataset's transforms
     train = DataLoader(TensorDataset(normalized[:TRAIN], labels[:TRAIN]), batch_size=batch, shuffle=True, pin_memory=device == "cuda")
     val = DataLoader(TensorDataset(normalized[TRAIN:], labels[TRAIN:]), batch_size=batch, pin_memory=device == "cuda")
-    spec = find_task("classification").models[model]
-    net = load_ref(spec.builder)(1, 10, list(images.shape[-2:]), **spec.defaults).to(device)
+    net, optimizer = network(model, images, optim, device)
     criterion = torch.nn.CrossEntropyLoss()
-    optimizer = torch.optim.AdamW(net.parameters(), lr=optim["lr"], weight_decay=optim["weight_decay"])
     mixed = autocast(device, precision)
     out = io.StringIO()
     for epoch in range(epochs):
